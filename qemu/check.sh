@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make check`: set everything up, run the lint gates on the host and every
+# suite in the guest, and print a summary ending in "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+build=$FENCEBUF_ROOT/build
+logs=$build/logs/check
+suites=${FENCEBUF_SUITES:-module,timeline,stress,upstream-sync}
+rm -rf "$logs" "$build/guest"
+mkdir -p "$logs"
+host_tap=$logs/host.tap
+: >"$host_tap"
+n=0
+# host_check NAME CMD...: run a host-side gate, record it as a TAP result.
+host_check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if logged "$name" "$logs/host-$name.log" "$@"; then
+		echo "ok $n $name" >>"$host_tap"
+		return 0
+	fi
+	echo "not ok $n $name (log: $logs/host-$name.log)" >>"$host_tap"
+	return 1
+}
+
+"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
+src=$(kernel_src_dir)
+
+host_check rustfmt "$FENCEBUF_ROOT/qemu/rustfmt-check.sh" || true
+host_check clippy make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 clippy || true
+built=0
+host_check module-build make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 modules && built=1
+host_check selftests-build make -C "$FENCEBUF_ROOT/selftests" --no-print-directory \
+	KSRC="$src" KHDR="$kdir/usr/include" OUT="$build/guest" all || built=0
+host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
+	KHDR="$kdir/usr/include" OUT="$build/guest" || true
+
+vm_rc=0
+if [ $built -eq 1 ]; then
+	install -D -m 0644 "$FENCEBUF_ROOT/fencebuf.ko" "$build/guest/modules/fencebuf.ko"
+	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
+	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
+		"$logs" "$suites" || vm_rc=$?
+else
+	say "the module or the tests did not build: no guest run"
+	: >"$logs/results.log"
+	: >"$logs/console.log"
+fi
+
+say "guest kernel log: $logs/console.log; test output: $logs/results.log"
+exec python3 "$FENCEBUF_ROOT/qemu/report.py" --results "$logs/results.log" \
+	--console "$logs/console.log" --suites "$suites" --host-tap "$host_tap" --vm-rc "$vm_rc"

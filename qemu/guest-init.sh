@@ -1,0 +1,60 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the fencebuf test guest.
+#
+# Runs the suites named on the kernel command line (fbtest.suites=a,b,c)
+# and ends the VM. Test output goes to the second serial port (ttyS1), the
+# kernel log to the first (ttyS0), so the host reads results that no printk
+# can interleave with. Result protocol, one line each:
+#   @@fencebuf suite-begin NAME
+#   ...TAP from the suite...
+#   @@fencebuf suite-end NAME rc=N
+#   @@fencebuf kmemleak N        (suspected leaks found by the final scan)
+#   @@fencebuf done
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
+out=/dev/ttyS1
+stty -F "$out" raw -echo 2>/dev/null
+exec >"$out" 2>&1
+
+kmsg() { echo "fencebuf-guest: $*" >/dev/kmsg; }
+
+# Objects allocated during boot are not the tests' business: forget them.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -w $kmemleak ] && echo clear >$kmemleak
+
+suites=$(sed -n 's/.*fbtest\.suites=\([^ ]*\).*/\1/p' /proc/cmdline)
+suite_timeout=$(sed -n 's/.*fbtest\.suite_timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
+: "${suite_timeout:=900}"
+
+for s in $(echo "$suites" | tr , ' '); do
+	echo "@@fencebuf suite-begin $s"
+	kmsg "suite $s begin"
+	timeout "$suite_timeout" /fencebuf/suite.sh "$s"
+	rc=$?
+	[ $rc -eq 124 ] || [ $rc -eq 143 ] && echo "# suite $s killed after ${suite_timeout} s"
+	kmsg "suite $s end rc=$rc"
+	echo "@@fencebuf suite-end $s rc=$rc"
+done
+
+# Leaks: two scans, as kmemleak needs to see an object unreferenced twice.
+if [ -w $kmemleak ]; then
+	echo scan >$kmemleak
+	sleep 1
+	echo scan >$kmemleak
+	leaks=$(grep -c '^unreferenced object' $kmemleak)
+	cat $kmemleak >/dev/kmsg 2>/dev/null
+	cat $kmemleak
+	echo "@@fencebuf kmemleak $leaks"
+fi
+echo "@@fencebuf done"
+sync
+reboot -f

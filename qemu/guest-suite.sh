@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run one named test suite in the guest; its TAP goes to stdout.
+# Usage: suite.sh NAME
+
+ko=/fencebuf/modules/fencebuf.ko
+debugfs_sw_sync=/sys/kernel/debug/sync/sw_sync
+
+case "$1" in
+module | timeline | stress)
+	exec /fencebuf/tests/fencebuf_"$1"_test
+	;;
+upstream-sync)
+	# The kernel's own sync selftests, unmodified, against fencebuf: they
+	# open the debugfs path, so /dev/sw_sync is bind-mounted over it.
+	grep -q '^fencebuf ' /proc/modules || insmod $ko || exit 1
+	mount --bind /dev/sw_sync $debugfs_sw_sync || exit 1
+	want=$(stat -c '%t:%T' /dev/sw_sync)
+	got=$(stat -c '%F %t:%T' $debugfs_sw_sync)
+	echo "# $debugfs_sw_sync is now: $got (fencebuf's /dev/sw_sync is $want)"
+	[ "$got" = "character special file $want" ] || exit 1
+	(cd /tmp && /fencebuf/upstream/sync_test)
+	rc=$?
+	umount $debugfs_sw_sync
+	rmmod fencebuf
+	exit $rc
+	;;
+upstream-sync-c)
+	# The same suite against the kernel's C sw_sync, the reference.
+	cd /tmp && exec /fencebuf/upstream/sync_test
+	;;
+demo)
+	exec /fencebuf/demo.sh
+	;;
+*)
+	echo "1..1"
+	echo "not ok 1 $1 # no such suite"
+	exit 1
+	;;
+esac

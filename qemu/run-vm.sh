@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Boot a kernel + initramfs in QEMU, run guest suites, stream their results.
+# Usage: run-vm.sh KERNEL INITRD LOGDIR SUITES [VM_TIMEOUT_S]
+#   SUITES: comma-separated suite names (qemu/guest-suite.sh)
+# Writes LOGDIR/console.log (kernel log, ttyS0) and LOGDIR/results.log (test
+# output, ttyS1). Exit: 0 the guest finished, 2 hard timeout, 3 the guest
+# died before finishing (panic, crash).
+. "$(dirname "$0")/lib.sh"
+
+kernel=$1 initrd=$2 logdir=$3 suites=$4
+vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-1800}}
+suite_timeout=${FENCEBUF_SUITE_TIMEOUT:-900}
+mkdir -p "$logdir"
+: >"$logdir/console.log"
+: >"$logdir/results.log"
+
+# KVM only where it really works: a nested guest without vmx/svm has a
+# /dev/kvm that hangs the guest (NOTES §2). FENCEBUF_ACCEL overrides.
+accel=${FENCEBUF_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		accel=kvm
+	fi
+fi
+case $accel in
+kvm) accel_args=(-accel kvm -cpu host) ;;
+tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+*) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
+esac
+
+# The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
+# can check from outside the guest what reached device memory.
+shm=/dev/shm/fencebuf-$$
+truncate -s 4M "$shm"
+echo "$shm" >"$logdir/ivshmem-path"
+
+qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
+	"${accel_args[@]}" -smp 2 -m 2G \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=1 loglevel=7 fbtest.suites=$suites fbtest.suite_timeout=$suite_timeout" \
+	-display none -monitor none \
+	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
+	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
+	-device ivshmem-plain,memdev=hostmem,addr=04.0 \
+	>"$logdir/qemu.log" 2>&1 &
+qemu=$!
+say "VM started ($accel, 2 vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
+
+# Stream the results as they come; stop at the deadline.
+tail -n +1 -f --pid="$qemu" "$logdir/results.log" | tr -d '\r' &
+tailer=$!
+start=$(date +%s)
+rc=0
+while kill -0 "$qemu" 2>/dev/null; do
+	if [ $(($(date +%s) - start)) -ge "$vm_timeout" ]; then
+		kill "$qemu" 2>/dev/null
+		rc=2
+		break
+	fi
+	sleep 1
+done
+wait "$qemu" 2>/dev/null || true
+wait "$tailer" 2>/dev/null || true
+rm -f "$shm"
+
+if [ $rc -eq 2 ]; then
+	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
+	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see $logdir/console.log"
+elif ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
+	rc=3
+	say "the VM ended before the guest finished; see $logdir/console.log"
+	tail -n 30 "$logdir/console.log" | tr -d '\r' >&2
+fi
+say "VM finished in $(($(date +%s) - start)) s"
+exit $rc

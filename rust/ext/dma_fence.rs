@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMA fences.
+//!
+//! C header: [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h).
+//!
+//! Three types split the roles the C API leaves to convention:
+//!
+//! - [`Fence`]: a shared, reference-counted `struct dma_fence` of any driver.
+//!   Use it as `ARef<Fence>`; holding one is the only way to keep a fence.
+//! - [`DriverFence<T>`]: a fence created by this module. Its driver data `T`
+//!   lives in the fence's own allocation, so nothing the fence refers to can
+//!   go away before it: the fence never points at a timeline.
+//! - [`FenceSignaller<T>`]: the unique right, and duty, to signal one
+//!   [`DriverFence<T>`]. Signalling consumes it, with a mandatory result;
+//!   dropping it unsignalled signals `-ECANCELED`, so no fence is ever left
+//!   pending forever.
+//!
+//! Fences are created with their own inline lock (external fence locks are
+//! deprecated) and with ops that have neither `.release` nor `.wait`: on
+//! signal the core detaches the fence from this module (`ops = NULL`) and
+//! later frees it with `kfree_rcu()`. A signalled fence therefore outlives
+//! the module safely, and the driver data is never touched after signal.
+
+use core::{
+    marker::PhantomData,
+    mem::{align_of, needs_drop, offset_of, size_of},
+    ptr::NonNull,
+    sync::atomic::{AtomicI64, Ordering},
+};
+use kernel::{
+    bindings,
+    ffi::c_char,
+    prelude::*,
+    str::CStr,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+
+extern "C" {
+    fn fencebuf_dma_fence_get(fence: *mut bindings::dma_fence) -> *mut bindings::dma_fence;
+    fn fencebuf_dma_fence_put(fence: *mut bindings::dma_fence);
+    fn fencebuf_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;
+    fn fencebuf_dma_fence_set_error(fence: *mut bindings::dma_fence, error: i32);
+    fn fencebuf_dma_fence_begin_signalling() -> bool;
+    fn fencebuf_dma_fence_end_signalling(cookie: bool);
+    fn fencebuf_fence_alloc(size: usize) -> *mut core::ffi::c_void;
+}
+
+/// A reference-counted `struct dma_fence`, of any driver.
+///
+/// # Invariants
+///
+/// The wrapped fence is initialised (`dma_fence_init`) and its reference count
+/// is non-zero for as long as a `&Fence` exists.
+#[repr(transparent)]
+pub(crate) struct Fence(Opaque<bindings::dma_fence>);
+
+// SAFETY: A `struct dma_fence` may be used and released from any thread: its
+// reference count is atomic and its state is protected by its lock.
+unsafe impl Send for Fence {}
+// SAFETY: Every `&self` method below is safe to call concurrently: they read
+// immutable fields or go through the fence's lock or atomic flags.
+unsafe impl Sync for Fence {}
+
+// SAFETY: `dma_fence_get`/`dma_fence_put` manage the fence's reference count;
+// the fence stays valid while the count is non-zero.
+unsafe impl AlwaysRefCounted for Fence {
+    fn inc_ref(&self) {
+        // SAFETY: By the type invariant the fence is alive (count > 0).
+        unsafe { fencebuf_dma_fence_get(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller passes a reference it owns; `Fence` is
+        // `repr(transparent)` over `struct dma_fence`.
+        unsafe { fencebuf_dma_fence_put(obj.as_ptr().cast()) };
+    }
+}
+
+impl Fence {
+    /// Borrows a `Fence` from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an initialised fence on which the caller holds a
+    /// reference for the whole lifetime `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dma_fence) -> &'a Self {
+        // SAFETY: `Fence` is `repr(transparent)` over `struct dma_fence`; the
+        // caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Takes over a reference the caller owns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is non-null and points to an initialised fence; the caller
+    /// transfers one reference to the returned `ARef`.
+    pub(crate) unsafe fn from_owned_raw(ptr: *mut bindings::dma_fence) -> ARef<Self> {
+        // SAFETY: Non-null by the safety requirements.
+        let ptr = unsafe { NonNull::new_unchecked(ptr.cast::<Self>()) };
+        // SAFETY: The caller transfers ownership of one reference.
+        unsafe { ARef::from_raw(ptr) }
+    }
+
+    /// The raw `struct dma_fence` pointer.
+    pub(crate) fn as_raw(&self) -> *mut bindings::dma_fence {
+        self.0.get()
+    }
+
+    /// The fence's context, fixed at creation.
+    pub(crate) fn context(&self) -> u64 {
+        // SAFETY: `context` is written by `dma_fence_init` only.
+        unsafe { (*self.as_raw()).context }
+    }
+
+    /// Whether the fence has signalled.
+    pub(crate) fn is_signaled(&self) -> bool {
+        // SAFETY: The fence is alive by the type invariant.
+        unsafe { fencebuf_dma_fence_is_signaled(self.as_raw()) }
+    }
+}
+
+/// The driver data of a fence type of this module.
+///
+/// The data lives inside the fence's allocation, which the dma_fence core
+/// frees with `kfree_rcu()` without running Rust destructors: `Self` must not
+/// need dropping (checked at compile time).
+pub(crate) trait FenceData: Send + Sync + Sized + 'static {
+    /// Reported by `get_driver_name` while the fence is pending.
+    const DRIVER_NAME: &'static CStr;
+
+    /// Reported by `get_timeline_name` while the fence is pending.
+    fn timeline_name(&self) -> &CStr;
+}
+
+/// A fence created by this module, carrying driver data `T`.
+///
+/// # Invariants
+///
+/// - `base` is initialised with [`FenceVTable::<T>::OPS`] and an inline lock,
+///   in an allocation of `fencebuf_fence_alloc` sized for `Self`.
+/// - `link` and `key` are used only by the [`PendingFences`] that owns the
+///   fence's [`FenceSignaller`], if any.
+///
+/// [`PendingFences`]: super::pending_fences::PendingFences
+#[repr(C)]
+pub(crate) struct DriverFence<T: FenceData> {
+    // First: the core frees the fence through a `struct dma_fence *`.
+    base: Opaque<bindings::dma_fence>,
+    // Earliest deadline a waiter asked for, `NO_DEADLINE` if none.
+    deadline: AtomicI64,
+    pub(super) link: Opaque<bindings::rb_node>,
+    pub(super) key: Opaque<u64>,
+    data: T,
+}
+
+const NO_DEADLINE: i64 = i64::MAX;
+
+// SAFETY: Same as `Fence`; `T: Send + Sync`, and `link`/`key` are only
+// accessed by the owning `PendingFences` under its exclusive borrow.
+unsafe impl<T: FenceData> Send for DriverFence<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: FenceData> Sync for DriverFence<T> {}
+
+// SAFETY: Same reference count as the embedded `struct dma_fence`.
+unsafe impl<T: FenceData> AlwaysRefCounted for DriverFence<T> {
+    fn inc_ref(&self) {
+        self.as_fence().inc_ref();
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: `base` is the first field of a `repr(C)` struct; the caller
+        // passes a reference it owns.
+        unsafe { Fence::dec_ref(obj.cast()) };
+    }
+}
+
+impl<T: FenceData> core::ops::Deref for DriverFence<T> {
+    type Target = Fence;
+
+    fn deref(&self) -> &Fence {
+        self.as_fence()
+    }
+}
+
+impl<T: FenceData> DriverFence<T> {
+    fn as_fence(&self) -> &Fence {
+        // SAFETY: `base` is an initialised fence kept alive by `&self`.
+        unsafe { Fence::from_raw(self.base.get()) }
+    }
+
+    /// The driver data.
+    pub(crate) fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The earliest deadline (CLOCK_MONOTONIC ns) a waiter set, if any.
+    pub(crate) fn deadline_ns(&self) -> Option<i64> {
+        match self.deadline.load(Ordering::Relaxed) {
+            NO_DEADLINE => None,
+            d => Some(d),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `fence` is the `base` of a live `DriverFence<T>`.
+    unsafe fn from_base<'a>(fence: *mut bindings::dma_fence) -> &'a Self {
+        // SAFETY: `base` is the first field of the `repr(C)` struct, so the
+        // pointers are equal; the caller guarantees liveness.
+        unsafe { &*fence.cast::<Self>() }
+    }
+
+    /// # Safety
+    ///
+    /// `node` is the `link` of a live `DriverFence<T>`.
+    pub(super) unsafe fn from_link<'a>(node: *mut bindings::rb_node) -> &'a Self {
+        // SAFETY: `link` is a field of `Self`; the caller guarantees liveness.
+        unsafe { &*node.byte_sub(offset_of!(Self, link)).cast::<Self>() }
+    }
+}
+
+/// The `dma_fence_ops` of `DriverFence<T>`: no `.release`, no `.wait`.
+struct FenceVTable<T>(PhantomData<T>);
+
+impl<T: FenceData> FenceVTable<T> {
+    const OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
+        get_driver_name: Some(Self::get_driver_name),
+        get_timeline_name: Some(Self::get_timeline_name),
+        set_deadline: Some(Self::set_deadline),
+        // SAFETY: All-zero is a valid `dma_fence_ops` (every op absent).
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// # Safety
+    ///
+    /// Called by the dma_fence core on a fence of this type.
+    unsafe extern "C" fn get_driver_name(_fence: *mut bindings::dma_fence) -> *const c_char {
+        T::DRIVER_NAME.as_char_ptr()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma_fence core, under RCU, on an unsignalled fence of
+    /// this type.
+    unsafe extern "C" fn get_timeline_name(fence: *mut bindings::dma_fence) -> *const c_char {
+        // SAFETY: The core only calls this op on our fences, while they are
+        // alive; the name lives in the fence's own allocation.
+        let this = unsafe { DriverFence::<T>::from_base(fence) };
+        this.data.timeline_name().as_char_ptr()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma_fence core on a live fence of this type.
+    unsafe extern "C" fn set_deadline(fence: *mut bindings::dma_fence, deadline: bindings::ktime_t) {
+        // SAFETY: As for `get_timeline_name`.
+        let this = unsafe { DriverFence::<T>::from_base(fence) };
+        // Keep the earliest, as sw_sync does; lock-free, so no lock ordering.
+        this.deadline.fetch_min(deadline, Ordering::Relaxed);
+    }
+}
+
+/// A fence context: the timeline that a set of fences is ordered on.
+///
+/// # Invariants
+///
+/// `id` was returned by `dma_fence_context_alloc`, and every fence with this
+/// context is a `DriverFence<T>` (only [`FenceSignaller::new`] creates them).
+pub(crate) struct FenceContext<T: FenceData> {
+    id: u64,
+    _t: PhantomData<T>,
+}
+
+impl<T: FenceData> FenceContext<T> {
+    /// Allocates a new, globally unique fence context.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Always safe to call.
+        let id = unsafe { bindings::dma_fence_context_alloc(1) };
+        Self {
+            id,
+            _t: PhantomData,
+        }
+    }
+
+    /// Returns `fence` as a `DriverFence<T>` if it belongs to this context.
+    ///
+    /// Works whether or not the fence has signalled.
+    pub(crate) fn downcast<'a>(&self, fence: &'a Fence) -> Option<&'a DriverFence<T>> {
+        if fence.context() != self.id {
+            return None;
+        }
+        // SAFETY: By the type invariant, a fence of this context is a
+        // `DriverFence<T>`; `&'a Fence` keeps it alive.
+        Some(unsafe { DriverFence::from_base(fence.as_raw()) })
+    }
+}
+
+/// The unique right and duty to signal one fence.
+///
+/// # Invariants
+///
+/// `fence` is a `DriverFence<T>` that no one else can signal.
+pub(crate) struct FenceSignaller<T: FenceData> {
+    fence: ARef<DriverFence<T>>,
+}
+
+impl<T: FenceData> FenceSignaller<T> {
+    /// Creates an unsignalled fence at `seqno` (32-bit, wrap-around ordering)
+    /// on `ctx`, charged to the caller's memory cgroup.
+    ///
+    /// Fails with `ENOMEM` when the allocation fails or the cgroup is at its
+    /// limit (never by invoking the OOM killer).
+    pub(crate) fn new(ctx: &FenceContext<T>, seqno: u32, data: T) -> Result<Self> {
+        const {
+            assert!(!needs_drop::<T>(), "fence data is freed by kfree_rcu()");
+            // kmalloc guarantees at least this alignment.
+            assert!(align_of::<DriverFence<T>>() <= bindings::ARCH_KMALLOC_MINALIGN as usize);
+        };
+        // SAFETY: Plain allocation; the result is checked below.
+        let raw = unsafe { fencebuf_fence_alloc(size_of::<DriverFence<T>>()) };
+        let raw = NonNull::new(raw.cast::<DriverFence<T>>()).ok_or(ENOMEM)?;
+        let p = raw.as_ptr();
+        // SAFETY: `p` is a fresh, zeroed, suitably aligned allocation of
+        // `DriverFence<T>`; the fields are written before the fence is
+        // published (it is unreachable until this function returns).
+        unsafe {
+            (&raw mut (*p).deadline).write(AtomicI64::new(NO_DEADLINE));
+            (&raw mut (*p).data).write(data);
+            // `link` and `key` are zeroed (an unlinked node).
+            bindings::dma_fence_init(
+                Opaque::cast_into(&raw const (*p).base),
+                &FenceVTable::<T>::OPS,
+                core::ptr::null_mut(),
+                ctx.id,
+                u64::from(seqno),
+            );
+        }
+        // SAFETY: `dma_fence_init` set the count to one, which we take over.
+        let fence = unsafe { ARef::from_raw(raw) };
+        // INVARIANT: The fence was just created and is known only here.
+        Ok(Self { fence })
+    }
+
+    /// The fence, to share (e.g. in a sync_file).
+    pub(crate) fn fence(&self) -> &DriverFence<T> {
+        &self.fence
+    }
+
+    /// Signals the fence with `result`: `Ok` for success, or the error its
+    /// waiters will see as the fence status.
+    pub(crate) fn signal(self, result: Result) {
+        self.do_signal(result);
+    }
+
+    fn do_signal(&self, result: Result) {
+        let raw = self.fence.as_raw();
+        if let Err(e) = result {
+            // SAFETY: The fence is alive and, by the type invariant, not yet
+            // signalled (only this handle signals it, and only once).
+            unsafe { fencebuf_dma_fence_set_error(raw, e.to_errno()) };
+        }
+        // SAFETY: The fence is alive.
+        unsafe { bindings::dma_fence_signal(raw) };
+    }
+
+    pub(super) fn into_raw(self) -> NonNull<DriverFence<T>> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the reference moves
+        // out with the pointer.
+        ARef::into_raw(unsafe { core::ptr::read(&this.fence) })
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` comes from [`Self::into_raw`] and is used only once.
+    pub(super) unsafe fn from_raw(ptr: NonNull<DriverFence<T>>) -> Self {
+        // SAFETY: `into_raw` gave up exactly this reference.
+        let fence = unsafe { ARef::from_raw(ptr) };
+        Self { fence }
+    }
+}
+
+impl<T: FenceData> Drop for FenceSignaller<T> {
+    fn drop(&mut self) {
+        // The duty to signal does not go away with the handle.
+        if !self.fence.is_signaled() {
+            self.do_signal(Err(ECANCELED));
+        }
+    }
+}
+
+/// A `dma_fence` signalling critical section, for lockdep: inside it, code
+/// must not wait for fences nor allocate memory that could wait for them.
+pub(crate) struct SignallingSection(bool);
+
+impl SignallingSection {
+    /// Enters the section; it ends when the guard drops.
+    pub(crate) fn begin() -> Self {
+        // SAFETY: Always safe to call; the cookie is returned on drop.
+        Self(unsafe { fencebuf_dma_fence_begin_signalling() })
+    }
+}
+
+impl Drop for SignallingSection {
+    fn drop(&mut self) {
+        // SAFETY: The cookie comes from the matching `begin`.
+        unsafe { fencebuf_dma_fence_end_signalling(self.0) };
+    }
+}

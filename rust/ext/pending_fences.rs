@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An ordered set of pending fences that owns them.
+//!
+//! The set holds each fence's [`FenceSignaller`], and with it a reference:
+//! there is no pointer to a fence without a reference, so the set can never
+//! reach a fence whose count already fell to zero (the sw_sync bug of
+//! shared/seeds/004). The tree is intrusive (`rb_node` inside the fence), so
+//! inserting allocates nothing and all of a fence's memory is the one
+//! accounted allocation made by [`FenceSignaller::new`].
+
+use super::dma_fence::{DriverFence, FenceData, FenceSignaller};
+use core::{cmp::Ordering, marker::PhantomData, ptr::NonNull};
+use kernel::bindings;
+
+/// Pending fences ordered by a unique 64-bit key.
+///
+/// # Invariants
+///
+/// Every node in `root` is the `link` of a `DriverFence<T>` whose
+/// [`FenceSignaller`] (and the reference it holds) this set owns, with its
+/// key in the fence's `key` field; keys are unique; `len` counts the nodes.
+pub(crate) struct PendingFences<T: FenceData> {
+    root: bindings::rb_root,
+    len: usize,
+    _owns: PhantomData<FenceSignaller<T>>,
+}
+
+// SAFETY: The set owns its fences' signallers, which are `Send`; the raw
+// pointers are only followed through `&self`/`&mut self`.
+unsafe impl<T: FenceData> Send for PendingFences<T> {}
+
+impl<T: FenceData> PendingFences<T> {
+    /// An empty set.
+    pub(crate) const fn new() -> Self {
+        Self {
+            root: bindings::rb_root {
+                rb_node: core::ptr::null_mut(),
+            },
+            len: 0,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The number of pending fences.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn key_of(fence: &DriverFence<T>) -> u64 {
+        // SAFETY: `key` is written only by `insert`, under `&mut self`.
+        unsafe { *fence.key.get() }
+    }
+
+    /// The pending fence with `key`, if any.
+    pub(crate) fn get(&self, key: u64) -> Option<&DriverFence<T>> {
+        let mut node = self.root.rb_node;
+        while !node.is_null() {
+            // SAFETY: By the type invariant, `node` is the link of a fence
+            // this set keeps alive for as long as `&self`.
+            let fence = unsafe { DriverFence::<T>::from_link(node) };
+            // SAFETY: `node` is a valid node of this tree.
+            node = match key.cmp(&Self::key_of(fence)) {
+                Ordering::Less => unsafe { (*node).rb_left },
+                Ordering::Greater => unsafe { (*node).rb_right },
+                Ordering::Equal => return Some(fence),
+            };
+        }
+        None
+    }
+
+    /// Adds a fence under `key`; gives `signaller` back if `key` is taken.
+    pub(crate) fn insert(
+        &mut self,
+        key: u64,
+        signaller: FenceSignaller<T>,
+    ) -> Result<(), FenceSignaller<T>> {
+        let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
+        let mut parent = core::ptr::null_mut();
+        // SAFETY: `link` always points into this tree (the root or a child
+        // field of one of its nodes), which `&mut self` lets us modify.
+        unsafe {
+            while !(*link).is_null() {
+                parent = *link;
+                let fence = DriverFence::<T>::from_link(parent);
+                link = match key.cmp(&Self::key_of(fence)) {
+                    Ordering::Less => &raw mut (*parent).rb_left,
+                    Ordering::Greater => &raw mut (*parent).rb_right,
+                    Ordering::Equal => return Err(signaller),
+                };
+            }
+        }
+        // INVARIANT: The set now owns the signaller and its reference.
+        let fence = signaller.into_raw().as_ptr();
+        // SAFETY: The fence is alive (we own a reference) and, its signaller
+        // having been unique, in no other set: its link and key are ours.
+        unsafe {
+            *(*fence).key.get() = key;
+            let node = (*fence).link.get();
+            bindings::rb_link_node(node, parent, link);
+            bindings::rb_insert_color(node, &mut self.root);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Removes and returns the fence with the smallest key if that key is
+    /// at most `upto`.
+    pub(crate) fn pop_first_upto(&mut self, upto: u64) -> Option<FenceSignaller<T>> {
+        // SAFETY: `root` is a valid tree.
+        let node = unsafe { bindings::rb_first(&self.root) };
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant, `node` is the link of a live fence.
+        let fence = unsafe { DriverFence::<T>::from_link(node) };
+        if Self::key_of(fence) > upto {
+            return None;
+        }
+        // SAFETY: `node` is in this tree, which `&mut self` lets us modify.
+        unsafe { bindings::rb_erase(node, &mut self.root) };
+        self.len -= 1;
+        // SAFETY: The signaller was given up by `insert` and is taken back
+        // once: the node is no longer in the tree.
+        Some(unsafe { FenceSignaller::from_raw(NonNull::from(fence)) })
+    }
+
+    /// Removes and returns the fence with the smallest key.
+    pub(crate) fn pop_first(&mut self) -> Option<FenceSignaller<T>> {
+        self.pop_first_upto(u64::MAX)
+    }
+}
+
+impl<T: FenceData> Drop for PendingFences<T> {
+    fn drop(&mut self) {
+        // Each signaller signals -ECANCELED as it drops: no fence is left
+        // pending. Owners that want another status drain the set first.
+        while let Some(signaller) = self.pop_first() {
+            drop(signaller);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The uAPI structures of `include/uapi/linux/fencebuf.h`, as Rust types
+//! that can be copied from and to userspace.
+//!
+//! Each struct is `repr(C)` with only integer fields and no padding
+//! (asserted below), so every bit pattern is valid and no byte is
+//! uninitialised: the conditions of `FromBytes` and `AsBytes`.
+
+use core::mem::size_of;
+use kernel::transmute::{AsBytes, FromBytes};
+
+/// `struct sw_sync_create_fence_data`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct SwSyncCreateFenceData {
+    pub(crate) value: u32,
+    pub(crate) name: [u8; 32],
+    pub(crate) fence: i32,
+}
+
+/// `struct sw_sync_get_deadline`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct SwSyncGetDeadline {
+    pub(crate) deadline_ns: u64,
+    pub(crate) pad: u32,
+    pub(crate) fence_fd: i32,
+}
+
+/// `struct fencebuf_signal`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct FencebufSignal {
+    pub(crate) value: u32,
+    pub(crate) error: i32,
+}
+
+// The sizes userspace was built with: any padding would show here.
+const _: () = assert!(size_of::<SwSyncCreateFenceData>() == 4 + 32 + 4);
+const _: () = assert!(size_of::<SwSyncGetDeadline>() == 8 + 4 + 4);
+const _: () = assert!(size_of::<FencebufSignal>() == 4 + 4);
+
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for SwSyncCreateFenceData {}
+// SAFETY: As above: no padding, so no uninitialised bytes.
+unsafe impl AsBytes for SwSyncCreateFenceData {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for SwSyncGetDeadline {}
+// SAFETY: As above: no padding, so no uninitialised bytes.
+unsafe impl AsBytes for SwSyncGetDeadline {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FencebufSignal {}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fencebuf: a sw_sync-compatible fence timeline and an MMIO dma-buf
+//! exporter, with reference counting that is correct by construction.
+//!
+//! The driver logic is safe Rust (`#[forbid(unsafe_code)]` below); all
+//! `unsafe` lives in the abstraction layer in [`ext`].
+
+use kernel::{
+    miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+};
+
+mod ext;
+#[forbid(unsafe_code)]
+mod timeline;
+
+module! {
+    type: Fencebuf,
+    name: "fencebuf",
+    authors: ["The fencebuf developers"],
+    description: "sw_sync-compatible fence timelines and an MMIO dma-buf exporter",
+    license: "GPL",
+    params: {
+        max_pending: u32 {
+            default: 1 << 20,
+            description: "Most pending fences one timeline may hold (CREATE_FENCE fails with ENOSPC beyond)",
+        },
+    },
+}
+
+/// The `max_pending` module parameter.
+fn max_pending() -> usize {
+    module_parameters::max_pending.value() as usize
+}
+
+#[pin_data]
+struct Fencebuf {
+    #[pin]
+    _timeline_dev: MiscDeviceRegistration<timeline::TimelineFile>,
+}
+
+impl kernel::InPlaceModule for Fencebuf {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let name = ext::param::devname().inspect_err(|_| {
+            pr_err!("devname must not be empty\n");
+        });
+        try_pin_init!(Self {
+            _timeline_dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: name? }),
+        })
+    }
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Out-of-line wrappers for the static inline dma_fence API that
+ * rust/ext/dma_fence.rs uses, and the fence allocation.
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/slab.h>
+
+#include "helpers.h"
+
+struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence)
+{
+	return dma_fence_get(fence);
+}
+
+void fencebuf_dma_fence_put(struct dma_fence *fence)
+{
+	dma_fence_put(fence);
+}
+
+bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
+{
+	return dma_fence_is_signaled(fence);
+}
+
+void fencebuf_dma_fence_set_error(struct dma_fence *fence, int error)
+{
+	dma_fence_set_error(fence, error);
+}
+
+bool fencebuf_dma_fence_begin_signalling(void)
+{
+	return dma_fence_begin_signalling();
+}
+
+void fencebuf_dma_fence_end_signalling(bool cookie)
+{
+	dma_fence_end_signalling(cookie);
+}
+
+/*
+ * Fence memory is charged to the caller's memory cgroup, and at the
+ * cgroup's limit the allocation fails with NULL (-> ENOMEM to userspace)
+ * instead of invoking the OOM killer (__GFP_RETRY_MAYFAIL). The dma_fence
+ * core frees it with kfree_rcu() (no .release op), hence kmalloc.
+ */
+void *fencebuf_fence_alloc(size_t size)
+{
+	return kzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of fencebuf: functions Rust calls for what it cannot reach
+ * directly (static inline kernel functions, string module parameters).
+ * The Rust declarations are in rust/ext/.
+ */
+#ifndef FENCEBUF_HELPERS_H
+#define FENCEBUF_HELPERS_H
+
+#include <linux/types.h>
+
+struct dma_fence;
+struct file;
+
+/* dma_fence.c */
+struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);
+void fencebuf_dma_fence_put(struct dma_fence *fence);
+bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence);
+void fencebuf_dma_fence_set_error(struct dma_fence *fence, int error);
+bool fencebuf_dma_fence_begin_signalling(void);
+void fencebuf_dma_fence_end_signalling(bool cookie);
+void *fencebuf_fence_alloc(size_t size);
+
+/* params.c */
+const char *fencebuf_param_devname(void);
+
+/* sync_file.c */
+struct file *fencebuf_sync_file_create(struct dma_fence *fence);
+
+/* task.c */
+void fencebuf_current_comm(char *buf);
+
+#endif /* FENCEBUF_HELPERS_H */

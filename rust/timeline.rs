@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sw_sync-compatible timeline device.
+//!
+//! Each open file of the device is one timeline: a fence context, a 32-bit
+//! value (starting at 0) and the set of fences not yet reached.
+//!
+//! Ownership and locking:
+//!
+//! - The pending set owns every pending fence: a reference and the unique
+//!   handle that signals it. sync_files hold their own references. There is
+//!   no pointer to a fence without a reference, so no fence is ever revived
+//!   from a zero count (the C sw_sync bug of shared/seeds/004).
+//! - A fence refers to nothing of the timeline: its timeline name is copied
+//!   into the fence, and once signalled the fence is detached from this
+//!   module. Signalled fences outlive the timeline, and the module.
+//! - One spinlock protects the value and the pending set. Fences are
+//!   allocated before it is taken; under it, fences are looked up, inserted,
+//!   or removed and signalled in seqno order inside a dma_fence signalling
+//!   section. Nothing allocates, sleeps or waits under it.
+//! - Closing the timeline signals every pending fence with `-ENOENT`.
+//!
+//! The value is kept as a 64-bit count whose low half is the ABI's value; a
+//! fence is pending while `(s32)(seqno - value) > 0`, exactly as in sw_sync,
+//! and is keyed by the 64-bit value at which it is reached, so the set's
+//! order is sw_sync's wrap-around order.
+
+use crate::ext::{
+    dma_fence::{FenceContext, FenceData, FenceSignaller, SignallingSection},
+    pending_fences::PendingFences,
+    sync_file::{self, SyncFile},
+    task::{self, COMM_LEN},
+    uapi::{FencebufSignal, SwSyncCreateFenceData, SwSyncGetDeadline},
+};
+use core::mem::size_of;
+use kernel::{
+    fs::{file::flags::O_CLOEXEC, File, FileDescriptorReservation},
+    ioctl::{_IOW, _IOWR},
+    miscdevice::{MiscDevice, MiscDeviceRegistration},
+    new_spinlock,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    str::CStr,
+    sync::SpinLock,
+    uaccess::{UserPtr, UserSlice},
+};
+
+const SW_SYNC_IOC_CREATE_FENCE: u32 = _IOWR::<SwSyncCreateFenceData>('W' as u32, 0);
+const SW_SYNC_IOC_INC: u32 = _IOW::<u32>('W' as u32, 1);
+const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>('W' as u32, 2);
+const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>('W' as u32, 0x80);
+
+/// What every fence of a timeline carries: the timeline's name.
+#[derive(Clone, Copy)]
+struct TimelineFenceData {
+    name: [u8; COMM_LEN],
+}
+
+impl FenceData for TimelineFenceData {
+    const DRIVER_NAME: &'static CStr = c"fencebuf";
+
+    fn timeline_name(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"")
+    }
+}
+
+/// The state behind the timeline's lock.
+struct Timeline {
+    value: u64,
+    pending: PendingFences<TimelineFenceData>,
+}
+
+impl Timeline {
+    /// The ABI's 32-bit value.
+    fn value32(&self) -> u32 {
+        // Truncation intended: the ABI value is the low half.
+        self.value as u32
+    }
+
+    /// How far `seqno` is ahead of the timeline, if it is (sw_sync's
+    /// `(int)(seqno - value) > 0`).
+    fn ahead(&self, seqno: u32) -> Option<u32> {
+        let d = seqno.wrapping_sub(self.value32());
+        (d != 0 && d <= i32::MAX as u32).then_some(d)
+    }
+
+    /// Advances the timeline by `inc` and signals, in order, every fence it
+    /// reaches with `result`.
+    fn advance(&mut self, inc: u32, result: Result) {
+        self.value += u64::from(inc);
+        let _section = SignallingSection::begin();
+        while let Some(fence) = self.pending.pop_first_upto(self.value) {
+            fence.signal(result);
+        }
+    }
+}
+
+/// One open timeline.
+#[pin_data(PinnedDrop)]
+pub(crate) struct TimelineFile {
+    context: FenceContext<TimelineFenceData>,
+    fence_data: TimelineFenceData,
+    #[pin]
+    timeline: SpinLock<Timeline>,
+}
+
+#[vtable]
+impl MiscDevice for TimelineFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::try_pin_init(
+            try_pin_init!(TimelineFile {
+                context: FenceContext::new(),
+                // Named after the opening task, as sw_sync's timelines are.
+                fence_data: TimelineFenceData {
+                    name: task::current_comm(),
+                },
+                timeline <- new_spinlock!(
+                    Timeline {
+                        value: 0,
+                        pending: PendingFences::new(),
+                    },
+                    "fencebuf_timeline"
+                ),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    fn ioctl(me: Pin<&TimelineFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let arg = UserPtr::from_addr(arg);
+        match cmd {
+            SW_SYNC_IOC_CREATE_FENCE => me.create_fence(arg)?,
+            SW_SYNC_IOC_INC => me.inc(arg)?,
+            SW_SYNC_GET_DEADLINE => me.get_deadline(arg)?,
+            FENCEBUF_IOC_SIGNAL => me.signal(arg)?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn show_fdinfo(me: Pin<&TimelineFile>, m: &SeqFile, _file: &File) {
+        let (value, pending) = {
+            let tl = me.timeline.lock();
+            (tl.value32(), tl.pending.len())
+        };
+        seq_print!(
+            m,
+            "timeline:\t{}\nvalue:\t{}\npending:\t{}\n",
+            me.fence_data.timeline_name().to_str().unwrap_or("?"),
+            value,
+            pending
+        );
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for TimelineFile {
+    fn drop(self: Pin<&mut Self>) {
+        // Closing a timeline fails every fence it still owed, as sw_sync does.
+        let mut tl = self.timeline.lock();
+        let _section = SignallingSection::begin();
+        while let Some(fence) = tl.pending.pop_first() {
+            fence.signal(Err(ENOENT));
+        }
+    }
+}
+
+impl TimelineFile {
+    fn create_fence(&self, arg: UserPtr) -> Result {
+        let (mut reader, mut writer) =
+            UserSlice::new(arg, size_of::<SwSyncCreateFenceData>()).reader_writer();
+        let mut data: SwSyncCreateFenceData = reader.read()?;
+        // Everything that can fail comes before the fd is installed.
+        let fd = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
+        let new = FenceSignaller::new(&self.context, data.value, self.fence_data)?;
+        let mut fence = ARef::from(&**new.fence());
+
+        let mut tl = self.timeline.lock();
+        let unused = match tl.ahead(data.value) {
+            // Reached already: the fence is born signalled.
+            None => Some(new),
+            Some(d) => {
+                let key = tl.value + u64::from(d);
+                if let Some(existing) = tl.pending.get(key) {
+                    // Same seqno as a pending fence: that fence, as sw_sync.
+                    fence = ARef::from(&**existing);
+                    Some(new)
+                } else if tl.pending.len() >= crate::max_pending() {
+                    return Err(ENOSPC);
+                } else {
+                    // The key is free: the insert cannot give `new` back.
+                    tl.pending.insert(key, new).err()
+                }
+            }
+        };
+        drop(tl);
+        // Not shared with anyone: signalling it outside the lock is enough.
+        if let Some(unused) = unused {
+            unused.signal(Ok(()));
+        }
+
+        let file = SyncFile::new(&fence)?;
+        data.fence = fd.reserved_fd() as i32;
+        writer.write(&data)?;
+        fd.fd_install(file.into_file());
+        Ok(())
+    }
+
+    fn inc(&self, arg: UserPtr) -> Result {
+        let inc: u32 = UserSlice::new(arg, size_of::<u32>()).reader().read()?;
+        self.timeline.lock().advance(inc, Ok(()));
+        Ok(())
+    }
+
+    fn signal(&self, arg: UserPtr) -> Result {
+        let req: FencebufSignal = UserSlice::new(arg, size_of::<FencebufSignal>())
+            .reader()
+            .read()?;
+        let result = match req.error {
+            0 => Ok(()),
+            e if (-4095..0).contains(&e) => Err(Error::from_errno(e)),
+            _ => return Err(EINVAL),
+        };
+        let mut tl = self.timeline.lock();
+        if let Some(d) = tl.ahead(req.value) {
+            tl.advance(d, result);
+        }
+        Ok(())
+    }
+
+    fn get_deadline(&self, arg: UserPtr) -> Result {
+        let (mut reader, mut writer) =
+            UserSlice::new(arg, size_of::<SwSyncGetDeadline>()).reader_writer();
+        let mut data: SwSyncGetDeadline = reader.read()?;
+        if data.deadline_ns != 0 || data.pad != 0 {
+            return Err(EINVAL);
+        }
+        let fence = sync_file::fence_from_fd(data.fence_fd)?;
+        // Only fences of this timeline: their context says so even after
+        // they signalled (when the core has detached them from their ops).
+        let ours = self.context.downcast(&fence).ok_or(EINVAL)?;
+        data.deadline_ns = ours.deadline_ns().ok_or(ENOENT)? as u64;
+        writer.write(&data)
+    }
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the fencebuf guest tests: loading and unloading the
+ * module under test, counting open fds (to prove an ioctl leaked none), and
+ * reading and writing small sysfs/procfs files.
+ */
+#ifndef FENCEBUF_TEST_H
+#define FENCEBUF_TEST_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FENCEBUF_MODULE_NAME "fencebuf"
+#define FENCEBUF_DEFAULT_KO "/fencebuf/modules/fencebuf.ko"
+
+static inline const char *fb_module_path(void)
+{
+	const char *p = getenv("FENCEBUF_KO");
+
+	return p ? p : FENCEBUF_DEFAULT_KO;
+}
+
+/* Load the module with @params; returns 0 or -errno. */
+static inline int fb_load(const char *params)
+{
+	int fd, ret;
+
+	fd = open(fb_module_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Unload without waiting for users; returns 0 or -errno (EWOULDBLOCK if in use). */
+static inline int fb_unload(void)
+{
+	return syscall(SYS_delete_module, FENCEBUF_MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+}
+
+static inline bool fb_loaded(void)
+{
+	return access("/sys/module/" FENCEBUF_MODULE_NAME, F_OK) == 0;
+}
+
+/* Number of open fds of this process, or -1. */
+static inline int fb_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+static inline int fb_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n' && !memchr(buf, '\n', n - 1))
+		buf[n - 1] = '\0'; /* single-line files: drop the newline */
+	return 0;
+}
+
+static inline int fb_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+#endif /* FENCEBUF_TEST_H */
