@@ -2,13 +2,15 @@
 #
 # fencebuf top-level Makefile.
 #
-#   make                 build fencebuf.ko against the pinned debug kernel
-#                        (toolchain and kernel are installed/built on demand)
+#   make                 build build/module/fencebuf.ko against the pinned debug
+#                        kernel (toolchain and kernel are installed/built on demand)
 #   KDIR=/path make      build against your own Rust-enabled kernel build;
 #                        nothing is fetched (pass LLVM=1 etc. as for that kernel)
 #   make run             boot the pinned kernel in QEMU, load fencebuf, run the demo
 #   make check           lints + every test in QEMU; ends with "N passed, N failed"
 #   make lint            rustfmt check and a CLIPPY=1 build without warnings
+#   make mutants         break behaviours on purpose (selftests/mutants) and
+#                        check that the tests catch every one
 #   make clean           remove build products from the tree
 #
 # The kernel, the toolchain's bindgen and the downloads are cached in
@@ -20,7 +22,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/qemu/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check clippy check run clean
+.PHONY: all modules lint rustfmt-check clippy check run mutants clean
 
 all: modules
 
@@ -33,8 +35,10 @@ modules clippy:
 else
 KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS))
 
+# Build products go to build/module (MO=), keeping the source tree clean.
 modules:
-	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) modules
+	@mkdir -p $(BUILD)/module
+	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/module $(KBUILD_VARS) modules
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.
@@ -57,9 +61,8 @@ check:
 run:
 	@$(ROOT)/qemu/run-demo.sh
 
+mutants:
+	@$(ROOT)/qemu/mutants.sh
+
 clean:
 	rm -rf $(BUILD)
-	find $(ROOT)/rust $(ROOT)/samples \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
-		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \) -delete 2>/dev/null || true
-	rm -f $(ROOT)/Module.symvers $(ROOT)/modules.order $(ROOT)/.*.cmd $(ROOT)/*.o $(ROOT)/*.ko \
-		$(ROOT)/*.mod $(ROOT)/*.mod.c

@@ -18,7 +18,7 @@ rm -rf "$staging"
 logged "building the samples" "$logs/samples-build.log" \
 	make -C "$FENCEBUF_ROOT/samples" --no-print-directory KHDR="$kdir/usr/include" OUT="$staging" ||
 	die "sample build failed"
-install -D -m 0644 "$FENCEBUF_ROOT/fencebuf.ko" "$staging/modules/fencebuf.ko"
+install -D -m 0644 "$build/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
 install -D -m 0755 "$FENCEBUF_ROOT/qemu/guest-demo.sh" "$staging/demo.sh"
 "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs-demo.cpio.gz" "$staging"
 

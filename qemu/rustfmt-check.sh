@@ -4,9 +4,18 @@
 . "$(dirname "$0")/lib.sh"
 
 src=$("$FENCEBUF_ROOT/qemu/fetch-kernel.sh")
-mapfile -t files < <(cd "$FENCEBUF_ROOT" && git ls-files --cached --others --exclude-standard '*.rs')
-[ "${#files[@]}" -gt 0 ] || die "no .rs files found"
 cd "$FENCEBUF_ROOT"
+# rustfmt follows `mod` declarations, so it is given the crate roots: the
+# .rs files behind the objects the Kbuild files name.
+mapfile -t files < <(
+	for kb in $(git ls-files --cached --others --exclude-standard 'Kbuild' '*/Kbuild'); do
+		dir=$(dirname "$kb")
+		grep -o '[A-Za-z0-9_/.-]*\.o' "$kb" | sed "s|^|$dir/|; s|\.o\$|.rs|; s|^\./||" |
+			while read -r f; do [ -f "$f" ] && echo "$f"; done
+	done | sort -u
+)
+[ "${#files[@]}" -gt 0 ] || die "no Rust crate roots found in the Kbuild files"
+all=$(git ls-files --cached --others --exclude-standard '*.rs' | wc -l)
 "$RUSTFMT" --check --edition 2021 --config-path "$src/.rustfmt.toml" "${files[@]}" ||
 	die "rustfmt: the files above are not formatted (fix: $RUSTFMT --edition 2021 --config-path $src/.rustfmt.toml FILE)"
-say "rustfmt: ${#files[@]} files formatted"
+say "rustfmt: $all files formatted (crate roots: ${files[*]})"

@@ -34,7 +34,10 @@ use crate::ext::{
 };
 use core::mem::size_of;
 use kernel::{
-    fs::{file::flags::O_CLOEXEC, File, FileDescriptorReservation},
+    fs::{
+        file::{flags::O_CLOEXEC, FileDescriptorReservation},
+        File,
+    },
     ioctl::{_IOW, _IOWR},
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     new_spinlock,
@@ -42,7 +45,7 @@ use kernel::{
     seq_file::SeqFile,
     seq_print,
     str::CStr,
-    sync::SpinLock,
+    sync::{aref::ARef, SpinLock},
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -97,7 +100,7 @@ impl Timeline {
 }
 
 /// One open timeline.
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct TimelineFile {
     context: FenceContext<TimelineFenceData>,
     fence_data: TimelineFenceData,
@@ -129,6 +132,16 @@ impl MiscDevice for TimelineFile {
         )
     }
 
+    fn release(me: Pin<KBox<Self>>, _file: &File) {
+        // Closing a timeline fails every fence it still owed, as sw_sync
+        // does. (Dropping the set would signal -ECANCELED instead.)
+        let mut tl = me.timeline.lock();
+        let _section = SignallingSection::begin();
+        while let Some(fence) = tl.pending.pop_first() {
+            fence.signal(Err(ENOENT));
+        }
+    }
+
     fn ioctl(me: Pin<&TimelineFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let arg = UserPtr::from_addr(arg);
         match cmd {
@@ -153,18 +166,6 @@ impl MiscDevice for TimelineFile {
             value,
             pending
         );
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for TimelineFile {
-    fn drop(self: Pin<&mut Self>) {
-        // Closing a timeline fails every fence it still owed, as sw_sync does.
-        let mut tl = self.timeline.lock();
-        let _section = SignallingSection::begin();
-        while let Some(fence) = tl.pending.pop_first() {
-            fence.signal(Err(ENOENT));
-        }
     }
 }
 

@@ -191,11 +191,6 @@ impl<T: FenceData> DriverFence<T> {
         unsafe { Fence::from_raw(self.base.get()) }
     }
 
-    /// The driver data.
-    pub(crate) fn data(&self) -> &T {
-        &self.data
-    }
-
     /// The earliest deadline (CLOCK_MONOTONIC ns) a waiter set, if any.
     pub(crate) fn deadline_ns(&self) -> Option<i64> {
         match self.deadline.load(Ordering::Relaxed) {
@@ -255,7 +250,10 @@ impl<T: FenceData> FenceVTable<T> {
     /// # Safety
     ///
     /// Called by the dma_fence core on a live fence of this type.
-    unsafe extern "C" fn set_deadline(fence: *mut bindings::dma_fence, deadline: bindings::ktime_t) {
+    unsafe extern "C" fn set_deadline(
+        fence: *mut bindings::dma_fence,
+        deadline: bindings::ktime_t,
+    ) {
         // SAFETY: As for `get_timeline_name`.
         let this = unsafe { DriverFence::<T>::from_base(fence) };
         // Keep the earliest, as sw_sync does; lock-free, so no lock ordering.
@@ -317,7 +315,7 @@ impl<T: FenceData> FenceSignaller<T> {
         const {
             assert!(!needs_drop::<T>(), "fence data is freed by kfree_rcu()");
             // kmalloc guarantees at least this alignment.
-            assert!(align_of::<DriverFence<T>>() <= bindings::ARCH_KMALLOC_MINALIGN as usize);
+            assert!(align_of::<DriverFence<T>>() <= bindings::ARCH_KMALLOC_MINALIGN);
         };
         // SAFETY: Plain allocation; the result is checked below.
         let raw = unsafe { fencebuf_fence_alloc(size_of::<DriverFence<T>>()) };

@@ -59,11 +59,12 @@ impl<T: FenceData> PendingFences<T> {
             // SAFETY: By the type invariant, `node` is the link of a fence
             // this set keeps alive for as long as `&self`.
             let fence = unsafe { DriverFence::<T>::from_link(node) };
-            // SAFETY: `node` is a valid node of this tree.
             node = match key.cmp(&Self::key_of(fence)) {
-                Ordering::Less => unsafe { (*node).rb_left },
-                Ordering::Greater => unsafe { (*node).rb_right },
                 Ordering::Equal => return Some(fence),
+                // SAFETY: `node` is a valid node of this tree.
+                Ordering::Less => unsafe { (*node).rb_left },
+                // SAFETY: As above.
+                Ordering::Greater => unsafe { (*node).rb_right },
             };
         }
         None

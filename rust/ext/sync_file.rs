@@ -11,7 +11,8 @@ use core::ptr::NonNull;
 use kernel::{bindings, fs::File, prelude::*, sync::aref::ARef};
 
 extern "C" {
-    fn fencebuf_sync_file_create(fence: *mut bindings::dma_fence) -> *mut bindings::file;
+    // Returns a `struct file *`; typed as `void *` as `struct file` is not FFI-safe.
+    fn fencebuf_sync_file_create(fence: *mut bindings::dma_fence) -> *mut core::ffi::c_void;
     fn sync_file_get_fence(fd: kernel::ffi::c_int) -> *mut bindings::dma_fence;
 }
 

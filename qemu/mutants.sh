@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make mutants`: prove the tests can fail. Each selftests/mutants/NAME.patch
+# breaks one behaviour on purpose; its first line names the suites that must
+# catch it:   # suites: module,timeline
+# The patch is applied to a copy of the tree, the module built and the suites
+# run in the guest; the mutant is "killed" when the run fails. Prints one TAP
+# line per mutant and "N passed, N failed" (passed = killed).
+. "$(dirname "$0")/lib.sh"
+
+build=$FENCEBUF_ROOT/build/mutants
+rm -rf "$build"
+mkdir -p "$build"
+"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
+
+mapfile -t patches < <(ls "$FENCEBUF_ROOT"/selftests/mutants/*.patch)
+[ "${#patches[@]}" -gt 0 ] || die "no mutants in selftests/mutants"
+killed=0 survived=0 n=0
+echo "1..${#patches[@]}"
+for p in "${patches[@]}"; do
+	name=$(basename "$p" .patch)
+	suites=$(sed -n '1s/^# suites: *//p' "$p")
+	[ -n "$suites" ] || die "$p: first line must be '# suites: a,b'"
+	n=$((n + 1))
+	tree=$build/$name/src
+	mkdir -p "$tree"
+	(cd "$FENCEBUF_ROOT" && git ls-files --cached --others --exclude-standard -z |
+		xargs -0 cp --parents -t "$tree")
+	patch -s -d "$tree" -p1 <"$p" || die "$name: patch does not apply"
+	say "mutant $name: running $suites"
+	rc=0
+	FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
+	if grep -q '^  - host:' "$build/$name/check.log"; then
+		survived=$((survived + 1))
+		echo "not ok $n $name: the mutant does not build (log: $build/$name/check.log)"
+	elif [ $rc -ne 0 ]; then
+		killed=$((killed + 1))
+		echo "ok $n $name killed ($(tail -n 1 "$build/$name/check.log"))"
+	else
+		survived=$((survived + 1))
+		echo "not ok $n $name survived: the tests did not notice (log: $build/$name/check.log)"
+	fi
+done
+echo "$killed passed, $survived failed"
+[ $survived -eq 0 ]
