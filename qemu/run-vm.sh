@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 kernel=$1 initrd=$2 logdir=$3 suites=$4
-vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-1800}}
-suite_timeout=${FENCEBUF_SUITE_TIMEOUT:-900}
+vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-3600}}
+# Per-suite limits are the guest's (qemu/guest-init.sh) unless overridden.
+suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIMEOUT}
 mkdir -p "$logdir"
 : >"$logdir/console.log"
 : >"$logdir/results.log"
@@ -38,7 +39,7 @@ echo "$shm" >"$logdir/ivshmem-path"
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp 2 -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=1 loglevel=7 fbtest.suites=$suites fbtest.suite_timeout=$suite_timeout" \
+	-append "console=ttyS0 panic=1 loglevel=7 fbtest.suites=$suites $suite_timeout" \
 	-display none -monitor none \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
@@ -48,7 +49,7 @@ qemu=$!
 say "VM started ($accel, 2 vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
 
 # Stream the results as they come; stop at the deadline.
-tail -n +1 -f --pid="$qemu" "$logdir/results.log" | tr -d '\r' &
+tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &
 tailer=$!
 start=$(date +%s)
 rc=0

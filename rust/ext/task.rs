@@ -2,8 +2,10 @@
 
 //! What the `kernel` crate of Linux 7.3 does not say about the current task.
 
+use kernel::bindings;
+
 /// `TASK_COMM_LEN`: the size of a task's command name, NUL included.
-pub(crate) const COMM_LEN: usize = 16;
+pub(crate) const COMM_LEN: usize = bindings::TASK_COMM_LEN as usize;
 
 extern "C" {
     fn fencebuf_current_comm(buf: *mut u8);
