@@ -6,6 +6,7 @@
 # and ends the VM. Test output goes to the second serial port (ttyS1), the
 # kernel log to the first (ttyS0), so the host reads results that no printk
 # can interleave with. Result protocol, one line each:
+#   @@fencebuf cpus N expected M (CPUs online, CPUs the host asked for)
 #   @@fencebuf suite-begin NAME
 #   ...TAP from the suite...
 #   @@fencebuf suite-end NAME rc=N
@@ -45,6 +46,9 @@ suite_limit() {
 		esac
 	fi
 }
+
+# The races the stress suites look for need every CPU the host asked for.
+echo "@@fencebuf cpus $(nproc) expected $(sed -n 's/.*fbtest\.cpus=\([0-9]*\).*/\1/p' /proc/cmdline)"
 
 for s in $(echo "$suites" | tr , ' '); do
 	echo "@@fencebuf suite-begin $s"

@@ -29,7 +29,7 @@ for p in "${patches[@]}"; do
 	patch -s -d "$tree" -p1 <"$p" || die "$name: patch does not apply"
 	say "mutant $name: running $suites"
 	rc=0
-	FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
+	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
 	if grep -q '^  - host:' "$build/$name/check.log"; then
 		survived=$((survived + 1))
 		echo "not ok $n $name: the mutant does not build (log: $build/$name/check.log)"

@@ -43,6 +43,7 @@ def parse_results(path):
     """Return {suite: {"plan": n|None, "results": [(status, name)], "rc": n|None}}."""
     suites, cur = {}, None
     leaks = None
+    cpus = None
     with open(path, errors="replace") as f:
         for raw in f:
             line = raw.rstrip("\r\n")
@@ -54,6 +55,10 @@ def parse_results(path):
             if m:
                 suites.setdefault(m.group(1), {"plan": None, "results": [], "rc": None})["rc"] = int(m.group(2))
                 cur = None
+                continue
+            m = re.match(r"^@@fencebuf cpus (\d+) expected (\d+)", line)
+            if m:
+                cpus = (int(m.group(1)), int(m.group(2)))
                 continue
             m = re.match(r"^@@fencebuf kmemleak (\d+)", line)
             if m:
@@ -70,7 +75,7 @@ def parse_results(path):
                 ok, name, directive = m.group(1).lower() == "ok", m.group(2), (m.group(3) or "").upper()
                 status = "skip" if directive == "SKIP" else ("pass" if ok else "fail")
                 cur["results"].append((status, name))
-    return suites, leaks
+    return suites, leaks, cpus
 
 
 def parse_tap_file(path):
@@ -138,7 +143,11 @@ def main():
             count(status, f"host: {name}")
         rows.append(("host checks", res, None))
 
-    suites, leaks = parse_results(a.results)
+    suites, leaks, cpus = parse_results(a.results)
+    if cpus is None:
+        count("fail", "guest: did not report its CPUs")
+    elif cpus[0] != cpus[1]:
+        count("fail", f"guest: {cpus[0]} CPUs online, {cpus[1]} expected")
     for name in [s for s in a.suites.split(",") if s]:
         s = suites.get(name)
         if s is None:
@@ -178,6 +187,8 @@ def main():
         extra = f"  ({note})" if note else ""
         print(f"  {name:<22} {c['pass']:>5} {c['fail']:>5} {c['skip']:>5}{extra}")
     print(f"  {'kernel log':<22} {'':>5} {len(splats):>5} {'':>5}  (splats: WARNING, BUG, KASAN, lockdep, RCU, refcount, kmemleak, Oops, ...)")
+    if cpus is not None:
+        print(f"  guest CPUs: {cpus[0]} (expected {cpus[1]})")
     if leaks is not None:
         print(f"  kmemleak: {leaks} suspected leak(s)")
     if failures:

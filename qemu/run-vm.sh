@@ -30,6 +30,10 @@ tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
 *) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
 esac
 
+# Without ACPI the guest finds CPUs in SeaBIOS's MP table, which lists one
+# CPU per socket: so one socket per CPU. The guest checks it got them all.
+cpus=2
+
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
 # can check from outside the guest what reached device memory.
 shm=/dev/shm/fencebuf-$$
@@ -37,16 +41,16 @@ truncate -s 4M "$shm"
 echo "$shm" >"$logdir/ivshmem-path"
 
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
-	"${accel_args[@]}" -smp 2 -m 2G \
+	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=1 loglevel=7 fbtest.suites=$suites $suite_timeout" \
+	-append "console=ttyS0 panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites $suite_timeout" \
 	-display none -monitor none \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
 	-device ivshmem-plain,memdev=hostmem,addr=04.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
-say "VM started ($accel, 2 vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
+say "VM started ($accel, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
 
 # Stream the results as they come; stop at the deadline.
 tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &
