@@ -28,6 +28,10 @@ exec >"$out" 2>&1
 
 kmsg() { echo "fencebuf-guest: $*" >/dev/kmsg; }
 
+# A heartbeat in the kernel log: the host ends a guest that stops beating
+# (both CPUs spinning with interrupts off leave no watchdog to report it).
+(while sleep 30; do echo "fencebuf-guest: alive" >/dev/kmsg; done) &
+
 # Objects allocated during boot are not the tests' business: forget them.
 kmemleak=/sys/kernel/debug/kmemleak
 [ -w $kmemleak ] && echo clear >$kmemleak

@@ -36,7 +36,7 @@ SPLATS = [
     ("ubsan", re.compile(r"UBSAN: ")),
 ]
 # Lines that mention a pattern without being a report.
-NOT_SPLATS = [re.compile(r"fencebuf-guest: ")]
+NOT_SPLATS = [re.compile(r"fencebuf-guest: ")]  # our own markers and heartbeat
 
 
 def parse_results(path):
@@ -176,6 +176,8 @@ def main():
         count("fail", "kmemleak: the final scan did not run")
     if a.vm_rc == 2:
         count("fail", "VM: hard timeout")
+    elif a.vm_rc == 4:
+        count("fail", "VM: the guest hung (no heartbeat in its kernel log)")
     elif a.vm_rc != 0:
         count("fail", "VM: ended before the guest finished")
 

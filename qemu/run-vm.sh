@@ -4,7 +4,7 @@
 #   SUITES: comma-separated suite names (qemu/guest-suite.sh)
 # Writes LOGDIR/console.log (kernel log, ttyS0) and LOGDIR/results.log (test
 # output, ttyS1). Exit: 0 the guest finished, 2 hard timeout, 3 the guest
-# died before finishing (panic, crash).
+# died before finishing (panic, crash), 4 the guest hung (no heartbeat).
 . "$(dirname "$0")/lib.sh"
 
 kernel=$1 initrd=$2 logdir=$3 suites=$4
@@ -56,11 +56,19 @@ say "VM started ($accel, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_t
 tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &
 tailer=$!
 start=$(date +%s)
+# The guest logs a heartbeat every 30 s (qemu/guest-init.sh).
+silence_limit=${FENCEBUF_SILENCE_LIMIT:-300}
 rc=0
 while kill -0 "$qemu" 2>/dev/null; do
-	if [ $(($(date +%s) - start)) -ge "$vm_timeout" ]; then
+	now=$(date +%s)
+	if [ $((now - start)) -ge "$vm_timeout" ]; then
 		kill "$qemu" 2>/dev/null
 		rc=2
+		break
+	fi
+	if [ $((now - $(stat -c %Y "$logdir/console.log"))) -ge "$silence_limit" ]; then
+		kill "$qemu" 2>/dev/null
+		rc=4
 		break
 	fi
 	sleep 1
@@ -69,7 +77,10 @@ wait "$qemu" 2>/dev/null || true
 wait "$tailer" 2>/dev/null || true
 rm -f "$shm"
 
-if [ $rc -eq 2 ]; then
+if [ $rc -eq 4 ]; then
+	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
+	say "VM HUNG: no kernel log for ${silence_limit} s, killed (suite running: ${running:-none}); see $logdir/console.log"
+elif [ $rc -eq 2 ]; then
 	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see $logdir/console.log"
 elif ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
