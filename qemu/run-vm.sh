@@ -37,6 +37,14 @@ cpus=2
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
 # can check from outside the guest what reached device memory.
 shm=/dev/shm/fencebuf-$$
+qemu=
+# Interrupted or not, leave no VM and no backing file behind.
+cleanup() {
+	[ -z "$qemu" ] || kill "$qemu" 2>/dev/null || true
+	rm -f "$shm"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 truncate -s 4M "$shm"
 echo "$shm" >"$logdir/ivshmem-path"
 
@@ -75,7 +83,7 @@ while kill -0 "$qemu" 2>/dev/null; do
 done
 wait "$qemu" 2>/dev/null || true
 wait "$tailer" 2>/dev/null || true
-rm -f "$shm"
+qemu=
 
 if [ $rc -eq 4 ]; then
 	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
