@@ -85,11 +85,10 @@ wait "$qemu" 2>/dev/null || true
 wait "$tailer" 2>/dev/null || true
 qemu=
 
+running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 if [ $rc -eq 4 ]; then
-	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 	say "VM HUNG: no kernel log for ${silence_limit} s, killed (suite running: ${running:-none}); see $logdir/console.log"
 elif [ $rc -eq 2 ]; then
-	running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see $logdir/console.log"
 elif ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
 	rc=3
