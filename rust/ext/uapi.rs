@@ -51,3 +51,61 @@ unsafe impl FromBytes for SwSyncGetDeadline {}
 unsafe impl AsBytes for SwSyncGetDeadline {}
 // SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
 unsafe impl FromBytes for FencebufSignal {}
+
+/// `struct fencebuf_region_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FencebufRegionInfo {
+    pub(crate) index: u32,
+    pub(crate) flags: u32,
+    pub(crate) size: u64,
+}
+
+/// `struct fencebuf_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FencebufInfo {
+    pub(crate) flags: u32,
+    pub(crate) num_regions: u32,
+    pub(crate) max_ranges: u32,
+    pub(crate) num_buffers: u32,
+    pub(crate) regions: [FencebufRegionInfo; 6],
+}
+
+/// `struct fencebuf_range`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct FencebufRange {
+    pub(crate) offset: u64,
+    pub(crate) length: u64,
+}
+
+/// `struct fencebuf_export`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct FencebufExport {
+    pub(crate) region: u32,
+    pub(crate) open_flags: u32,
+    pub(crate) flags: u32,
+    pub(crate) nr_ranges: u32,
+    pub(crate) ranges: u64,
+    pub(crate) fd: i32,
+    pub(crate) pad: u32,
+}
+
+const _: () = assert!(size_of::<FencebufRegionInfo>() == 4 + 4 + 8);
+const _: () = assert!(size_of::<FencebufInfo>() == 4 * 4 + 6 * 16);
+const _: () = assert!(size_of::<FencebufRange>() == 8 + 8);
+const _: () = assert!(size_of::<FencebufExport>() == 4 * 4 + 8 + 4 + 4);
+
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl AsBytes for FencebufRegionInfo {}
+// SAFETY: `repr(C)`, integer fields and arrays of a padding-free struct, no
+// padding (asserted above).
+unsafe impl AsBytes for FencebufInfo {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FencebufRange {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FencebufExport {}
+// SAFETY: As above: no padding, so no uninitialised bytes.
+unsafe impl AsBytes for FencebufExport {}

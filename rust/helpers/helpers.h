@@ -11,6 +11,8 @@
 
 struct dma_fence;
 struct file;
+struct vm_area_struct;
+struct vm_operations_struct;
 
 /* dma_fence.c */
 struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);
@@ -29,5 +31,10 @@ struct file *fencebuf_sync_file_create(struct dma_fence *fence);
 
 /* task.c */
 void fencebuf_current_comm(char *buf);
+
+/* vma.c */
+void fencebuf_vma_set_io_pfnmap(struct vm_area_struct *vma,
+				const struct vm_operations_struct *ops,
+				bool write_combine);
 
 #endif /* FENCEBUF_HELPERS_H */

@@ -92,4 +92,115 @@ struct fencebuf_signal {
  */
 #define FENCEBUF_IOC_SIGNAL _IOW(SW_SYNC_IOC_MAGIC, 0x80, struct fencebuf_signal)
 
+/*
+ * The MMIO dma-buf exporter: /dev/fencebuf/<pci-address> for each PCI device
+ * bound to fencebuf (the QEMU ivshmem device by ID, any other through
+ * driver_override). Its ioctls use magic 'F'.
+ */
+#define FENCEBUF_IOC_MAGIC 'F'
+
+/* The region is a memory BAR that fencebuf claimed: EXPORT accepts it. */
+#define FENCEBUF_REGION_EXPORTABLE	(1u << 0)
+/* The BAR is prefetchable: CPU mappings are write-combined, else uncached. */
+#define FENCEBUF_REGION_PREFETCH	(1u << 1)
+/* The BAR is 64-bit. */
+#define FENCEBUF_REGION_MEM64		(1u << 2)
+
+/**
+ * struct fencebuf_region_info - one BAR of the device
+ * @index: BAR number (0-5), the @region of EXPORT
+ * @flags: FENCEBUF_REGION_*
+ * @size: length of the BAR in bytes (0: not implemented)
+ */
+struct fencebuf_region_info {
+	__u32 index;
+	__u32 flags;
+	__u64 size;
+};
+
+#define FENCEBUF_NUM_REGIONS 6
+
+/* Memory decoding is on (MEMORY_ENABLE): exported buffers are usable. */
+#define FENCEBUF_INFO_MEMORY_ENABLED	(1u << 0)
+
+/**
+ * struct fencebuf_info - argument of %FENCEBUF_IOC_GET_INFO (filled in)
+ * @flags: FENCEBUF_INFO_*
+ * @num_regions: FENCEBUF_NUM_REGIONS
+ * @max_ranges: the most ranges one EXPORT accepts
+ * @num_buffers: buffers exported from this device and not yet released
+ * @regions: one entry per BAR, in BAR order
+ */
+struct fencebuf_info {
+	__u32 flags;
+	__u32 num_regions;
+	__u32 max_ranges;
+	__u32 num_buffers;
+	struct fencebuf_region_info regions[FENCEBUF_NUM_REGIONS];
+};
+
+/**
+ * struct fencebuf_range - a part of a region
+ * @offset: from the start of the BAR; page aligned
+ * @length: in bytes; page aligned, not 0
+ */
+struct fencebuf_range {
+	__u64 offset;
+	__u64 length;
+};
+
+/* EXPORT: give a new fd for a live buffer with identical region and ranges. */
+#define FENCEBUF_EXPORT_REUSE		(1u << 0)
+
+/**
+ * struct fencebuf_export - argument of %FENCEBUF_IOC_EXPORT
+ * @region: the BAR to export from (FENCEBUF_REGION_EXPORTABLE)
+ * @open_flags: file flags of the dma-buf: O_RDWR or O_RDONLY, optionally
+ *		O_CLOEXEC (which also applies to the returned fd)
+ * @flags: FENCEBUF_EXPORT_*
+ * @nr_ranges: number of entries at @ranges, 1 to fencebuf_info.max_ranges
+ * @ranges: user pointer to @nr_ranges struct fencebuf_range; the buffer is
+ *	    their concatenation
+ * @fd: out: the dma-buf fd
+ * @pad: must be 0
+ */
+struct fencebuf_export {
+	__u32 region;
+	__u32 open_flags;
+	__u32 flags;
+	__u32 nr_ranges;
+	__u64 ranges;
+	__s32 fd;
+	__u32 pad;
+};
+
+/*
+ * FENCEBUF_IOC_GET_INFO - describe the device's regions.
+ * Errors: EFAULT; ENODEV (the device was unbound).
+ */
+#define FENCEBUF_IOC_GET_INFO _IOR(FENCEBUF_IOC_MAGIC, 0, struct fencebuf_info)
+
+/*
+ * FENCEBUF_IOC_EXPORT - export ranges of a BAR as a dma-buf, returned in @fd.
+ * The dma-buf can be mmap-ed (pages are mapped on first touch) and attached
+ * by importers that implement invalidate_mappings. While memory decoding is
+ * off, or after the device was unbound, the buffer is revoked: CPU accesses
+ * get SIGBUS and importers' mappings fail with ENODEV.
+ * Errors: EFAULT (no fd is leaked); EINVAL (unknown @flags or @open_flags,
+ * @pad not 0, @nr_ranges 0, a range empty, not page aligned or beyond the
+ * BAR); EOVERFLOW (offset + length, or the total size, overflows); E2BIG
+ * (more than max_ranges ranges); ENODEV (@region not exportable, or the
+ * device was unbound); EMFILE; ENOMEM.
+ */
+#define FENCEBUF_IOC_EXPORT _IOWR(FENCEBUF_IOC_MAGIC, 1, struct fencebuf_export)
+
+/*
+ * FENCEBUF_IOC_MEMORY_ENABLE - turn the device's memory decoding
+ * (PCI_COMMAND_MEMORY) on (1) or off (0). Off revokes every buffer of the
+ * device first: importers are invalidated, CPU mappings zapped; on restores
+ * them. Idempotent.
+ * Errors: EFAULT; EINVAL (not 0 or 1); ENODEV (the device was unbound).
+ */
+#define FENCEBUF_IOC_MEMORY_ENABLE _IOW(FENCEBUF_IOC_MAGIC, 2, __u32)
+
 #endif /* _UAPI_LINUX_FENCEBUF_H */

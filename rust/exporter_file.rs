@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The files of `/dev/fencebuf/<pci-address>`: the exporter's uAPI.
+
+use crate::{
+    ext::{
+        misc_node::NodeFile,
+        uapi::{FencebufExport, FencebufInfo, FencebufRange},
+    },
+    mmio_device::{ExportRequest, MmioDevice, MAX_RANGES, NUM_REGIONS},
+};
+use core::mem::size_of;
+use kernel::{
+    fs::file::{flags, FileDescriptorReservation},
+    ioctl::{_IOR, _IOW, _IOWR},
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::Arc,
+    uaccess::{UserPtr, UserSlice},
+};
+
+const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>('F' as u32, 0);
+const FENCEBUF_IOC_EXPORT: u32 = _IOWR::<FencebufExport>('F' as u32, 1);
+const FENCEBUF_IOC_MEMORY_ENABLE: u32 = _IOW::<u32>('F' as u32, 2);
+
+const REGION_EXPORTABLE: u32 = 1 << 0;
+const REGION_PREFETCH: u32 = 1 << 1;
+const REGION_MEM64: u32 = 1 << 2;
+const INFO_MEMORY_ENABLED: u32 = 1 << 0;
+const EXPORT_REUSE: u32 = 1 << 0;
+
+/// An open file of an exporter node.
+pub(crate) struct ExporterFile {
+    dev: Arc<MmioDevice>,
+}
+
+impl NodeFile for ExporterFile {
+    type Data = Arc<MmioDevice>;
+
+    fn open(dev: &Arc<MmioDevice>) -> Result<KBox<Self>> {
+        Ok(KBox::new(Self { dev: dev.clone() }, GFP_KERNEL)?)
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        let arg = UserPtr::from_addr(arg);
+        match cmd {
+            FENCEBUF_IOC_GET_INFO => self.get_info(arg),
+            FENCEBUF_IOC_EXPORT => self.export(arg),
+            FENCEBUF_IOC_MEMORY_ENABLE => self.memory_enable(arg),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    fn show_fdinfo(&self, m: &SeqFile) {
+        seq_print!(m, "device:\t{}\n", self.dev.name());
+        if let Ok((enabled, buffers)) = self.dev.status() {
+            seq_print!(m, "memory:\t{}\n", if enabled { "on" } else { "off" });
+            seq_print!(m, "buffers:\t{}\n", buffers);
+        } else {
+            seq_print!(m, "memory:\tunbound\n");
+        }
+    }
+}
+
+impl ExporterFile {
+    fn get_info(&self, arg: UserPtr) -> Result<isize> {
+        let (enabled, buffers) = self.dev.status()?;
+        let mut info = FencebufInfo {
+            flags: if enabled { INFO_MEMORY_ENABLED } else { 0 },
+            num_regions: NUM_REGIONS as u32,
+            max_ranges: MAX_RANGES as u32,
+            num_buffers: buffers.try_into().unwrap_or(u32::MAX),
+            ..Default::default()
+        };
+        for (i, (out, region)) in info
+            .regions
+            .iter_mut()
+            .zip(self.dev.regions())
+            .enumerate()
+        {
+            out.index = i as u32;
+            out.size = region.len;
+            let kind = &region.kind;
+            out.flags = [
+                (region.provider.is_some(), REGION_EXPORTABLE),
+                (kind.prefetch, REGION_PREFETCH),
+                (kind.mem64, REGION_MEM64),
+            ]
+            .iter()
+            .filter(|(set, _)| *set)
+            .fold(0, |acc, (_, bit)| acc | bit);
+        }
+        UserSlice::new(arg, size_of::<FencebufInfo>())
+            .writer()
+            .write(&info)?;
+        Ok(0)
+    }
+
+    fn export(&self, arg: UserPtr) -> Result<isize> {
+        let slice = UserSlice::new(arg, size_of::<FencebufExport>());
+        let (mut reader, mut writer) = slice.reader_writer();
+        let mut req: FencebufExport = reader.read()?;
+
+        let allowed_open = flags::O_ACCMODE | flags::O_CLOEXEC;
+        let access = req.open_flags & flags::O_ACCMODE;
+        if req.flags & !EXPORT_REUSE != 0
+            || req.pad != 0
+            || req.open_flags & !allowed_open != 0
+            || (access != flags::O_RDWR && access != flags::O_RDONLY)
+            || req.nr_ranges == 0
+        {
+            return Err(EINVAL);
+        }
+        if req.nr_ranges as usize > MAX_RANGES {
+            return Err(E2BIG);
+        }
+
+        let n = req.nr_ranges as usize;
+        let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut ranges_reader = UserSlice::new(
+            UserPtr::from_addr(req.ranges as usize),
+            n * size_of::<FencebufRange>(),
+        )
+        .reader();
+        for _ in 0..n {
+            let r: FencebufRange = ranges_reader.read()?;
+            ranges.push((r.offset, r.length), GFP_KERNEL)?;
+        }
+
+        // Reserve the fd first, install it last: nothing can fail after the
+        // file is visible to userspace, so no error leaks an fd.
+        let fd = FileDescriptorReservation::get_unused_fd_flags(req.open_flags & flags::O_CLOEXEC)?;
+        let buf = self.dev.export(ExportRequest {
+            region: req.region,
+            open_flags: req.open_flags & !flags::O_CLOEXEC,
+            reuse: req.flags & EXPORT_REUSE != 0,
+            ranges,
+        })?;
+        req.fd = fd.reserved_fd() as i32;
+        writer.write(&req)?;
+        fd.fd_install(buf.into_file());
+        Ok(0)
+    }
+
+    fn memory_enable(&self, arg: UserPtr) -> Result<isize> {
+        let on: u32 = UserSlice::new(arg, size_of::<u32>()).reader().read()?;
+        match on {
+            0 | 1 => self.dev.set_memory_enabled(on == 1).map(|()| 0),
+            _ => Err(EINVAL),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A kernel virtual mapping of I/O memory (`ioremap_wc()`), for CPU access
+//! from the kernel (a dma-buf's `vmap`).
+
+use core::ptr::NonNull;
+use kernel::{bindings, ffi::c_void, prelude::*};
+
+/// An `ioremap_wc()` mapping; unmapped on drop.
+///
+/// # Invariants
+///
+/// `addr` was returned by `ioremap_wc()` and is not unmapped yet.
+pub(crate) struct IoMapping {
+    addr: NonNull<c_void>,
+}
+
+// SAFETY: The mapping is a kernel address range usable from any thread.
+unsafe impl Send for IoMapping {}
+
+impl IoMapping {
+    /// Maps `len` bytes of I/O memory at physical address `phys`,
+    /// write-combined.
+    ///
+    /// The caller keeps the memory claimed (its BAR requested) while the
+    /// mapping exists; that is a correctness rule of the driver, not a memory
+    /// safety one: the mapping itself stays valid until dropped.
+    pub(crate) fn new_wc(phys: u64, len: usize) -> Result<Self> {
+        // SAFETY: `ioremap_wc()` accepts any range and fails with NULL.
+        let addr = unsafe { bindings::ioremap_wc(phys as bindings::resource_size_t, len) };
+        // INVARIANT: returned by `ioremap_wc()`.
+        Ok(Self {
+            addr: NonNull::new(addr).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Gives up ownership; [`IoMapping::from_raw`] takes it back.
+    pub(crate) fn into_raw(self) -> *mut c_void {
+        let addr = self.addr.as_ptr();
+        core::mem::forget(self);
+        addr
+    }
+
+    /// # Safety
+    ///
+    /// `addr` came from [`IoMapping::into_raw`] and is not used any more.
+    pub(crate) unsafe fn from_raw(addr: *mut c_void) -> Self {
+        // INVARIANT: what `into_raw` gave out, still mapped.
+        Self {
+            // SAFETY: `into_raw` never returns NULL.
+            addr: unsafe { NonNull::new_unchecked(addr) },
+        }
+    }
+}
+
+impl Drop for IoMapping {
+    fn drop(&mut self) {
+        // SAFETY: Mapped by `ioremap_wc()` and not unmapped yet (invariant).
+        unsafe { bindings::iounmap(self.addr.as_ptr()) };
+    }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A misc device node with data shared by its open files, and a name made at
+//! run time: one node per bound device (`/dev/fencebuf/0000:00:04.0`).
+//!
+//! `kernel::miscdevice` gives `open` only the registration; this finds the
+//! node around it. That is sound because the adapter type registered is
+//! private to this file and [`MiscNode`] is the only place that registers it.
+
+use core::marker::PhantomData;
+use kernel::{
+    container_of,
+    fs::File,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+    seq_file::SeqFile,
+    str::{CStr, CString},
+};
+
+/// The files of a [`MiscNode`].
+pub(crate) trait NodeFile: Send + Sync + Sized + 'static {
+    /// What every open of the node shares.
+    type Data: Send + Sync;
+
+    /// The node is opened.
+    fn open(data: &Self::Data) -> Result<KBox<Self>>;
+
+    /// An ioctl (native and 32-bit compat: the ABI has the same layout).
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
+
+    /// Lines for `/proc/<pid>/fdinfo/<fd>`.
+    fn show_fdinfo(&self, m: &SeqFile);
+}
+
+/// The registered adapter; private, so only `MiscNode` can register it.
+struct Adapter<T>(PhantomData<T>);
+
+/// A registered misc device whose files are `T`s.
+///
+/// # Invariants
+///
+/// `reg` is the only registration of `Adapter<T>` anywhere, and `name`, which
+/// it points to, outlives it (fields drop in order).
+#[pin_data]
+pub(crate) struct MiscNode<T: NodeFile> {
+    #[pin]
+    reg: MiscDeviceRegistration<Adapter<T>>,
+    name: CString,
+    data: T::Data,
+}
+
+impl<T: NodeFile> MiscNode<T> {
+    /// Registers `/dev/<name>`; a `/` in `name` makes a subdirectory.
+    pub(crate) fn register(name: CString, data: T::Data) -> impl PinInit<Self, Error> {
+        // SAFETY: The string lives on the heap, which does not move when the
+        // `CString` does, and is dropped only after `reg` (field order).
+        let static_name: &'static CStr = unsafe { &*core::ptr::from_ref::<CStr>(&name) };
+        try_pin_init!(Self {
+            reg <- MiscDeviceRegistration::register(MiscDeviceOptions { name: static_name }),
+            name,
+            data,
+        })
+    }
+}
+
+#[vtable]
+impl<T: NodeFile> MiscDevice for Adapter<T> {
+    type Ptr = KBox<T>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<T>> {
+        // SAFETY: By the invariant of `MiscNode`, `misc` is the `reg` field of
+        // a `MiscNode<T>`, which stays registered (so alive) during `open`:
+        // the misc core holds its list lock across it.
+        let node = unsafe { &*container_of!(core::ptr::from_ref(misc), MiscNode<T>, reg) };
+        T::open(&node.data)
+    }
+
+    fn ioctl(this: &T, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        this.ioctl(cmd, arg)
+    }
+
+    #[cfg(CONFIG_COMPAT)]
+    fn compat_ioctl(this: &T, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        this.ioctl(cmd, arg)
+    }
+
+    fn show_fdinfo(this: &T, m: &SeqFile, _file: &File) {
+        this.show_fdinfo(m)
+    }
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the exporter needs of a PCI device beyond `kernel::pci`: its name,
+//! the flags of its BARs, claiming memory BARs, enabling it for memory, and
+//! the memory-decode bit of its command register.
+//!
+//! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h).
+//!
+//! Claims borrow the bound device, so they can only live in the driver's
+//! per-device data and are released at unbind at the latest.
+
+use kernel::{bindings, device, error::to_result, pci, prelude::*, str::CStr};
+
+fn raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+    // `pci::Device` is a transparent wrapper of `struct pci_dev`.
+    core::ptr::from_ref(pdev).cast_mut().cast()
+}
+
+/// The device's name, its PCI address (`0000:00:04.0`).
+pub(crate) fn name<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> &CStr {
+    // SAFETY: The device is alive for the borrow; its name is set at
+    // creation and freed with the device.
+    unsafe { CStr::from_char_ptr(bindings::dev_name(&raw mut (*raw(pdev)).dev)) }
+}
+
+/// What a BAR is, from its resource flags.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct BarKind {
+    /// Memory (not I/O ports, not unimplemented).
+    pub(crate) memory: bool,
+    /// Prefetchable memory: CPU mappings may be write-combined.
+    pub(crate) prefetch: bool,
+    /// 64-bit memory.
+    pub(crate) mem64: bool,
+}
+
+/// The kind of BAR `bar` (0 to 5).
+pub(crate) fn bar_kind<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>, bar: u32) -> BarKind {
+    if bar >= 6 {
+        return BarKind::default();
+    }
+    // SAFETY: The device is alive; `bar` indexes one of its six standard BARs.
+    let flags = unsafe { (*raw(pdev)).resource[bar as usize].flags } as u32;
+    BarKind {
+        memory: flags & bindings::IORESOURCE_MEM != 0,
+        prefetch: flags & bindings::IORESOURCE_PREFETCH != 0,
+        mem64: flags & bindings::IORESOURCE_MEM_64 != 0,
+    }
+}
+
+/// A claimed BAR (`pci_request_region()`); released on drop.
+pub(crate) struct BarClaim<'bound> {
+    pdev: &'bound pci::Device<device::Bound>,
+    bar: u32,
+}
+
+impl<'bound> BarClaim<'bound> {
+    /// Claims BAR `bar` for `name` (`EBUSY` if another driver has it).
+    pub(crate) fn new(
+        pdev: &'bound pci::Device<device::Bound>,
+        bar: u32,
+        name: &'static CStr,
+    ) -> Result<Self> {
+        // SAFETY: The device is bound; the name is static.
+        to_result(unsafe { bindings::pci_request_region(raw(pdev), bar as c_int, name.as_char_ptr()) })?;
+        Ok(Self { pdev, bar })
+    }
+}
+
+impl Drop for BarClaim<'_> {
+    fn drop(&mut self) {
+        // SAFETY: We claimed this region in `new` and the device is bound.
+        unsafe { bindings::pci_release_region(raw(self.pdev), self.bar as c_int) };
+    }
+}
+
+/// The device enabled for memory access (`pci_enable_device_mem()`);
+/// disabled on drop.
+pub(crate) struct MemEnabled<'bound> {
+    pdev: &'bound pci::Device<device::Bound>,
+}
+
+impl<'bound> MemEnabled<'bound> {
+    /// Enables `pdev`'s memory space.
+    pub(crate) fn new(pdev: &'bound pci::Device<device::Bound>) -> Result<Self> {
+        // SAFETY: The device is bound.
+        to_result(unsafe { bindings::pci_enable_device_mem(raw(pdev)) })?;
+        Ok(Self { pdev })
+    }
+}
+
+impl Drop for MemEnabled<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Enabled in `new`, and the device is still bound.
+        unsafe { bindings::pci_disable_device(raw(self.pdev)) };
+    }
+}
+
+/// Whether memory decoding (`PCI_COMMAND_MEMORY`) is on.
+pub(crate) fn memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
+    let mut cmd: u16 = 0;
+    // SAFETY: Config space reads are allowed on any live device; an error
+    // leaves `cmd` 0, which reads as "off".
+    unsafe { bindings::pci_read_config_word(raw(pdev), bindings::PCI_COMMAND as c_int, &mut cmd) };
+    cmd & bindings::PCI_COMMAND_MEMORY as u16 != 0
+}
+
+/// Turns memory decoding on or off. The caller serialises changes to the
+/// command register of this device (the exporter's device lock).
+pub(crate) fn set_memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>, on: bool) -> Result {
+    let mut cmd: u16 = 0;
+    let pdev = raw(pdev);
+    // SAFETY: Config space accesses are allowed on any live device.
+    to_result(unsafe { bindings::pci_read_config_word(pdev, bindings::PCI_COMMAND as c_int, &mut cmd) })?;
+    let mem = bindings::PCI_COMMAND_MEMORY as u16;
+    let new = if on { cmd | mem } else { cmd & !mem };
+    if new != cmd {
+        // SAFETY: As above.
+        to_result(unsafe { bindings::pci_write_config_word(pdev, bindings::PCI_COMMAND as c_int, new) })?;
+    }
+    Ok(())
+}

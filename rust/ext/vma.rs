@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lazily populated PFN mappings of I/O memory: VMA set-up and page faults.
+//!
+//! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h).
+//!
+//! A mapping is set up empty; each first touch of a page faults, and the fault
+//! handler decides, under its own lock, whether to insert the page frame or to
+//! refuse with `SIGBUS`. Zapping the mappings of a file (under the same lock
+//! discipline) therefore revokes every CPU access at once, and a later fault
+//! re-inserts the frame when access is allowed again.
+
+use kernel::{bindings, fs::File, prelude::*};
+
+// The VMA is typed `void *`: bindgen's `vm_area_struct` is not FFI-safe.
+extern "C" {
+    fn fencebuf_vma_set_io_pfnmap(
+        vma: *mut kernel::ffi::c_void,
+        ops: *const bindings::vm_operations_struct,
+        write_combine: bool,
+    );
+}
+
+/// A VMA being set up by an `mmap` file operation.
+///
+/// # Invariants
+///
+/// The VMA is new (not yet visible to other threads) and its `mmap_lock` is
+/// held for write, for as long as a `&NewVma` exists.
+#[repr(transparent)]
+pub(crate) struct NewVma(bindings::vm_area_struct);
+
+impl NewVma {
+    /// # Safety
+    ///
+    /// `vma` is a VMA passed to an `mmap` handler, valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(vma: *mut bindings::vm_area_struct) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's guarantee.
+        unsafe { &*vma.cast::<Self>() }
+    }
+
+    /// Whether the mapping is shared: a private (copy-on-write) mapping of
+    /// I/O memory is impossible.
+    pub(crate) fn is_shared(&self) -> bool {
+        // SAFETY: Reading the flags of a VMA under construction is allowed.
+        let flags = unsafe { self.0.__bindgen_anon_2.vm_flags };
+        flags & (bindings::VM_SHARED as bindings::vm_flags_t) != 0
+    }
+
+    /// Makes this a lazily populated PFN mapping of I/O memory whose faults
+    /// `ops` handles.
+    pub(crate) fn set_io_pfnmap(&self, ops: &'static FaultOps, write_combine: bool) {
+        // SAFETY: The VMA is new and its mmap_lock held for write (type
+        // invariant); `ops` is static.
+        unsafe {
+            fencebuf_vma_set_io_pfnmap(
+                core::ptr::from_ref(&self.0).cast_mut().cast(),
+                &ops.0,
+                write_combine,
+            )
+        };
+    }
+}
+
+/// A `vm_operations_struct` with just a fault handler.
+#[repr(transparent)]
+pub(crate) struct FaultOps(bindings::vm_operations_struct);
+
+// SAFETY: Only function pointers, never written after construction.
+unsafe impl Sync for FaultOps {}
+
+impl FaultOps {
+    /// Operations whose page faults `fault` handles.
+    pub(crate) const fn new(
+        fault: unsafe extern "C" fn(*mut bindings::vm_fault) -> bindings::vm_fault_t,
+    ) -> Self {
+        // SAFETY: All-zero is a valid `vm_operations_struct` (no operations).
+        let mut ops: bindings::vm_operations_struct = unsafe { core::mem::zeroed() };
+        ops.fault = Some(fault);
+        Self(ops)
+    }
+}
+
+/// A page fault in a mapping set up with [`NewVma::set_io_pfnmap`].
+///
+/// # Invariants
+///
+/// The fault is being handled: its VMA is alive and its `mmap_lock` (or VMA
+/// lock) is held.
+#[repr(transparent)]
+pub(crate) struct Fault(bindings::vm_fault);
+
+/// What a fault handler returns.
+pub(crate) struct FaultResult(bindings::vm_fault_t);
+
+impl FaultResult {
+    /// The access is refused: the task gets `SIGBUS`.
+    pub(crate) const SIGBUS: Self = Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS);
+
+    /// The raw value for the C caller.
+    pub(crate) fn into_raw(self) -> bindings::vm_fault_t {
+        self.0
+    }
+}
+
+impl Fault {
+    /// # Safety
+    ///
+    /// `vmf` is the fault passed to a `.fault` handler, valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(vmf: *mut bindings::vm_fault) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's guarantee.
+        unsafe { &*vmf.cast::<Self>() }
+    }
+
+    /// The file the faulting VMA maps.
+    pub(crate) fn file(&self) -> &File {
+        // SAFETY: The VMA is alive while the fault is handled and holds a
+        // reference to its file, which is never NULL for these mappings.
+        unsafe { File::from_raw_file((*self.0.__bindgen_anon_1.vma).vm_file) }
+    }
+
+    /// Offset of the faulting page in the file, in pages.
+    pub(crate) fn pgoff(&self) -> usize {
+        self.0.__bindgen_anon_1.pgoff
+    }
+
+    /// Maps page frame `pfn` at the faulting address, with the VMA's
+    /// protection (uncached or write-combined).
+    pub(crate) fn insert_pfn(&self, pfn: u64) -> FaultResult {
+        let f = &self.0.__bindgen_anon_1;
+        // SAFETY: The VMA is a PFN mapping (set up by `set_io_pfnmap`, which
+        // requires it shared, so not copy-on-write), alive and locked while
+        // the fault is handled; the address is the faulting one, inside it.
+        FaultResult(unsafe { bindings::vmf_insert_pfn(f.vma, f.address, pfn as c_ulong) })
+    }
+}
+
+/// Zaps every page that any VMA maps of `file`: the next access faults.
+pub(crate) fn zap_file_mappings(file: &File) {
+    // SAFETY: The file is alive; its mapping is its inode's. Holes of length 0
+    // mean "to the end"; `even_cows` zaps private copies too.
+    unsafe { bindings::unmap_mapping_range((*file.as_ptr()).f_mapping, 0, 0, 1) };
+}

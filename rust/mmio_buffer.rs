@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One exported buffer: ranges of a memory BAR, and whether access to them is
+//! revoked.
+//!
+//! The buffer's state lock (the "mapping lock" of the order documented in
+//! `mmio_device`) is the innermost lock: the fault path takes it under the
+//! mmap lock, `map`/`vmap` under the reservation lock, revoke under both the
+//! device and reservation locks. Whoever inserts a page or creates a mapping
+//! checks `revoked` under it, and revoke sets `revoked` under it before
+//! zapping and invalidating: nothing can be mapped after revoke that revoke
+//! does not remove.
+
+use crate::ext::{
+    dma_buf::{Attachment, Direction, Exporter},
+    io_mapping::IoMapping,
+    p2pdma::{P2pProvider, PhysRange, SgTable},
+    vma::{Fault, FaultResult},
+};
+use kernel::{
+    new_condvar, new_mutex,
+    page::{PAGE_SHIFT, PAGE_SIZE},
+    prelude::*,
+    sync::{Arc, CondVar, Mutex},
+    time::Jiffies,
+};
+
+use crate::mmio_device::DeviceState;
+
+/// Mappings of the buffer that revoke must see gone.
+struct MapState {
+    revoked: bool,
+    /// Importer mappings (`map_dma_buf`) not yet unmapped.
+    maps: usize,
+    /// Kernel mappings (`vmap`) not yet unmapped.
+    vmaps: usize,
+}
+
+/// An exported buffer: the concatenation of `ranges` of BAR `region`.
+#[pin_data]
+pub(crate) struct MmioBuffer {
+    region: u32,
+    /// The ranges as given (offsets into the BAR), to find identical buffers.
+    offsets: KVec<(u64, u64)>,
+    ranges: KVec<PhysRange>,
+    size: usize,
+    write_combine: bool,
+    provider: P2pProvider,
+    #[pin]
+    state: Mutex<MapState>,
+    #[pin]
+    unmapped: CondVar,
+}
+
+impl MmioBuffer {
+    /// A buffer over `ranges` (physical, checked by the caller), revoked or
+    /// not.
+    pub(crate) fn new(
+        region: u32,
+        offsets: KVec<(u64, u64)>,
+        ranges: KVec<PhysRange>,
+        size: usize,
+        write_combine: bool,
+        provider: P2pProvider,
+        revoked: bool,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                region,
+                offsets,
+                ranges,
+                size,
+                write_combine,
+                provider,
+                state <- new_mutex!(MapState {
+                    revoked,
+                    maps: 0,
+                    vmaps: 0,
+                }),
+                unmapped <- new_condvar!(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether this buffer is `region` cut the same way.
+    pub(crate) fn same_ranges(&self, region: u32, offsets: &[(u64, u64)]) -> bool {
+        self.region == region && self.offsets[..] == *offsets
+    }
+
+    /// Size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Revokes or restores access. Revoking is only half of it: the caller
+    /// then invalidates importers and zaps CPU mappings.
+    pub(crate) fn set_revoked(&self, revoked: bool) {
+        self.state.lock().revoked = revoked;
+    }
+
+    /// Waits, at most `timeout`, until importers have unmapped every mapping
+    /// and kernel mapping; `false` if some are left.
+    pub(crate) fn wait_unmapped(&self, timeout: Jiffies) -> bool {
+        let mut state = self.state.lock();
+        let mut left = timeout;
+        while state.maps + state.vmaps != 0 && left != 0 {
+            left = match self.unmapped.wait_interruptible_timeout(&mut state, left) {
+                kernel::sync::CondVarTimeoutResult::Woken { jiffies } => jiffies,
+                // A signal or the timeout: stop waiting either way.
+                _ => 0,
+            };
+        }
+        state.maps + state.vmaps == 0
+    }
+
+    /// The physical address of byte `offset` of the buffer.
+    fn phys(&self, mut offset: usize) -> Option<u64> {
+        // At most `max_ranges` steps, never more.
+        for r in self.ranges.iter() {
+            if offset < r.len() {
+                return Some(r.addr() + offset as u64);
+            }
+            offset -= r.len();
+        }
+        None
+    }
+}
+
+impl Exporter for MmioBuffer {
+    type State = DeviceState;
+
+    fn attach(&self, attach: &Attachment) -> Result {
+        if !attach.peer2peer() {
+            return Err(EOPNOTSUPP);
+        }
+        if self.state.lock().revoked {
+            return Err(ENODEV);
+        }
+        // An importer that cannot be told to unmap could keep using the BAR
+        // after revoke.
+        if !attach.is_revocable() {
+            return Err(EOPNOTSUPP);
+        }
+        Ok(())
+    }
+
+    fn map(&self, attach: &Attachment, dir: Direction) -> Result<SgTable> {
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(ENODEV);
+        }
+        let sgt = self.provider.map(attach, &self.ranges, self.size, dir)?;
+        state.maps += 1;
+        Ok(sgt)
+    }
+
+    fn unmapped(&self, _attach: &Attachment) {
+        let mut state = self.state.lock();
+        state.maps -= 1;
+        if state.maps + state.vmaps == 0 {
+            self.unmapped.notify_all();
+        }
+    }
+
+    fn cpu_write_combine(&self) -> bool {
+        self.write_combine
+    }
+
+    fn fault(&self, fault: &Fault) -> FaultResult {
+        // Held across the insertion: revoke cannot slip between the check
+        // and the new page table entry.
+        let state = self.state.lock();
+        if state.revoked {
+            return FaultResult::SIGBUS;
+        }
+        let Some(offset) = fault.pgoff().checked_mul(PAGE_SIZE) else {
+            return FaultResult::SIGBUS;
+        };
+        match self.phys(offset) {
+            Some(phys) => fault.insert_pfn(phys >> PAGE_SHIFT),
+            None => FaultResult::SIGBUS,
+        }
+    }
+
+    fn vmap(&self) -> Result<IoMapping> {
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(ENODEV);
+        }
+        // One kernel mapping must be virtually contiguous: one range.
+        let [range] = &self.ranges[..] else {
+            return Err(EOPNOTSUPP);
+        };
+        let mapping = IoMapping::new_wc(range.addr(), range.len())?;
+        state.vmaps += 1;
+        Ok(mapping)
+    }
+
+    fn vunmap(&self, mapping: IoMapping) {
+        drop(mapping);
+        let mut state = self.state.lock();
+        state.vmaps -= 1;
+        if state.maps + state.vmaps == 0 {
+            self.unmapped.notify_all();
+        }
+    }
+}

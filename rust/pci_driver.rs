@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The PCI driver: binds the QEMU ivshmem device (1af4:1110) by ID, and any
+//! other PCI device through `driver_override`, and makes an MMIO exporter of
+//! each.
+//!
+//! Probe enables the device for memory, claims every memory BAR and sets up
+//! P2P providers for them, then registers `/dev/fencebuf/<pci-address>`.
+//! Unbind revokes every buffer for good, then (dropping the bound data in
+//! field order) removes the node, empties the providers, releases the BARs
+//! and disables the device. Buffers outlive the binding, revoked.
+
+use crate::{
+    exporter_file::ExporterFile,
+    ext::{
+        misc_node::MiscNode,
+        p2pdma::ProviderOwner,
+        pci_bar::{self, BarClaim, MemEnabled},
+    },
+    mmio_device::{MmioDevice, Region, NUM_REGIONS},
+};
+use kernel::{
+    device::{Bound, Core},
+    pci,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+};
+
+/// The driver.
+pub(crate) struct FencebufPci;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    <FencebufPci as pci::Driver>::IdInfo,
+    [(pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110), ())]
+);
+
+/// A bound device. Fields drop in order: the node first, the device's
+/// enablement last.
+#[pin_data]
+pub(crate) struct BoundDevice<'bound> {
+    #[pin]
+    node: MiscNode<ExporterFile>,
+    dev: Arc<MmioDevice>,
+    _providers: KVec<ProviderOwner<'bound>>,
+    _claims: KVec<BarClaim<'bound>>,
+    _enabled: MemEnabled<'bound>,
+}
+
+impl pci::Driver for FencebufPci {
+    type IdInfo = ();
+    type Data<'bound> = BoundDevice<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            let bound: &'bound pci::Device<Bound> = pdev;
+            let enabled = MemEnabled::new(bound)?;
+            let mut claims = KVec::new();
+            let mut providers = KVec::new();
+            let mut regions = KVec::with_capacity(NUM_REGIONS, GFP_KERNEL)?;
+            for bar in 0..NUM_REGIONS as u32 {
+                let kind = pci_bar::bar_kind(bound, bar);
+                let len = bound.resource_len(bar)?;
+                let mut provider = None;
+                if kind.memory && len != 0 {
+                    claims.push(BarClaim::new(bound, bar, c"fencebuf")?, GFP_KERNEL)?;
+                    let owner = ProviderOwner::new(bound, bar)?;
+                    provider = Some(owner.provider());
+                    providers.push(owner, GFP_KERNEL)?;
+                }
+                regions.push(
+                    Region {
+                        start: bound.resource_start(bar)?,
+                        len,
+                        kind,
+                        provider,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            let dev = MmioDevice::new(pdev.into(), regions, &<crate::Fencebuf as kernel::ModuleMetadata>::THIS_MODULE)?;
+            let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
+            dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);
+            Ok(try_pin_init!(BoundDevice {
+                node <- MiscNode::register(name, dev.clone()),
+                dev,
+                _providers: providers,
+                _claims: claims,
+                _enabled: enabled,
+            }))
+        })
+    }
+
+    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&BoundDevice<'bound>>) {
+        this.dev.unbind();
+    }
+}
