@@ -7,7 +7,7 @@ ko=/fencebuf/modules/fencebuf.ko
 debugfs_sw_sync=/sys/kernel/debug/sync/sw_sync
 
 case "$1" in
-module | timeline | stress)
+module | timeline | stress | exporter)
 	exec /fencebuf/tests/fencebuf_"$1"_test
 	;;
 upstream-sync)

@@ -35,7 +35,10 @@ esac
 cpus=2
 
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
-# can check from outside the guest what reached device memory.
+# can check from outside the guest what reached device memory. It sits behind
+# a PCI bridge with the sample importer's device (pci-testdev): a common
+# upstream bridge lets the importer reach the BAR peer to peer
+# (0000:01:01.0 and 0000:01:02.0).
 shm=/dev/shm/fencebuf-$$
 qemu=
 # Interrupted or not, leave no VM and no backing file behind.
@@ -46,7 +49,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 truncate -s 4M "$shm"
-echo "$shm" >"$logdir/ivshmem-path"
+"$FENCEBUF_ROOT/qemu/ivshmem.py" prefill "$shm"
+rm -f "$logdir/host-ivshmem.tap"
 
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
@@ -55,7 +59,9 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	-display none -monitor none \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
-	-device ivshmem-plain,memdev=hostmem,addr=04.0 \
+	-device pci-bridge,id=p2p,chassis_nr=1,shpc=off,addr=04.0 \
+	-device ivshmem-plain,memdev=hostmem,bus=p2p,addr=01.0 \
+	-device pci-testdev,bus=p2p,addr=02.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
 say "VM started ($accel, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
@@ -84,6 +90,11 @@ done
 wait "$qemu" 2>/dev/null || true
 wait "$tailer" 2>/dev/null || true
 qemu=
+
+# The guest wrote its pattern into device memory: check it from here.
+if grep -q '^@@fencebuf ivshmem-written' <(tr -d '\r' <"$logdir/results.log"); then
+	"$FENCEBUF_ROOT/qemu/ivshmem.py" verify "$shm" >"$logdir/host-ivshmem.tap" || true
+fi
 
 running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 if [ $rc -eq 4 ]; then

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the MMIO exporter tests: the exporter node of the guest's
+ * ivshmem device, EXPORT of a single range, and probing a CPU access for
+ * SIGBUS.
+ */
+#ifndef FENCEBUF_EXPORTER_H
+#define FENCEBUF_EXPORTER_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <linux/fencebuf.h>
+
+/* The guest's ivshmem device sits behind a bridge (qemu/run-vm.sh). */
+#define FB_PCI_ADDR "0000:01:01.0"
+#define FB_EXPORTER_DEV "/dev/fencebuf/" FB_PCI_ADDR
+#define FB_DRIVER_DIR "/sys/bus/pci/drivers/fencebuf"
+/* ivshmem's shared memory BAR. */
+#define FB_BAR 2
+#define FB_PAGE 4096
+
+/* Layout of BAR2 shared with the host (qemu/ivshmem.py). */
+#define FB_HOST_OFF (1 << 20)
+#define FB_GUEST_OFF (2 << 20)
+#define FB_PATTERN_LEN (64 << 10)
+
+static inline int fb_export_ranges(int dev, __u32 region, __u32 flags,
+				   const struct fencebuf_range *r, __u32 n)
+{
+	struct fencebuf_export e = {
+		.region = region,
+		.open_flags = O_RDWR | O_CLOEXEC,
+		.flags = flags,
+		.nr_ranges = n,
+		.ranges = (__u64)(uintptr_t)r,
+		.fd = -1,
+	};
+
+	return ioctl(dev, FENCEBUF_IOC_EXPORT, &e) ? -errno : e.fd;
+}
+
+/* Export [offset, offset + len) of BAR2; returns the dma-buf fd or -errno. */
+static inline int fb_export(int dev, __u64 offset, __u64 len)
+{
+	struct fencebuf_range r = { .offset = offset, .length = len };
+
+	return fb_export_ranges(dev, FB_BAR, 0, &r, 1);
+}
+
+static inline int fb_memory(int dev, __u32 on)
+{
+	return ioctl(dev, FENCEBUF_IOC_MEMORY_ENABLE, &on) ? -errno : 0;
+}
+
+static sigjmp_buf fb_bus_jmp;
+
+static inline void fb_on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(fb_bus_jmp, 1);
+}
+
+/*
+ * Touch *p (read, or write @val): 0 if the access worked, 1 if it raised
+ * SIGBUS. On a read, the byte read is stored in *out.
+ */
+static inline int fb_touch(volatile uint8_t *p, int write, uint8_t val, uint8_t *out)
+{
+	struct sigaction sa = { .sa_handler = fb_on_sigbus }, old;
+	int bus = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(fb_bus_jmp, 1) == 0) {
+		if (write)
+			*p = val;
+		else if (out)
+			*out = *p;
+		else
+			(void)*p;
+	} else {
+		bus = 1;
+	}
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+#endif /* FENCEBUF_EXPORTER_H */
