@@ -5,7 +5,7 @@
 
 build=$FENCEBUF_ROOT/build
 logs=$build/logs/check
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,upstream-sync}
+suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap

@@ -10,6 +10,9 @@ case "$1" in
 module | timeline | stress | exporter)
 	exec /fencebuf/tests/fencebuf_"$1"_test
 	;;
+exporter-stress)
+	exec /fencebuf/tests/fencebuf_exporter_stress_test
+	;;
 upstream-sync)
 	# The kernel's own sync selftests, unmodified, against fencebuf: they
 	# open the debugfs path, so /dev/sw_sync is bind-mounted over it.
