@@ -5,6 +5,7 @@
 # The patch is applied to a copy of the tree, the module built and the suites
 # run in the guest; the mutant is "killed" when the run fails. Prints one TAP
 # line per mutant and "N passed, N failed" (passed = killed).
+# FENCEBUF_MUTANTS=a,b runs only some.
 . "$(dirname "$0")/lib.sh"
 
 build=$FENCEBUF_ROOT/build/mutants
@@ -13,7 +14,16 @@ mkdir -p "$build"
 "$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
 kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
 
-mapfile -t patches < <(ls "$FENCEBUF_ROOT"/selftests/mutants/*.patch)
+# FENCEBUF_MUTANTS=a,b runs only those mutants (names without .patch).
+if [ -n "${FENCEBUF_MUTANTS:-}" ]; then
+	patches=()
+	for m in ${FENCEBUF_MUTANTS//,/ }; do
+		[ -f "$FENCEBUF_ROOT/selftests/mutants/$m.patch" ] || die "no mutant $m"
+		patches+=("$FENCEBUF_ROOT/selftests/mutants/$m.patch")
+	done
+else
+	mapfile -t patches < <(ls "$FENCEBUF_ROOT"/selftests/mutants/*.patch)
+fi
 [ "${#patches[@]}" -gt 0 ] || die "no mutants in selftests/mutants"
 killed=0 survived=0 n=0
 echo "1..${#patches[@]}"
