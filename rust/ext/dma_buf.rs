@@ -404,7 +404,9 @@ impl<'g, T: Exporter> Exported<'g, T> {
         // never changes after export.
         let file = unsafe { bindings::get_file_active(&raw mut (*dmabuf).file) };
         // INVARIANT: on success we own a reference to the buffer's file.
-        (!file.is_null()).then_some(DmaBuf(self.entry.dmabuf))
+        // Lazily: a `DmaBuf` made on failure would be dropped, an `fput()`
+        // of a reference we do not own.
+        (!file.is_null()).then(|| DmaBuf(self.entry.dmabuf))
     }
 }
 
