@@ -2,7 +2,8 @@
 #
 # fencebuf top-level Makefile.
 #
-#   make                 build build/module/fencebuf.ko against the pinned debug
+#   make                 build build/module/fencebuf.ko (and the sample importer,
+#                        build/importer/fencebuf_importer.ko) against the pinned debug
 #                        kernel (toolchain and kernel are installed/built on demand)
 #   KDIR=/path make      build against your own Rust-enabled kernel build;
 #                        nothing is fetched (pass LLVM=1 etc. as for that kernel)
@@ -35,17 +36,20 @@ modules clippy:
 else
 KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS))
 
-# Build products go to build/module (MO=), keeping the source tree clean.
+# Build products go to build/module (MO=), keeping the source tree clean;
+# the sample importer module to build/importer.
 modules:
-	@mkdir -p $(BUILD)/module
+	@mkdir -p $(BUILD)/module $(BUILD)/importer
 	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/module $(KBUILD_VARS) modules
+	$(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(BUILD)/importer $(KBUILD_VARS) modules
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.
 clippy:
 	@rm -rf $(BUILD)/clippy && mkdir -p $(BUILD)/clippy
-	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/clippy $(KBUILD_VARS) CLIPPY=1 modules \
-		2>&1 | tee $(BUILD)/clippy/build.log
+	{ $(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/clippy $(KBUILD_VARS) CLIPPY=1 modules && \
+	  $(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(BUILD)/clippy/importer \
+		$(KBUILD_VARS) CLIPPY=1 modules; } 2>&1 | tee $(BUILD)/clippy/build.log
 	@if grep -E '^(warning|error)(\[|:)' $(BUILD)/clippy/build.log; then \
 		echo "clippy: the module build has warnings (see above)"; exit 1; fi
 endif

@@ -38,8 +38,8 @@ pub(crate) struct ExporterFile {
 impl NodeFile for ExporterFile {
     type Data = Arc<MmioDevice>;
 
-    fn open(dev: &Arc<MmioDevice>) -> Result<KBox<Self>> {
-        Ok(KBox::new(Self { dev: dev.clone() }, GFP_KERNEL)?)
+    fn open(dev: &Arc<MmioDevice>) -> Result<Pin<KBox<Self>>> {
+        Ok(KBox::pin(Self { dev: dev.clone() }, GFP_KERNEL)?)
     }
 
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {

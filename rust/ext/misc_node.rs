@@ -23,7 +23,7 @@ pub(crate) trait NodeFile: Send + Sync + Sized + 'static {
     type Data: Send + Sync;
 
     /// The node is opened.
-    fn open(data: &Self::Data) -> Result<KBox<Self>>;
+    fn open(data: &Self::Data) -> Result<Pin<KBox<Self>>>;
 
     /// An ioctl (native and 32-bit compat: the ABI has the same layout).
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
@@ -65,9 +65,9 @@ impl<T: NodeFile> MiscNode<T> {
 
 #[vtable]
 impl<T: NodeFile> MiscDevice for Adapter<T> {
-    type Ptr = KBox<T>;
+    type Ptr = Pin<KBox<T>>;
 
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<KBox<T>> {
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<T>>> {
         // SAFETY: By the invariant of `MiscNode`, `misc` is the `reg` field of
         // a `MiscNode<T>`, which stays registered (so alive) during `open`:
         // the misc core holds its list lock across it.
@@ -75,16 +75,16 @@ impl<T: NodeFile> MiscDevice for Adapter<T> {
         T::open(&node.data)
     }
 
-    fn ioctl(this: &T, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(this: Pin<&T>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         this.ioctl(cmd, arg)
     }
 
     #[cfg(CONFIG_COMPAT)]
-    fn compat_ioctl(this: &T, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn compat_ioctl(this: Pin<&T>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         this.ioctl(cmd, arg)
     }
 
-    fn show_fdinfo(this: &T, m: &SeqFile, _file: &File) {
+    fn show_fdinfo(this: Pin<&T>, m: &SeqFile, _file: &File) {
         this.show_fdinfo(m)
     }
 }

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The importer's side of a dma-buf: a dynamic, revocable attachment.
+//!
+//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
+//!
+//! How to import a revocable (MMIO) dma-buf correctly, as this type enforces:
+//!
+//! - Attach dynamically, with `invalidate_mappings`: exporters that can
+//!   revoke refuse importers that cannot be told to stop (`EOPNOTSUPP`).
+//! - Map, unmap and vmap only with the buffer's reservation lock held
+//!   ([`LockedAttachment`]). The exporter revokes under the same lock, so a
+//!   mapping that succeeded stays valid until the lock is dropped or
+//!   `invalidate_mappings` is called.
+//! - In `invalidate_mappings` (reservation lock held by the exporter), unmap
+//!   at once: the exporter waits for it. Map again later; while the buffer
+//!   is revoked that fails with `ENODEV`.
+//! - Use `vmap` only while holding a mapping, under the lock: a revoked
+//!   buffer cannot be vmap-ed (and the core warns when vmap fails).
+//!
+//! The mapping lives inside the attachment and is touched only with the
+//! reservation lock held: by [`LockedAttachment`] and by the invalidation
+//! callback, which unmaps it before telling the importer.
+
+use crate::dma_resv::{Resv, ResvGuard};
+use core::{cell::UnsafeCell, ptr::NonNull};
+use kernel::{
+    bindings, device,
+    error::from_err_ptr,
+    ffi::c_void,
+    prelude::*,
+    sync::{aref::ARef, Arc},
+};
+
+/// What the importer wants to hear from the attachment.
+pub(crate) trait Importer: Send + Sync + 'static {
+    /// The exporter invalidated our mapping (which was unmapped already, if
+    /// there was one). Runs with the buffer's reservation lock held.
+    fn invalidated(&self);
+}
+
+/// A reference to a dma-buf, from its fd (`dma_buf_get`).
+///
+/// # Invariants
+///
+/// We own one reference to the buffer.
+struct ImportedBuf(NonNull<bindings::dma_buf>);
+
+impl Drop for ImportedBuf {
+    fn drop(&mut self) {
+        // SAFETY: We own a reference (type invariant).
+        unsafe { bindings::dma_buf_put(self.0.as_ptr()) };
+    }
+}
+
+/// Shared between the attachment and the invalidation callback.
+struct Shared<T> {
+    /// The mapping, touched only with the reservation lock held.
+    sgt: UnsafeCell<Option<NonNull<bindings::sg_table>>>,
+    attach: UnsafeCell<*mut bindings::dma_buf_attachment>,
+    data: Arc<T>,
+}
+
+// SAFETY: The cells are only accessed with the buffer's reservation lock held,
+// which serialises every thread; `T` is `Send + Sync`.
+unsafe impl<T: Send + Sync> Sync for Shared<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync> Send for Shared<T> {}
+
+/// A dynamic attachment of a device to an imported dma-buf.
+///
+/// # Invariants
+///
+/// `attach` is a live attachment of `buf` made with [`Attachment::OPS`] whose
+/// `importer_priv` is `shared` (one reference leaked to it, reclaimed after
+/// detach).
+pub(crate) struct Attachment<T: Importer> {
+    buf: ImportedBuf,
+    attach: NonNull<bindings::dma_buf_attachment>,
+    shared: Arc<Shared<T>>,
+    _dev: ARef<device::Device>,
+}
+
+// SAFETY: The attachment may be used and dropped from any thread; its mutable
+// state is under the reservation lock.
+unsafe impl<T: Importer> Send for Attachment<T> {}
+// SAFETY: As above.
+unsafe impl<T: Importer> Sync for Attachment<T> {}
+
+impl<T: Importer> Attachment<T> {
+    const OPS: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+        allow_peer2peer: true,
+        invalidate_mappings: Some(Self::invalidate_callback),
+    };
+
+    /// Attaches `dev` to the dma-buf at `fd` of the current task.
+    pub(crate) fn new(fd: i32, dev: ARef<device::Device>, data: Arc<T>) -> Result<Self> {
+        // SAFETY: Any fd may be passed; returns a new reference or an error.
+        let buf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
+        // INVARIANT: `dma_buf_get` gave us a reference.
+        // SAFETY: Not NULL on success.
+        let buf = ImportedBuf(unsafe { NonNull::new_unchecked(buf) });
+        let shared = Arc::new(
+            Shared {
+                sgt: UnsafeCell::new(None),
+                attach: UnsafeCell::new(core::ptr::null_mut()),
+                data,
+            },
+            GFP_KERNEL,
+        )?;
+        let priv_ = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
+        let raw_dev = core::ptr::from_ref::<device::Device>(&dev)
+            .cast_mut()
+            .cast::<bindings::device>();
+        // SAFETY: The buffer is alive (we hold a reference), `dev` too (we
+        // keep a reference for the life of the attachment), the ops are
+        // static, and `priv_` holds its own reference to `shared`.
+        let attach = unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, &Self::OPS, priv_) };
+        let attach = match from_err_ptr(attach) {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: Not attached: the reference leaked to `priv_` is ours.
+                drop(unsafe { Arc::from_raw(priv_.cast::<Shared<T>>()) });
+                return Err(e);
+            }
+        };
+        // SAFETY: Nobody maps before `new` returns, so no lock is needed yet.
+        unsafe { *shared.attach.get() = attach };
+        Ok(Self {
+            buf,
+            // SAFETY: Not NULL on success.
+            attach: unsafe { NonNull::new_unchecked(attach) },
+            shared,
+            _dev: dev,
+        })
+    }
+
+    /// The buffer's size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: The buffer is alive; its size never changes.
+        unsafe { (*self.buf.0.as_ptr()).size }
+    }
+
+    /// Takes the buffer's reservation lock.
+    pub(crate) fn lock(&self) -> LockedAttachment<'_, T> {
+        // SAFETY: The buffer is alive for the borrow of `self`.
+        let resv = unsafe { Resv::from_raw((*self.buf.0.as_ptr()).resv) };
+        LockedAttachment {
+            att: self,
+            _guard: resv.lock(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `invalidate_mappings` of an attachment made by
+    /// [`Attachment::new`], with the buffer's reservation lock held.
+    unsafe extern "C" fn invalidate_callback(attach: *mut bindings::dma_buf_attachment) {
+        // SAFETY: `importer_priv` is our `Shared<T>`, alive while attached.
+        let shared = unsafe { &*(*attach).importer_priv.cast::<Shared<T>>() };
+        // SAFETY: The reservation lock is held (caller's contract).
+        unsafe { Self::unmap_locked(shared) };
+        shared.data.invalidated();
+    }
+
+    /// Unmaps the mapping, if any.
+    ///
+    /// # Safety
+    ///
+    /// The reservation lock of the buffer is held.
+    unsafe fn unmap_locked(shared: &Shared<T>) {
+        // SAFETY: The lock serialises every access to the cells.
+        if let Some(sgt) = unsafe { (*shared.sgt.get()).take() } {
+            // SAFETY: `sgt` was mapped for this attachment (`map`), still
+            // attached, lock held as required.
+            unsafe {
+                bindings::dma_buf_unmap_attachment(
+                    *shared.attach.get(),
+                    sgt.as_ptr(),
+                    bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                )
+            };
+        }
+    }
+}
+
+impl<T: Importer> Drop for Attachment<T> {
+    fn drop(&mut self) {
+        {
+            let _locked = self.lock();
+            // SAFETY: The reservation lock is held.
+            unsafe { Self::unmap_locked(&self.shared) };
+        }
+        // SAFETY: Attached (type invariant), no mapping left; detach takes
+        // the reservation lock itself.
+        unsafe { bindings::dma_buf_detach(self.buf.0.as_ptr(), self.attach.as_ptr()) };
+        // SAFETY: Detached: the core no longer uses `importer_priv`, whose
+        // reference is ours again.
+        drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.shared)) });
+    }
+}
+
+/// An attachment with its buffer's reservation lock held.
+pub(crate) struct LockedAttachment<'a, T: Importer> {
+    att: &'a Attachment<T>,
+    _guard: ResvGuard<'a>,
+}
+
+impl<T: Importer> LockedAttachment<'_, T> {
+    /// Whether we hold a mapping.
+    pub(crate) fn is_mapped(&self) -> bool {
+        // SAFETY: The reservation lock is held.
+        unsafe { (*self.att.shared.sgt.get()).is_some() }
+    }
+
+    /// Maps the buffer for DMA by the attached device (or keeps the current
+    /// mapping). Returns how many bytes the scatterlist covers.
+    pub(crate) fn map(&self) -> Result<u64> {
+        let shared = &self.att.shared;
+        // SAFETY: The reservation lock is held.
+        let sgt = match unsafe { *shared.sgt.get() } {
+            Some(sgt) => sgt,
+            None => {
+                // SAFETY: Attached, lock held, as the core requires.
+                let sgt = from_err_ptr(unsafe {
+                    bindings::dma_buf_map_attachment(
+                        self.att.attach.as_ptr(),
+                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                    )
+                })?;
+                let sgt = NonNull::new(sgt).ok_or(ENOMEM)?;
+                // SAFETY: The reservation lock is held.
+                unsafe { *shared.sgt.get() = Some(sgt) };
+                sgt
+            }
+        };
+        // SAFETY: The table is ours until unmapped, under this lock; its
+        // entries are DMA-mapped.
+        let sgt = unsafe { sgt.as_ref() };
+        let mut len = 0u64;
+        let mut sg = sgt.sgl;
+        for _ in 0..sgt.nents {
+            // SAFETY: `nents` entries of the DMA-mapped list, walked with
+            // `sg_next` (chained lists).
+            unsafe {
+                len += u64::from((*sg).dma_length);
+                sg = bindings::sg_next(sg);
+            }
+        }
+        Ok(len)
+    }
+
+    /// Unmaps our mapping, if any.
+    pub(crate) fn unmap(&self) {
+        // SAFETY: The reservation lock is held.
+        unsafe { Attachment::<T>::unmap_locked(&self.att.shared) };
+    }
+
+    /// Copies between the buffer at `offset` and `data` through a kernel
+    /// mapping (`vmap`). Only while mapped (`ENODEV` otherwise), so never on
+    /// a revoked buffer.
+    pub(crate) fn copy(&self, offset: usize, data: &mut [u8], write: bool) -> Result {
+        if !self.is_mapped() {
+            return Err(ENODEV);
+        }
+        let end = offset.checked_add(data.len()).ok_or(EINVAL)?;
+        if end > self.att.size() {
+            return Err(EINVAL);
+        }
+        // SAFETY: All-zero is the empty `iosys_map`.
+        let mut map: bindings::iosys_map = unsafe { core::mem::zeroed() };
+        // SAFETY: The buffer is alive and its reservation lock held.
+        to_result(unsafe { bindings::dma_buf_vmap(self.att.buf.0.as_ptr(), &mut map) })?;
+        // SAFETY: `vmap` filled in the map; both unions members are pointers.
+        let (io, base) = unsafe { (map.is_iomem, map.__bindgen_anon_1.vaddr) };
+        // SAFETY: `[offset, end)` is inside the buffer, which the mapping
+        // covers; `data` is ours. I/O memory is copied with the I/O helpers.
+        unsafe {
+            let at = base.cast::<u8>().add(offset).cast::<c_void>();
+            let buf = data.as_mut_ptr().cast::<c_void>();
+            match (io, write) {
+                (true, true) => bindings::memcpy_toio(at, buf, data.len()),
+                (true, false) => bindings::memcpy_fromio(buf, at, data.len()),
+                (false, true) => core::ptr::copy_nonoverlapping(buf.cast::<u8>(), at.cast(), data.len()),
+                (false, false) => core::ptr::copy_nonoverlapping(at.cast::<u8>(), buf.cast(), data.len()),
+            }
+        };
+        // SAFETY: Undoes the `vmap` above, lock still held.
+        unsafe { bindings::dma_buf_vunmap(self.att.buf.0.as_ptr(), &mut map) };
+        Ok(())
+    }
+}
+
+use kernel::error::to_result;

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A sample in-kernel importer of fencebuf's MMIO dma-bufs, and a test aid.
+//!
+//! It binds QEMU's PCI test device (1b36:0005), which sits behind the same
+//! PCI bridge as the ivshmem device fencebuf exports from, so the two can do
+//! peer-to-peer DMA. Each open of `/dev/fencebuf_importer` is one importer:
+//! it attaches dynamically to a dma-buf fd passed from userspace, maps it,
+//! reads and writes it through a kernel mapping, counts invalidations and
+//! unmaps when invalidated (see `dma_buf_import` for the rules). The uAPI is
+//! `fencebuf_importer.h`.
+//!
+//! This module is safe Rust over the small abstraction in `dma_buf_import`
+//! (and fencebuf's own `dma_resv` and `misc_node`, shared by path).
+
+mod dma_buf_import;
+#[allow(dead_code)]
+#[path = "../../rust/ext/dma_resv.rs"]
+mod dma_resv;
+#[forbid(unsafe_code)]
+mod importer;
+#[path = "../../rust/ext/misc_node.rs"]
+mod misc_node;
+mod uapi;
+
+kernel::module_pci_driver! {
+    type: importer::ImporterPci,
+    name: "fencebuf_importer",
+    authors: ["The fencebuf developers"],
+    description: "Sample importer of fencebuf's MMIO dma-bufs",
+    license: "GPL",
+    imports_ns: ["DMA_BUF"],
+}

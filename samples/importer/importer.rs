@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The importer driver: safe Rust over `dma_buf_import`.
+
+use kernel::{
+    device::Core,
+    ioctl::{_IO, _IOR, _IOW},
+    pci,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        aref::ARef,
+        Arc, Mutex,
+    },
+    uaccess::{UserPtr, UserSlice},
+};
+
+use crate::{
+    dma_buf_import::{Attachment, Importer},
+    misc_node::{MiscNode, NodeFile},
+    uapi::{FbimpAccess, FbimpStatus},
+};
+
+const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>('I' as u32, 0);
+const FBIMP_IOC_MAP: u32 = _IOR::<u64>('I' as u32, 1);
+const FBIMP_IOC_UNMAP: u32 = _IO('I' as u32, 2);
+const FBIMP_IOC_ACCESS: u32 = _IOW::<FbimpAccess>('I' as u32, 3);
+const FBIMP_IOC_STATUS: u32 = _IOR::<FbimpStatus>('I' as u32, 4);
+const FBIMP_IOC_DETACH: u32 = _IO('I' as u32, 5);
+
+/// Largest copy of one ACCESS.
+const MAX_ACCESS: usize = 1 << 20;
+
+/// Counts the exporter's invalidations.
+struct Counter {
+    invalidations: Atomic<u32>,
+}
+
+impl Importer for Counter {
+    fn invalidated(&self) {
+        self.invalidations.fetch_add(1, Relaxed);
+    }
+}
+
+/// One importer: an open file.
+#[pin_data]
+pub(crate) struct ImporterFile {
+    dev: ARef<pci::Device>,
+    counter: Arc<Counter>,
+    /// Lock order: this, then the buffer's reservation lock.
+    #[pin]
+    attachment: Mutex<Option<Attachment<Counter>>>,
+}
+
+impl NodeFile for ImporterFile {
+    type Data = ARef<pci::Device>;
+
+    fn open(dev: &ARef<pci::Device>) -> Result<Pin<KBox<Self>>> {
+        let counter = Arc::new(
+            Counter {
+                invalidations: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        KBox::pin_init(
+            try_pin_init!(Self {
+                dev: dev.clone(),
+                counter,
+                attachment <- kernel::new_mutex!(None),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
+        let arg = UserPtr::from_addr(arg);
+        match cmd {
+            FBIMP_IOC_ATTACH => {
+                let fd: i32 = UserSlice::new(arg, 4).reader().read()?;
+                let mut att = self.attachment.lock();
+                if att.is_some() {
+                    return Err(EBUSY);
+                }
+                let dev: &kernel::device::Device = (*self.dev).as_ref();
+                *att = Some(Attachment::new(fd, dev.into(), self.counter.clone())?);
+                Ok(0)
+            }
+            FBIMP_IOC_MAP => {
+                let len = {
+                    let att = self.attachment.lock();
+                    let att = att.as_ref().ok_or(EINVAL)?;
+                    let len = att.lock().map()?;
+                    len
+                };
+                UserSlice::new(arg, 8).writer().write(&len)?;
+                Ok(0)
+            }
+            FBIMP_IOC_UNMAP => {
+                let att = self.attachment.lock();
+                att.as_ref().ok_or(EINVAL)?.lock().unmap();
+                Ok(0)
+            }
+            FBIMP_IOC_ACCESS => self.access(arg),
+            FBIMP_IOC_STATUS => {
+                let st = {
+                    let att = self.attachment.lock();
+                    FbimpStatus {
+                        attached: u32::from(att.is_some()),
+                        mapped: att.as_ref().map_or(0, |a| u32::from(a.lock().is_mapped())),
+                        invalidations: self.counter.invalidations.load(Relaxed),
+                        pad: 0,
+                        size: att.as_ref().map_or(0, |a| a.size() as u64),
+                    }
+                };
+                UserSlice::new(arg, core::mem::size_of::<FbimpStatus>())
+                    .writer()
+                    .write(&st)?;
+                Ok(0)
+            }
+            FBIMP_IOC_DETACH => {
+                let old = self.attachment.lock().take().ok_or(EINVAL)?;
+                drop(old);
+                Ok(0)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+
+    fn show_fdinfo(&self, m: &SeqFile) {
+        seq_print!(
+            m,
+            "invalidations:\t{}\n",
+            self.counter.invalidations.load(Relaxed)
+        );
+    }
+}
+
+impl ImporterFile {
+    fn access(&self, arg: UserPtr) -> Result<isize> {
+        let req: FbimpAccess = UserSlice::new(arg, core::mem::size_of::<FbimpAccess>())
+            .reader()
+            .read()?;
+        if req.pad != 0 || req.write > 1 {
+            return Err(EINVAL);
+        }
+        let len = usize::try_from(req.len).map_err(|_| EINVAL)?;
+        let offset = usize::try_from(req.offset).map_err(|_| EINVAL)?;
+        if len > MAX_ACCESS {
+            return Err(E2BIG);
+        }
+        let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let user = UserPtr::from_addr(req.user_ptr as usize);
+        if req.write == 1 {
+            UserSlice::new(user, len).reader().read_slice(&mut data)?;
+        }
+        {
+            let att = self.attachment.lock();
+            att.as_ref()
+                .ok_or(EINVAL)?
+                .lock()
+                .copy(offset, &mut data, req.write == 1)?;
+        }
+        if req.write == 0 {
+            UserSlice::new(user, len).writer().write_slice(&data)?;
+        }
+        Ok(0)
+    }
+}
+
+/// The driver.
+pub(crate) struct ImporterPci;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    <ImporterPci as pci::Driver>::IdInfo,
+    [(pci::DeviceId::from_id(pci::Vendor::REDHAT, 0x5), ())]
+);
+
+impl pci::Driver for ImporterPci {
+    type IdInfo = ();
+    type Data<'bound> = MiscNode<ImporterFile>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            let name = CString::try_from_fmt(fmt!("fencebuf_importer"))?;
+            dev_info!(pdev, "importing through /dev/fencebuf_importer\n");
+            Ok(MiscNode::register(name, pdev.into()))
+        })
+    }
+}
