@@ -5,7 +5,7 @@
 
 build=$FENCEBUF_ROOT/build
 logs=$build/logs/check
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,upstream-sync}
+suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -42,6 +42,7 @@ host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 vm_rc=0
 if [ $built -eq 1 ]; then
 	install -D -m 0644 "$build/module/fencebuf.ko" "$build/guest/modules/fencebuf.ko"
+	install -D -m 0644 "$build/importer/fencebuf_importer.ko" "$build/guest/modules/fencebuf_importer.ko"
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
 	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
 		"$logs" "$suites" || vm_rc=$?

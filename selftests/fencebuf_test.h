@@ -26,12 +26,12 @@ static inline const char *fb_module_path(void)
 	return p ? p : FENCEBUF_DEFAULT_KO;
 }
 
-/* Load the module with @params; returns 0 or -errno. */
-static inline int fb_load(const char *params)
+/* Load the module file @path with @params; returns 0 or -errno. */
+static inline int fb_load_path(const char *path, const char *params)
 {
 	int fd, ret;
 
-	fd = open(fb_module_path(), O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = syscall(SYS_finit_module, fd, params, 0);
@@ -40,10 +40,21 @@ static inline int fb_load(const char *params)
 	return ret;
 }
 
-/* Unload without waiting for users; returns 0 or -errno (EWOULDBLOCK if in use). */
+/* Load fencebuf with @params; returns 0 or -errno. */
+static inline int fb_load(const char *params)
+{
+	return fb_load_path(fb_module_path(), params);
+}
+
+/* Unload @name without waiting for users; 0 or -errno (EWOULDBLOCK if in use). */
+static inline int fb_unload_name(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
 static inline int fb_unload(void)
 {
-	return syscall(SYS_delete_module, FENCEBUF_MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+	return fb_unload_name(FENCEBUF_MODULE_NAME);
 }
 
 static inline bool fb_loaded(void)
