@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# `make run`'s demo, run inside the guest: load fencebuf and use its
-# timeline with the sample program. Every step says what it does.
+# `make run`'s demo, run inside the guest: load fencebuf, use its timeline
+# and its MMIO exporter with the sample programs. Every step says what it
+# does.
 set -e
 step() { printf '\n== %s\n' "$*"; }
 
@@ -21,6 +22,13 @@ step "a timeline's /proc fdinfo (fencebuf's extension): name, value, pending fen
 exec 3<>/dev/sw_sync
 cat /proc/$$/fdinfo/3 | grep -E '^(timeline|value|pending):'
 exec 3>&-
+
+step "the MMIO exporter: fencebuf bound the ivshmem PCI device"
+ls -l /dev/fencebuf/
+grep -H . /sys/bus/pci/drivers/fencebuf/0000:*/vendor /sys/bus/pci/drivers/fencebuf/0000:*/device
+
+step "samples/exporter_demo: export a BAR range, mmap it, revoke (SIGBUS), restore"
+/fencebuf/samples/exporter_demo /dev/fencebuf/0000:01:01.0
 
 step "unloading fencebuf: nothing holds it any more"
 rmmod fencebuf

@@ -74,7 +74,6 @@ if [ -w $kmemleak ]; then
 	sleep 1
 	echo scan >$kmemleak
 	leaks=$(grep -c '^unreferenced object' $kmemleak)
-	cat $kmemleak >/dev/kmsg 2>/dev/null
 	cat $kmemleak
 	echo "@@fencebuf kmemleak $leaks"
 fi

@@ -174,6 +174,8 @@ def main():
         count("fail", f"kernel log line {n}: [{kind}] {line}")
     if leaks is None:
         count("fail", "kmemleak: the final scan did not run")
+    elif leaks:
+        count("fail", f"kmemleak: {leaks} suspected leak(s) (listed in the results log)")
     if a.vm_rc == 2:
         count("fail", "VM: hard timeout")
     elif a.vm_rc == 4:

@@ -212,6 +212,13 @@ impl SgTable {
 
 impl Drop for SgTable {
     fn drop(&mut self) {
+        // Linux 7.3's `dma_buf_phys_vec_to_sgt()` sets `orig_nents` to 0 ("no
+        // CPU list"), so the `sg_free_table()` in `dma_buf_free_sgt()` would
+        // free nothing and leak the scatterlist (kmemleak shows it, one per
+        // mapping). The table was allocated with exactly `nents` entries (the
+        // builder warns otherwise): give `sg_free_table()` that count back.
+        // SAFETY: The table is ours until freed just below.
+        unsafe { (*self.sgt.as_ptr()).orig_nents = (*self.sgt.as_ptr()).nents };
         // SAFETY: By the type invariants the table was mapped for `attach`,
         // which is still alive, with `dir`.
         unsafe {
