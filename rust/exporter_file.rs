@@ -73,12 +73,7 @@ impl ExporterFile {
             num_buffers: buffers.try_into().unwrap_or(u32::MAX),
             ..Default::default()
         };
-        for (i, (out, region)) in info
-            .regions
-            .iter_mut()
-            .zip(self.dev.regions())
-            .enumerate()
-        {
+        for (i, (out, region)) in info.regions.iter_mut().zip(self.dev.regions()).enumerate() {
             out.index = i as u32;
             out.size = region.len;
             let kind = &region.kind;

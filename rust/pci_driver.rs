@@ -33,7 +33,10 @@ pub(crate) struct FencebufPci;
 kernel::pci_device_table!(
     PCI_TABLE,
     <FencebufPci as pci::Driver>::IdInfo,
-    [(pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110), ())]
+    [(
+        pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110),
+        ()
+    )]
 );
 
 /// A bound device. Fields drop in order: the node first, the device's
@@ -83,7 +86,11 @@ impl pci::Driver for FencebufPci {
                     GFP_KERNEL,
                 )?;
             }
-            let dev = MmioDevice::new(pdev.into(), regions, &<crate::Fencebuf as kernel::ModuleMetadata>::THIS_MODULE)?;
+            let dev = MmioDevice::new(
+                pdev.into(),
+                regions,
+                &<crate::Fencebuf as kernel::ModuleMetadata>::THIS_MODULE,
+            )?;
             let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
             dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);
             Ok(try_pin_init!(BoundDevice {

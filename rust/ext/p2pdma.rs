@@ -96,7 +96,9 @@ impl<'bound> ProviderOwner<'bound> {
     /// Sets up P2P DMA for `pdev` (once per device) and returns the owner of
     /// the provider of memory BAR `bar`. `ENODEV` if `bar` is not memory.
     pub(crate) fn new(pdev: &'bound pci::Device<device::Bound>, bar: u32) -> Result<Self> {
-        let raw = core::ptr::from_ref(pdev).cast_mut().cast::<bindings::pci_dev>();
+        let raw = core::ptr::from_ref(pdev)
+            .cast_mut()
+            .cast::<bindings::pci_dev>();
         // SAFETY: `pci::Device` is a transparent wrapper of `struct pci_dev`
         // and the device is bound, as `pcim_p2pdma_init()` requires.
         to_result(unsafe { bindings::pcim_p2pdma_init(raw) })?;
@@ -107,9 +109,7 @@ impl<'bound> ProviderOwner<'bound> {
         // INVARIANT: the provider is device-managed and the device is bound
         // for `'bound`, which the owner cannot outlive.
         Ok(Self {
-            provider: P2pProvider {
-                slot,
-            },
+            provider: P2pProvider { slot },
             _dev: pdev,
         })
     }

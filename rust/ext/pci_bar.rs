@@ -62,7 +62,9 @@ impl<'bound> BarClaim<'bound> {
         name: &'static CStr,
     ) -> Result<Self> {
         // SAFETY: The device is bound; the name is static.
-        to_result(unsafe { bindings::pci_request_region(raw(pdev), bar as c_int, name.as_char_ptr()) })?;
+        to_result(unsafe {
+            bindings::pci_request_region(raw(pdev), bar as c_int, name.as_char_ptr())
+        })?;
         Ok(Self { pdev, bar })
     }
 }
@@ -107,16 +109,23 @@ pub(crate) fn memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>)
 
 /// Turns memory decoding on or off. The caller serialises changes to the
 /// command register of this device (the exporter's device lock).
-pub(crate) fn set_memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>, on: bool) -> Result {
+pub(crate) fn set_memory_decode<Ctx: device::DeviceContext>(
+    pdev: &pci::Device<Ctx>,
+    on: bool,
+) -> Result {
     let mut cmd: u16 = 0;
     let pdev = raw(pdev);
     // SAFETY: Config space accesses are allowed on any live device.
-    to_result(unsafe { bindings::pci_read_config_word(pdev, bindings::PCI_COMMAND as c_int, &mut cmd) })?;
+    to_result(unsafe {
+        bindings::pci_read_config_word(pdev, bindings::PCI_COMMAND as c_int, &mut cmd)
+    })?;
     let mem = bindings::PCI_COMMAND_MEMORY as u16;
     let new = if on { cmd | mem } else { cmd & !mem };
     if new != cmd {
         // SAFETY: As above.
-        to_result(unsafe { bindings::pci_write_config_word(pdev, bindings::PCI_COMMAND as c_int, new) })?;
+        to_result(unsafe {
+            bindings::pci_write_config_word(pdev, bindings::PCI_COMMAND as c_int, new)
+        })?;
     }
     Ok(())
 }

@@ -115,7 +115,8 @@ impl<T: Importer> Attachment<T> {
         // SAFETY: The buffer is alive (we hold a reference), `dev` too (we
         // keep a reference for the life of the attachment), the ops are
         // static, and `priv_` holds its own reference to `shared`.
-        let attach = unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, &Self::OPS, priv_) };
+        let attach =
+            unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, &Self::OPS, priv_) };
         let attach = match from_err_ptr(attach) {
             Ok(a) => a,
             Err(e) => {
@@ -281,8 +282,12 @@ impl<T: Importer> LockedAttachment<'_, T> {
             match (io, write) {
                 (true, true) => bindings::memcpy_toio(at, buf, data.len()),
                 (true, false) => bindings::memcpy_fromio(buf, at, data.len()),
-                (false, true) => core::ptr::copy_nonoverlapping(buf.cast::<u8>(), at.cast(), data.len()),
-                (false, false) => core::ptr::copy_nonoverlapping(at.cast::<u8>(), buf.cast(), data.len()),
+                (false, true) => {
+                    core::ptr::copy_nonoverlapping(buf.cast::<u8>(), at.cast(), data.len())
+                }
+                (false, false) => {
+                    core::ptr::copy_nonoverlapping(at.cast::<u8>(), buf.cast(), data.len())
+                }
             }
         };
         // SAFETY: Undoes the `vmap` above, lock still held.

@@ -11,8 +11,8 @@ use kernel::{
     seq_print,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
         aref::ARef,
+        atomic::{Atomic, Relaxed},
         Arc, Mutex,
     },
     uaccess::{UserPtr, UserSlice},

@@ -33,4 +33,3 @@ const _: () = assert!(core::mem::size_of::<FbimpStatus>() == 24);
 unsafe impl FromBytes for FbimpAccess {}
 // SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
 unsafe impl AsBytes for FbimpStatus {}
-
