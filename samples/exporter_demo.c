@@ -80,8 +80,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < FENCEBUF_NUM_REGIONS; i++) {
 		if (!info.regions[i].size)
 			continue;
-		printf("BAR%u: %llu KiB%s%s\n", info.regions[i].index,
-		       (unsigned long long)info.regions[i].size >> 10,
+		printf("BAR%u: %llu bytes%s%s\n", info.regions[i].index,
+		       (unsigned long long)info.regions[i].size,
 		       info.regions[i].flags & FENCEBUF_REGION_EXPORTABLE ? ", exportable" : "",
 		       info.regions[i].flags & FENCEBUF_REGION_PREFETCH ? ", write-combined" : "");
 		if (bar < 0 && info.regions[i].flags & FENCEBUF_REGION_EXPORTABLE &&
