@@ -7,6 +7,7 @@ use crate::{
         misc_node::NodeFile,
         uapi::{FencebufExport, FencebufInfo, FencebufRange},
     },
+    mmio_buffer::BufferKey,
     mmio_device::{ExportRequest, MmioDevice, MAX_RANGES, NUM_REGIONS},
 };
 use core::mem::size_of;
@@ -127,10 +128,12 @@ impl ExporterFile {
         // file is visible to userspace, so no error leaks an fd.
         let fd = FileDescriptorReservation::get_unused_fd_flags(req.open_flags & flags::O_CLOEXEC)?;
         let buf = self.dev.export(ExportRequest {
-            region: req.region,
-            open_flags: req.open_flags & !flags::O_CLOEXEC,
+            key: BufferKey {
+                region: req.region,
+                open_flags: req.open_flags & !flags::O_CLOEXEC,
+                ranges,
+            },
             reuse: req.flags & EXPORT_REUSE != 0,
-            ranges,
         })?;
         req.fd = fd.reserved_fd() as i32;
         writer.write(&req)?;

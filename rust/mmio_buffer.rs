@@ -36,12 +36,21 @@ struct MapState {
     vmaps: usize,
 }
 
-/// An exported buffer: the concatenation of `ranges` of BAR `region`.
+/// What makes two buffers the same, for EXPORT's reuse flag.
+#[derive(PartialEq)]
+pub(crate) struct BufferKey {
+    /// The BAR.
+    pub(crate) region: u32,
+    /// File flags of the dma-buf: a reuse must not widen access.
+    pub(crate) open_flags: u32,
+    /// `(offset, length)` in the BAR, as userspace gave them.
+    pub(crate) ranges: KVec<(u64, u64)>,
+}
+
+/// An exported buffer: the concatenation of `ranges` of a BAR.
 #[pin_data]
 pub(crate) struct MmioBuffer {
-    region: u32,
-    /// The ranges as given (offsets into the BAR), to find identical buffers.
-    offsets: KVec<(u64, u64)>,
+    key: BufferKey,
     ranges: KVec<PhysRange>,
     size: usize,
     write_combine: bool,
@@ -56,8 +65,7 @@ impl MmioBuffer {
     /// A buffer over `ranges` (physical, checked by the caller), revoked or
     /// not.
     pub(crate) fn new(
-        region: u32,
-        offsets: KVec<(u64, u64)>,
+        key: BufferKey,
         ranges: KVec<PhysRange>,
         size: usize,
         write_combine: bool,
@@ -66,8 +74,7 @@ impl MmioBuffer {
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                region,
-                offsets,
+                key,
                 ranges,
                 size,
                 write_combine,
@@ -83,9 +90,9 @@ impl MmioBuffer {
         )
     }
 
-    /// Whether this buffer is `region` cut the same way.
-    pub(crate) fn same_ranges(&self, region: u32, offsets: &[(u64, u64)]) -> bool {
-        self.region == region && self.offsets[..] == *offsets
+    /// What identifies the buffer.
+    pub(crate) fn key(&self) -> &BufferKey {
+        &self.key
     }
 
     /// Size in bytes.

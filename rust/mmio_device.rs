@@ -36,7 +36,7 @@ use crate::{
         p2pdma::{P2pProvider, PhysRange},
         pci_bar::{self, BarKind},
     },
-    mmio_buffer::MmioBuffer,
+    mmio_buffer::{BufferKey, MmioBuffer},
 };
 use kernel::{
     page::PAGE_SIZE,
@@ -71,10 +71,8 @@ pub(crate) struct DeviceState {
 
 /// What an EXPORT asks for, read from userspace.
 pub(crate) struct ExportRequest {
-    pub(crate) region: u32,
-    pub(crate) open_flags: u32,
+    pub(crate) key: BufferKey,
     pub(crate) reuse: bool,
-    pub(crate) ranges: KVec<(u64, u64)>,
 }
 
 /// The exporter of one PCI device.
@@ -133,11 +131,12 @@ impl MmioDevice {
     }
 
     /// Exports the ranges of `req`: a new buffer, or with `reuse` a live
-    /// buffer with identical ranges if there is one.
+    /// buffer with identical region, ranges and access mode if there is one.
     pub(crate) fn export(&self, req: ExportRequest) -> Result<DmaBuf> {
-        let region = self.regions.get(req.region as usize).ok_or(ENODEV)?;
+        let key = req.key;
+        let region = self.regions.get(key.region as usize).ok_or(ENODEV)?;
         let provider = region.provider.as_ref().ok_or(ENODEV)?;
-        let (ranges, size) = Self::check_ranges(region, &req.ranges)?;
+        let (ranges, size) = Self::check_ranges(region, &key.ranges)?;
 
         let mut guard = self.exports.lock();
         if guard.state().gone {
@@ -148,23 +147,23 @@ impl MmioDevice {
             // for (shared/seeds/000).
             let found = guard
                 .buffers()
-                .filter(|b| b.data().same_ranges(req.region, &req.ranges))
+                .filter(|b| *b.data().key() == key)
                 .find_map(|b| b.try_get());
             if let Some(buf) = found {
                 return Ok(buf);
             }
         }
         let revoked = !guard.state().memory_enabled;
+        let open_flags = key.open_flags;
         let buffer = MmioBuffer::new(
-            req.region,
-            req.ranges,
+            key,
             ranges,
             size,
             region.kind.prefetch,
             provider.clone(),
             revoked,
         )?;
-        guard.export(buffer, size, req.open_flags)
+        guard.export(buffer, size, open_flags)
     }
 
     /// VFIO's `validate_dmabuf_input`, plus bounds: non-empty, page aligned

@@ -32,6 +32,18 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* PCI_COMMAND_MEMORY of the ivshmem device, read from its config space. */
+static int memory_decode_bit(void)
+{
+	uint8_t cmd[2];
+	int fd = open("/sys/bus/pci/devices/" FB_PCI_ADDR "/config", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? pread(fd, cmd, 2, 4) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == 2 ? cmd[0] & 0x2 ? 1 : 0 : -1;
+}
+
 static int unbind_write(const char *file)
 {
 	return fb_write_file(file, FB_PCI_ADDR);
@@ -190,15 +202,18 @@ TEST_F(ex, memory_off_revokes_with_sigbus_and_on_restores)
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, fb_touch(p, 1, 0x42, NULL));
 
+	EXPECT_EQ(1, memory_decode_bit());
 	ASSERT_EQ(0, fb_memory(self->dev, 0));
 	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
 	EXPECT_EQ(0u, info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
+	EXPECT_EQ(0, memory_decode_bit());	/* PCI_COMMAND really changed */
 	/* The page touched before is zapped; the untouched one faults too. */
 	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
 	EXPECT_EQ(1, fb_touch(p + FB_PAGE, 1, 1, NULL));
 	EXPECT_EQ(0, fb_memory(self->dev, 0)); /* idempotent */
 
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	EXPECT_EQ(1, memory_decode_bit());
 	EXPECT_EQ(0, fb_touch(p, 0, 0, &v));
 	EXPECT_EQ(0x42, v);
 	EXPECT_EQ(0, fb_touch(p + FB_PAGE, 1, 1, NULL));
@@ -226,6 +241,7 @@ TEST_F(ex, export_while_memory_off_is_revoked_until_on)
 TEST_F(ex, reuse_returns_the_live_buffer)
 {
 	struct fencebuf_range r = { .offset = 0x40000, .length = FB_PAGE };
+	struct fencebuf_export e;
 	struct stat a, b, c;
 	int f1, f2, f3;
 
@@ -242,6 +258,17 @@ TEST_F(ex, reuse_returns_the_live_buffer)
 	EXPECT_NE(f1, f2);
 	EXPECT_EQ(a.st_ino, b.st_ino);	/* one buffer, two fds */
 	EXPECT_NE(a.st_ino, c.st_ino);	/* other ranges, other buffer */
+	close(f3);
+	/* The same ranges read-only: another buffer, never a wider one. */
+	r.length = FB_PAGE;
+	e = (struct fencebuf_export){ .region = FB_BAR, .open_flags = O_RDONLY,
+				      .flags = FENCEBUF_EXPORT_REUSE, .nr_ranges = 1,
+				      .ranges = (__u64)(uintptr_t)&r };
+	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_EXPORT, &e));
+	f3 = e.fd;
+	ASSERT_EQ(0, fstat(f3, &c));
+	EXPECT_NE(a.st_ino, c.st_ino);
+	EXPECT_EQ(O_RDONLY, fcntl(f3, F_GETFL) & O_ACCMODE);
 	close(f1);
 	close(f2);
 	close(f3);
@@ -476,6 +503,29 @@ TEST_F(ex, rmmod_is_refused_while_a_buffer_lives)
 	EXPECT_EQ(-EWOULDBLOCK, fb_unload());
 	close(fd);
 	EXPECT_EQ(0, fb_unload());
+}
+
+/* Any PCI device binds through driver_override, as with vfio-pci. */
+TEST_F(ex, driver_override_binds_another_device)
+{
+#define TESTDEV "0000:01:02.0"
+	struct fencebuf_info info;
+	int dev;
+
+	ASSERT_EQ(0, fb_write_file("/sys/bus/pci/devices/" TESTDEV "/driver_override", "fencebuf"));
+	ASSERT_EQ(0, fb_write_file("/sys/bus/pci/drivers_probe", TESTDEV));
+	dev = open("/dev/fencebuf/" TESTDEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dev, 0);
+	ASSERT_EQ(0, ioctl(dev, FENCEBUF_IOC_GET_INFO, &info));
+	/* QEMU's PCI test device: BAR0 memory, BAR1 I/O ports (not exportable). */
+	EXPECT_EQ(FENCEBUF_REGION_EXPORTABLE, info.regions[0].flags & FENCEBUF_REGION_EXPORTABLE);
+	EXPECT_NE(0u, info.regions[1].size);
+	EXPECT_EQ(0u, info.regions[1].flags);
+	EXPECT_EQ(-ENODEV, fb_export(dev, 0, FB_PAGE));	/* it has no BAR2 */
+	close(dev);
+	EXPECT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", TESTDEV));
+	EXPECT_EQ(0, fb_write_file("/sys/bus/pci/devices/" TESTDEV "/driver_override", "\n"));
+#undef TESTDEV
 }
 
 TEST_HARNESS_MAIN

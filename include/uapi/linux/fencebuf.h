@@ -149,7 +149,10 @@ struct fencebuf_range {
 	__u64 length;
 };
 
-/* EXPORT: give a new fd for a live buffer with identical region and ranges. */
+/*
+ * EXPORT: give a new fd for a live buffer with identical region, ranges and
+ * access mode (O_RDWR or O_RDONLY), if there is one.
+ */
 #define FENCEBUF_EXPORT_REUSE		(1u << 0)
 
 /**
