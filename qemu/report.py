@@ -14,6 +14,7 @@ Usage: report.py --results R --console C --suites a,b [--host-tap F]... [--vm-rc
 """
 
 import argparse
+import os
 import re
 import sys
 
@@ -141,7 +142,8 @@ def main():
         res = parse_tap_file(path)
         for status, name in res:
             count(status, f"host: {name}")
-        rows.append(("host checks", res, None))
+        label = os.path.basename(path).removesuffix(".tap")
+        rows.append(("host checks" if label == "host" else label.replace("host-", "host: "), res, None))
 
     suites, leaks, cpus = parse_results(a.results)
     if cpus is None:

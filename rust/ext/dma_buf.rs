@@ -371,14 +371,17 @@ impl<'a, T: Exporter> ExportsGuard<'a, T> {
         };
         // SAFETY: `dma_buf_export` returned a buffer or an error.
         let dmabuf = unsafe { NonNull::new_unchecked(dmabuf) };
-        // INVARIANT: the buffer is alive and cannot be released before we
-        // drop the reference below; `release` will unlink it under this lock.
+        // INVARIANT: a new buffer's file has one reference, ours.
+        let buf = DmaBuf(dmabuf);
+        // INVARIANT: linked under the lock, while we hold a reference; its
+        // `release` will unlink it under the same lock. (The push cannot
+        // fail after `reserve`; if it did, dropping `buf` would release the
+        // buffer, which finds no entry.)
         self.inner
             .entries
             .push_within_capacity(Entry { data, dmabuf })
             .map_err(|_| ENOMEM)?;
-        // INVARIANT: a new buffer's file has one reference, ours.
-        Ok(DmaBuf(dmabuf))
+        Ok(buf)
     }
 }
 
