@@ -181,6 +181,25 @@ TEST_F(imp, an_attachment_keeps_fencebuf_loaded)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
+/* The exporter refuses importers that could keep using a revoked BAR. */
+TEST_F(imp, importers_that_cannot_be_revoked_are_refused)
+{
+	struct fbimp_attach a = { .fd = self->buf, .kind = FBIMP_KIND_NO_INVALIDATE };
+
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	a.kind = FBIMP_KIND_NO_P2P;
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	a.kind = 3;
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0u, imp_status(self->imp).attached);
+	a.kind = FBIMP_KIND_REVOCABLE;
+	EXPECT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
+	EXPECT_EQ(1u, imp_status(self->imp).attached);
+}
+
 TEST_F(imp, bad_inputs)
 {
 	uint8_t b[16];

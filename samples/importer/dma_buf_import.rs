@@ -32,6 +32,18 @@ use kernel::{
     sync::{aref::ARef, Arc},
 };
 
+/// How an attachment presents itself to the exporter.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum AttachKind {
+    /// The correct importer of revocable buffers: dynamic, with
+    /// `invalidate_mappings`, accepting peer-to-peer addresses.
+    Revocable,
+    /// Without `invalidate_mappings`: an exporter that revokes must refuse it.
+    NoInvalidate,
+    /// Not accepting peer-to-peer (MMIO) addresses.
+    NoPeer2Peer,
+}
+
 /// What the importer wants to hear from the attachment.
 pub(crate) trait Importer: Send + Sync + 'static {
     /// The exporter invalidated our mapping (which was unmapped already, if
@@ -71,7 +83,7 @@ unsafe impl<T: Send + Sync> Send for Shared<T> {}
 ///
 /// # Invariants
 ///
-/// `attach` is a live attachment of `buf` made with [`Attachment::OPS`] whose
+/// `attach` is a live attachment of `buf` made with ops of this type whose
 /// `importer_priv` is `shared` (one reference leaked to it, reclaimed after
 /// detach).
 pub(crate) struct Attachment<T: Importer> {
@@ -92,9 +104,23 @@ impl<T: Importer> Attachment<T> {
         allow_peer2peer: true,
         invalidate_mappings: Some(Self::invalidate_callback),
     };
+    const OPS_NO_INVALIDATE: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+        allow_peer2peer: true,
+        invalidate_mappings: None,
+    };
+    const OPS_NO_P2P: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+        allow_peer2peer: false,
+        invalidate_mappings: Some(Self::invalidate_callback),
+    };
 
-    /// Attaches `dev` to the dma-buf at `fd` of the current task.
-    pub(crate) fn new(fd: i32, dev: ARef<device::Device>, data: Arc<T>) -> Result<Self> {
+    /// Attaches `dev` to the dma-buf at `fd` of the current task, as a
+    /// `kind` importer.
+    pub(crate) fn new(
+        fd: i32,
+        dev: ARef<device::Device>,
+        data: Arc<T>,
+        kind: AttachKind,
+    ) -> Result<Self> {
         // SAFETY: Any fd may be passed; returns a new reference or an error.
         let buf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
         // INVARIANT: `dma_buf_get` gave us a reference.
@@ -112,11 +138,16 @@ impl<T: Importer> Attachment<T> {
         let raw_dev = core::ptr::from_ref::<device::Device>(&dev)
             .cast_mut()
             .cast::<bindings::device>();
+        let ops: &'static bindings::dma_buf_attach_ops = match kind {
+            AttachKind::Revocable => &Self::OPS,
+            AttachKind::NoInvalidate => &Self::OPS_NO_INVALIDATE,
+            AttachKind::NoPeer2Peer => &Self::OPS_NO_P2P,
+        };
         // SAFETY: The buffer is alive (we hold a reference), `dev` too (we
         // keep a reference for the life of the attachment), the ops are
         // static, and `priv_` holds its own reference to `shared`.
         let attach =
-            unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, &Self::OPS, priv_) };
+            unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, ops, priv_) };
         let attach = match from_err_ptr(attach) {
             Ok(a) => a,
             Err(e) => {

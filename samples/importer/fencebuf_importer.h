@@ -51,4 +51,26 @@ struct fbimp_status {
 #define FBIMP_IOC_STATUS	_IOR('I', 4, struct fbimp_status)
 #define FBIMP_IOC_DETACH	_IO('I', 5)
 
+/*
+ * Importers that revocable exporters must refuse, to show that they do:
+ * FBIMP_KIND_NO_INVALIDATE attaches dynamically without invalidate_mappings,
+ * FBIMP_KIND_NO_P2P without accepting peer-to-peer addresses.
+ */
+#define FBIMP_KIND_REVOCABLE		0
+#define FBIMP_KIND_NO_INVALIDATE	1
+#define FBIMP_KIND_NO_P2P		2
+
+/**
+ * struct fbimp_attach - argument of %FBIMP_IOC_ATTACH_AS
+ * @fd: the dma-buf
+ * @kind: FBIMP_KIND_*
+ */
+struct fbimp_attach {
+	__s32 fd;
+	__u32 kind;
+};
+
+/* ATTACH as a given kind of importer. EINVAL for an unknown kind. */
+#define FBIMP_IOC_ATTACH_AS	_IOW('I', 6, struct fbimp_attach)
+
 #endif /* FENCEBUF_IMPORTER_H */

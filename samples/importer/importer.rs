@@ -19,9 +19,9 @@ use kernel::{
 };
 
 use crate::{
-    dma_buf_import::{Attachment, Importer},
+    dma_buf_import::{AttachKind, Attachment, Importer},
     misc_node::{MiscNode, NodeFile},
-    uapi::{FbimpAccess, FbimpStatus},
+    uapi::{FbimpAccess, FbimpAttach, FbimpStatus},
 };
 
 const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>('I' as u32, 0);
@@ -30,6 +30,7 @@ const FBIMP_IOC_UNMAP: u32 = _IO('I' as u32, 2);
 const FBIMP_IOC_ACCESS: u32 = _IOW::<FbimpAccess>('I' as u32, 3);
 const FBIMP_IOC_STATUS: u32 = _IOR::<FbimpStatus>('I' as u32, 4);
 const FBIMP_IOC_DETACH: u32 = _IO('I' as u32, 5);
+const FBIMP_IOC_ATTACH_AS: u32 = _IOW::<FbimpAttach>('I' as u32, 6);
 
 /// Largest copy of one ACCESS.
 const MAX_ACCESS: usize = 1 << 20;
@@ -80,13 +81,19 @@ impl NodeFile for ImporterFile {
         match cmd {
             FBIMP_IOC_ATTACH => {
                 let fd: i32 = UserSlice::new(arg, 4).reader().read()?;
-                let mut att = self.attachment.lock();
-                if att.is_some() {
-                    return Err(EBUSY);
-                }
-                let dev: &kernel::device::Device = (*self.dev).as_ref();
-                *att = Some(Attachment::new(fd, dev.into(), self.counter.clone())?);
-                Ok(0)
+                self.attach(fd, AttachKind::Revocable)
+            }
+            FBIMP_IOC_ATTACH_AS => {
+                let req: FbimpAttach = UserSlice::new(arg, core::mem::size_of::<FbimpAttach>())
+                    .reader()
+                    .read()?;
+                let kind = match req.kind {
+                    0 => AttachKind::Revocable,
+                    1 => AttachKind::NoInvalidate,
+                    2 => AttachKind::NoPeer2Peer,
+                    _ => return Err(EINVAL),
+                };
+                self.attach(req.fd, kind)
             }
             FBIMP_IOC_MAP => {
                 let len = {
@@ -139,6 +146,16 @@ impl NodeFile for ImporterFile {
 }
 
 impl ImporterFile {
+    fn attach(&self, fd: i32, kind: AttachKind) -> Result<isize> {
+        let mut att = self.attachment.lock();
+        if att.is_some() {
+            return Err(EBUSY);
+        }
+        let dev: &kernel::device::Device = (*self.dev).as_ref();
+        *att = Some(Attachment::new(fd, dev.into(), self.counter.clone(), kind)?);
+        Ok(0)
+    }
+
     fn access(&self, arg: UserPtr) -> Result<isize> {
         let req: FbimpAccess = UserSlice::new(arg, core::mem::size_of::<FbimpAccess>())
             .reader()

@@ -33,3 +33,16 @@ const _: () = assert!(core::mem::size_of::<FbimpStatus>() == 24);
 unsafe impl FromBytes for FbimpAccess {}
 // SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
 unsafe impl AsBytes for FbimpStatus {}
+
+/// `struct fbimp_attach`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpAttach {
+    pub(crate) fd: i32,
+    pub(crate) kind: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<FbimpAttach>() == 8);
+
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FbimpAttach {}
