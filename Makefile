@@ -12,6 +12,8 @@
 #   make lint            rustfmt check and a CLIPPY=1 build without warnings
 #   make mutants         break behaviours on purpose (selftests/mutants) and
 #                        check that the tests catch every one
+#   make bench           fencebuf against the kernel's C sw_sync, and the exporter
+#                        against a direct BAR mapping, on a perf kernel (build/bench)
 #   make clean           remove build products from the tree
 #
 # The kernel, the toolchain's bindgen and the downloads are cached in
@@ -23,7 +25,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/qemu/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check clippy check run mutants clean
+.PHONY: all modules lint rustfmt-check clippy check run mutants bench clean
 
 all: modules
 
@@ -38,10 +40,12 @@ KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS))
 
 # Build products go to build/module (MO=), keeping the source tree clean;
 # the sample importer module to build/importer.
+MODULE_OUT ?= $(BUILD)/module
+IMPORTER_OUT ?= $(BUILD)/importer
 modules:
-	@mkdir -p $(BUILD)/module $(BUILD)/importer
-	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/module $(KBUILD_VARS) modules
-	$(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(BUILD)/importer $(KBUILD_VARS) modules
+	@mkdir -p $(MODULE_OUT) $(IMPORTER_OUT)
+	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(MODULE_OUT) $(KBUILD_VARS) modules
+	$(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(IMPORTER_OUT) $(KBUILD_VARS) modules
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.
@@ -67,6 +71,9 @@ run:
 
 mutants:
 	@$(ROOT)/qemu/mutants.sh
+
+bench:
+	@$(ROOT)/qemu/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -45,7 +45,7 @@ suite_limit() {
 		echo "$suite_timeout"
 	else
 		case "$1" in
-		upstream-*) echo 2400 ;;
+		upstream-* | bench) echo 2400 ;;
 		*) echo 600 ;;
 		esac
 	fi

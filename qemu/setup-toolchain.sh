@@ -8,7 +8,9 @@ exec 1>&2
 
 missing_pkgs() {
 	local p
-	for p in $RUST_PKGS $LLVM_PKGS $HOST_PKGS; do
+	# FENCEBUF_EXTRA_PKGS: what one entry point needs beyond the build
+	# (`make bench`: gnuplot-nox).
+	for p in $RUST_PKGS $LLVM_PKGS $HOST_PKGS ${FENCEBUF_EXTRA_PKGS:-}; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
 			echo "$p"
 	done

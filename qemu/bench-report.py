@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise a `make bench` run: medians, ratios, targets, plots.
+
+Reads the @@bench lines of the guest's results log (selftests/fencebuf_bench.c)
+and writes, in OUTDIR:
+  results.json   every measurement, medians and ratios
+  results.txt    the table printed at the end (also on stdout)
+  scaling.png    cost per signalled fence against pending fences, and revoke
+                 and restore latency against live buffers (gnuplot)
+
+Ratios are speed ratios, so that more is better for fencebuf: rate over rate,
+or the reference's cost over fencebuf's cost.
+
+Usage: bench-report.py RESULTS_LOG OUTDIR
+"""
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+RATES = {"ops/s", "MB/s"}
+LABELS = {
+    "cycle_1t": "create + signal + wait, 1 thread",
+    "cycle_2t": "create + signal + wait, producer/consumer",
+    "create_fence": "CREATE_FENCE",
+    "merge": "SYNC_IOC_MERGE",
+    "wakeup_latency": "INC to poll() wake-up (median)",
+    "slab_per_pending_fence": "slab per pending fence (+ sync_file, file)",
+    "create_nth_pending": "CREATE_FENCE with n pending",
+    "inc_per_signalled_fence": "INC signalling n fences, per fence",
+    "export_close": "EXPORT + close",
+    "first_touch_fault": "first-touch fault per 4 KiB page",
+    "read_bw": "sequential read through mmap",
+    "write_bw": "sequential write through mmap",
+    "revoke": "revoke (memory off), n buffers mapped",
+    "restore": "restore (memory on), n buffers",
+}
+
+
+def load(path):
+    rows = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^@@bench (\{.*\})\s*$", line.strip("\r\n"))
+            if m:
+                rows.append(json.loads(m.group(1)))
+    return rows
+
+
+def speed(unit, ours, ref):
+    if not ours or not ref:
+        return None
+    return ours / ref if unit in RATES else ref / ours
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def main():
+    log, outdir = sys.argv[1], sys.argv[2]
+    rows = load(log)
+    if not rows:
+        print("bench-report: no @@bench lines in " + log, file=sys.stderr)
+        return 1
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["name"], r["param"], r["impl"]), []).append(r)
+    med = {k: statistics.median(x["value"] for x in v) for k, v in groups.items()}
+    unit = {k[:2]: v[0]["unit"] for k, v in groups.items()}
+    reps = max(r["rep"] for r in rows) + 1
+
+    lines, results = [], []
+    head = f"{'measurement':<46} {'n':>7} {'unit':>6} {'reference':>12} {'fencebuf':>12} {'speed':>7}"
+    lines.append(f"fencebuf benchmark: medians of {reps} interleaved repetitions; speed = fencebuf vs reference (>1: fencebuf faster)")
+    for section, ref in (("timeline: reference = the kernel's C sw_sync, same boot", "c"),
+                         ("exporter: reference = direct mmap of resource2_wc", "direct")):
+        lines += ["", section, head, "-" * len(head)]
+        keys = sorted({k[:2] for k in med if k[2] == "fencebuf"},
+                      key=lambda k: (list(LABELS).index(k[0]) if k[0] in LABELS else 99, k[1]))
+        for name, param in keys:
+            timeline = (name, param, "c") in med
+            if timeline != (ref == "c"):
+                continue
+            u = unit[(name, param)]
+            ours, theirs = med[(name, param, "fencebuf")], med.get((name, param, ref))
+            s = speed(u, ours, theirs)
+            lines.append(f"{LABELS.get(name, name):<46} {param if param else '':>7} {u:>6} "
+                         f"{fmt(theirs):>12} {fmt(ours):>12} {('%.2fx' % s) if s else '-':>7}")
+            results.append({"name": name, "param": param, "unit": u, "fencebuf": ours,
+                            "reference": ref if theirs is not None else None,
+                            "reference_value": theirs, "speed": s})
+
+    # Targets of the benchmark issue.
+    lines += ["", "targets"]
+    abi = [r for r in results if r["reference"] == "c"]
+    worst = min(abi, key=lambda r: r["speed"]) if abi else None
+    if worst:
+        lines.append(f"  fencebuf >= 1.0x C on every compatible operation: "
+                     f"{'met' if worst['speed'] >= 1.0 else 'NOT met'} "
+                     f"(lowest {worst['speed']:.2f}x: {LABELS.get(worst['name'], worst['name'])}"
+                     f"{' n=' + str(worst['param']) if worst['param'] else ''})")
+    per = {k[1]: v for k, v in med.items() if k[0] == "inc_per_signalled_fence" and k[2] == "fencebuf"}
+    if per:
+        spread = max(per.values()) / min(per.values())
+        lines.append(f"  cost per signalled fence flat within 1.5x over n = "
+                     f"{min(per)}..{max(per)}: {'met' if spread <= 1.5 else 'NOT met'} ({spread:.2f}x)")
+    bw = [r for r in results if r["reference"] == "direct"]
+    for r in bw:
+        lines.append(f"  mmap {r['name'][:-3]} bandwidth >= 0.95x direct: "
+                     f"{'met' if r['speed'] >= 0.95 else 'NOT met'} ({r['speed']:.2f}x)")
+    rev = sorted((k[1], v) for k, v in med.items() if k[0] == "revoke")
+    if len(rev) >= 2:
+        per_buf = [(n, v / n) for n, v in rev if n >= 10]
+        lines.append("  revoke latency per buffer (us): " +
+                     ", ".join(f"n={n}: {v:.1f}" for n, v in per_buf) +
+                     " (linear when these are flat)")
+
+    text = "\n".join(lines) + "\n"
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "results.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump({"repetitions": reps, "summary": results, "measurements": rows}, f, indent=1)
+    print(text, end="")
+    plot(outdir, med)
+    print(f"results: {outdir}/results.txt, results.json, scaling.png")
+    return 0
+
+
+def plot(outdir, med):
+    """scaling.png: the two scaling curves, if gnuplot is there."""
+    if not shutil.which("gnuplot"):
+        print("bench-report: gnuplot not found: no plot", file=sys.stderr)
+        return
+    data = os.path.join(outdir, "scaling.dat")
+    with open(data, "w") as f:
+        for impl in ("c", "fencebuf"):
+            f.write(f"# inc_per_signalled_fence {impl}\n")
+            for (name, n, i), v in sorted(med.items(), key=lambda kv: kv[0][1]):
+                if name == "inc_per_signalled_fence" and i == impl:
+                    f.write(f"{n} {v}\n")
+            f.write("\n\n")
+        for name in ("revoke", "restore"):
+            f.write(f"# {name}\n")
+            for (nm, n, i), v in sorted(med.items(), key=lambda kv: kv[0][1]):
+                if nm == name:
+                    f.write(f"{n} {v}\n")
+            f.write("\n\n")
+    script = f"""
+set terminal pngcairo size 1200,500 font ",10"
+set output "{outdir}/scaling.png"
+set multiplot layout 1,2
+set logscale x
+set grid
+set key top left
+set title "INC signalling n pending fences: cost per fence"
+set xlabel "pending fences n"
+set ylabel "ns per signalled fence"
+set yrange [0:*]
+plot "{data}" index 0 with linespoints title "C sw_sync", "" index 1 with linespoints title "fencebuf"
+set logscale y
+set yrange [*:*]
+set title "revoke and restore latency"
+set xlabel "live buffers, each mapped"
+set ylabel "us"
+plot "{data}" index 2 with linespoints title "revoke (memory off)", "" index 3 with linespoints title "restore (memory on)"
+unset multiplot
+"""
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode:
+        print("bench-report: gnuplot failed: " + r.stderr.strip(), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

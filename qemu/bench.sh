@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make bench`: build (or reuse) the perf kernel, boot it once, run
+# selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
+# interleaved, and the exporter against a direct mapping of the same BAR;
+# then write the table, JSON and plots (qemu/bench-report.py).
+#   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 5")
+. "$(dirname "$0")/lib.sh"
+
+build=$FENCEBUF_ROOT/build
+out=$build/bench
+logs=$out/logs
+rm -rf "$logs" "$out/guest"
+mkdir -p "$logs"
+
+# gnuplot for the plots; not in qemu/pins.env, whose hash keys the kernels.
+FENCEBUF_EXTRA_PKGS="gnuplot-nox" "$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-perf.config")
+src=$(kernel_src_dir)
+
+logged "building fencebuf.ko for the perf kernel" "$logs/module-build.log" \
+	make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 \
+	MODULE_OUT="$out/module" IMPORTER_OUT="$out/importer" modules ||
+	die "module build failed (log: $logs/module-build.log)"
+logged "building the benchmark" "$logs/bench-build.log" \
+	make -C "$FENCEBUF_ROOT/selftests" --no-print-directory KSRC="$src" \
+	KHDR="$kdir/usr/include" OUT="$out/guest" tests ||
+	die "benchmark build failed (log: $logs/bench-build.log)"
+install -D -m 0644 "$out/module/fencebuf.ko" "$out/guest/modules/fencebuf.ko"
+echo "${FENCEBUF_BENCH_ARGS:--r 5}" >"$out/guest/bench-args"
+"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$out/initramfs.cpio.gz" "$out/guest"
+
+rc=0
+"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
+	"$logs" bench 1800 | grep -v '^@@bench' || rc=$?
+grep -q '^@@fencebuf suite-end bench rc=0' <(tr -d '\r' <"$logs/results.log") || {
+	say "the benchmark did not finish; see $logs/results.log and $logs/console.log"
+	exit 1
+}
+python3 "$FENCEBUF_ROOT/qemu/report.py" --splats-only --console "$logs/console.log" || rc=1
+python3 "$FENCEBUF_ROOT/qemu/bench-report.py" "$logs/results.log" "$out" || rc=1
+exit $rc

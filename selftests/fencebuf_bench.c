@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fencebuf_bench: fencebuf against the kernel's C sw_sync, in one boot, and
+ * the MMIO exporter against a direct mapping of the same BAR.
+ *
+ *   fencebuf_bench [-r REPS] [-t MS] [-q]
+ *
+ * Every timeline measurement runs on both implementations, interleaved
+ * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5) of about
+ * MS milliseconds each (default 300); -q is a quick smoke run. Results are
+ * printed one per line as
+ *
+ *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"direct", "param": N,
+ *            "rep": R, "value": V, "unit": ...}
+ *
+ * and summarised on the host (qemu/bench-report.py): medians, ratios, plots.
+ * fencebuf must be loaded, the exporter bound to the ivshmem device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fencebuf.h>
+#include <linux/sync_file.h>
+
+#include "fencebuf_sync.h"
+#include "fencebuf_exporter.h"
+
+#define C_PATH "/sys/kernel/debug/sync/sw_sync"
+#define FB_PATH "/dev/sw_sync"
+#define RESOURCE "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2_wc"
+#define BAR_LEN (4 << 20)
+
+static int reps = 5;
+static int window_ms = 300;
+static int quick;
+
+static const struct impl {
+	const char *name;
+	const char *path;
+} impls[] = { { "c", C_PATH }, { "fencebuf", FB_PATH } };
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fencebuf_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void emit(const char *name, const char *impl, long param, int rep, double value,
+		 const char *unit)
+{
+	printf("@@bench {\"name\": \"%s\", \"impl\": \"%s\", \"param\": %ld, \"rep\": %d, "
+	       "\"value\": %.6g, \"unit\": \"%s\"}\n", name, impl, param, rep, value, unit);
+	fflush(stdout);
+}
+
+static int open_tl(const struct impl *im)
+{
+	int tl = open(im->path, O_RDWR | O_CLOEXEC);
+
+	if (tl < 0)
+		die(im->path);
+	return tl;
+}
+
+static int create(int tl, uint32_t v)
+{
+	int f = fb_create(tl, v);
+
+	if (f < 0) {
+		errno = -f;
+		die("CREATE_FENCE");
+	}
+	return f;
+}
+
+static void inc(int tl, uint32_t n)
+{
+	if (fb_inc(tl, n))
+		die("INC");
+}
+
+/* Create, signal, wait, close: one thread. */
+static double cycle_one_thread(const struct impl *im)
+{
+	int tl = open_tl(im);
+	double t0 = now(), end = t0 + window_ms / 1e3;
+	long n = 0;
+	uint32_t v = 0;
+
+	while (now() < end) {
+		int f = create(tl, ++v);
+
+		inc(tl, 1);
+		if (fb_poll(f, -1) != 1)
+			die("poll");
+		close(f);
+		n++;
+	}
+	close(tl);
+	return n / (now() - t0);
+}
+
+/* One producer (INC), one consumer (create, wait), on the two vCPUs. */
+struct pc {
+	int tl;
+	atomic_uint want, done;
+	atomic_bool stop;
+};
+
+static void *producer(void *arg)
+{
+	struct pc *pc = arg;
+
+	while (!atomic_load(&pc->stop)) {
+		if (atomic_load(&pc->want) > atomic_load(&pc->done)) {
+			inc(pc->tl, 1);
+			atomic_fetch_add(&pc->done, 1);
+		}
+	}
+	return NULL;
+}
+
+static double cycle_two_threads(const struct impl *im)
+{
+	struct pc pc = { .tl = open_tl(im) };
+	double t0, end;
+	pthread_t t;
+	long n = 0;
+
+	pthread_create(&t, NULL, producer, &pc);
+	t0 = now();
+	end = t0 + window_ms / 1e3;
+	while (now() < end) {
+		unsigned int v = atomic_load(&pc.want) + 1;
+		int f = create(pc.tl, v);
+
+		atomic_store(&pc.want, v);
+		if (fb_poll(f, -1) != 1)
+			die("poll");
+		close(f);
+		n++;
+	}
+	atomic_store(&pc.stop, true);
+	pthread_join(t, NULL);
+	close(pc.tl);
+	return n / (now() - t0);
+}
+
+/* CREATE_FENCE at a new pending seqno each time, the fd closed at once. */
+static double create_rate(const struct impl *im)
+{
+	int tl = open_tl(im);
+	double t0 = now(), end = t0 + window_ms / 1e3;
+	long n = 0;
+
+	while (now() < end) {
+		close(create(tl, 1 + n));
+		n++;
+	}
+	close(tl);
+	return n / (now() - t0);
+}
+
+/*
+ * n pending fences (fds kept), then one INC that signals all of them:
+ * the cost of creating the last 100 and the cost per signalled fence.
+ */
+static void inc_scaling(const struct impl *im, long n, int rep)
+{
+	int tl = open_tl(im), *fds = calloc(n, sizeof(int));
+	long tail = n < 100 ? n : 100;
+	double t0 = 0, t1;
+	long i;
+
+	if (!fds)
+		die("calloc");
+	for (i = 0; i < n; i++) {
+		if (i == n - tail)
+			t0 = now();
+		fds[i] = create(tl, i + 1);
+	}
+	t1 = now();
+	emit("create_nth_pending", im->name, n, rep, (t1 - t0) / tail * 1e9, "ns");
+	t0 = now();
+	inc(tl, n);
+	t1 = now();
+	emit("inc_per_signalled_fence", im->name, n, rep, (t1 - t0) / n * 1e9, "ns");
+	if (fb_status(fds[n - 1]) != 1)
+		die("INC did not signal");
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	close(tl);
+}
+
+/* INC in one thread to poll() returning in another. */
+struct lat {
+	int tl, f;
+	double t_inc;
+	atomic_int go;
+};
+
+static void *incer(void *arg)
+{
+	struct lat *l = arg;
+
+	while (!atomic_load(&l->go))
+		;
+	usleep(2000);	/* let the waiter block in poll */
+	l->t_inc = now();
+	inc(l->tl, 1);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double wakeup_latency(const struct impl *im)
+{
+	int tl = open_tl(im), i, n = quick ? 20 : 100;
+	double *lat = calloc(n, sizeof(double)), med;
+
+	for (i = 0; i < n; i++) {
+		struct lat l = { .tl = tl, .f = create(tl, i + 1) };
+		pthread_t t;
+
+		pthread_create(&t, NULL, incer, &l);
+		atomic_store(&l.go, 1);
+		if (fb_poll(l.f, -1) != 1)
+			die("poll");
+		lat[i] = now();
+		pthread_join(t, NULL);
+		lat[i] -= l.t_inc;
+		close(l.f);
+	}
+	qsort(lat, n, sizeof(double), cmp_double);
+	med = lat[n / 2];
+	free(lat);
+	close(tl);
+	return med * 1e6;
+}
+
+static double merge_rate(const struct impl *im)
+{
+	int tl = open_tl(im), a = create(tl, 1), b = create(tl, 2);
+	double t0 = now(), end = t0 + window_ms / 1e3;
+	long n = 0;
+
+	while (now() < end) {
+		int m = fb_merge(a, b);
+
+		if (m < 0) {
+			errno = -m;
+			die("MERGE");
+		}
+		close(m);
+		n++;
+	}
+	close(a);
+	close(b);
+	close(tl);
+	return n / (now() - t0);
+}
+
+/* Slab memory (kB) from /proc/meminfo. */
+static long slab_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Slab bytes per pending fence (its sync_file and file included). */
+static double memory_per_fence(const struct impl *im)
+{
+	long i, n = quick ? 2000 : 20000, before, after;
+	int tl = open_tl(im), *fds = calloc(n, sizeof(int));
+
+	before = slab_kb();
+	for (i = 0; i < n; i++)
+		fds[i] = create(tl, i + 1);
+	after = slab_kb();
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	close(tl);
+	return (after - before) * 1024.0 / n;
+}
+
+static void timeline_benchmarks(void)
+{
+	static const long ns[] = { 100, 1000, 10000, 100000 };
+	int rep, k, j;
+
+	for (rep = 0; rep < reps; rep++) {
+		for (k = 0; k < 2; k++) {
+			const struct impl *im = &impls[k];
+
+			emit("cycle_1t", im->name, 0, rep, cycle_one_thread(im), "ops/s");
+			emit("cycle_2t", im->name, 0, rep, cycle_two_threads(im), "ops/s");
+			emit("create_fence", im->name, 0, rep, create_rate(im), "ops/s");
+			emit("merge", im->name, 0, rep, merge_rate(im), "ops/s");
+			emit("wakeup_latency", im->name, 0, rep, wakeup_latency(im), "us");
+			emit("slab_per_pending_fence", im->name, 0, rep, memory_per_fence(im), "bytes");
+			for (j = 0; j < (quick ? 2 : 4); j++)
+				inc_scaling(im, ns[j], rep);
+		}
+	}
+}
+
+static int export_fd(int dev, uint64_t off, uint64_t len)
+{
+	int fd = fb_export(dev, off, len);
+
+	if (fd < 0) {
+		errno = -fd;
+		die("EXPORT");
+	}
+	return fd;
+}
+
+static void set_memory(int dev, int on)
+{
+	int ret = fb_memory(dev, on);
+
+	if (ret) {
+		errno = -ret;
+		die("MEMORY_ENABLE");
+	}
+}
+
+/* Sequential copy bandwidth (MB/s) through @p, reading or writing. */
+static double bandwidth(volatile uint8_t *p, size_t len, int write)
+{
+	static uint8_t buf[BAR_LEN];
+	double t0 = now();
+	int i, n = quick ? 2 : 8;
+
+	for (i = 0; i < n; i++) {
+		if (write)
+			memcpy((void *)p, buf, len);
+		else
+			memcpy(buf, (const void *)p, len);
+	}
+	return (double)len * n / (now() - t0) / 1e6;
+}
+
+static void exporter_benchmarks(void)
+{
+	static const long bufs[] = { 1, 10, 100, 1000, 10000 };
+	int dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC), rep, j;
+
+	if (dev < 0)
+		die(FB_EXPORTER_DEV);
+	for (rep = 0; rep < reps; rep++) {
+		double t0 = now(), end = t0 + window_ms / 1e3;
+		long n = 0;
+		uint8_t *p;
+		int fd, direct, i;
+
+		while (now() < end) {
+			close(export_fd(dev, 0, FB_PAGE));
+			n++;
+		}
+		emit("export_close", "fencebuf", 0, rep, n / (now() - t0), "ops/s");
+
+		/* First touch of each page of a fresh mapping of the whole BAR. */
+		fd = export_fd(dev, 0, BAR_LEN);
+		p = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap dma-buf");
+		t0 = now();
+		for (i = 0; i < BAR_LEN; i += FB_PAGE)
+			((volatile uint8_t *)p)[i];
+		emit("first_touch_fault", "fencebuf", FB_PAGE, rep,
+		     (now() - t0) / (BAR_LEN / FB_PAGE) * 1e9, "ns");
+		emit("read_bw", "fencebuf", 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
+		emit("write_bw", "fencebuf", 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
+		munmap(p, BAR_LEN);
+		close(fd);
+
+		/* The same memory through sysfs: the limit. */
+		direct = open(RESOURCE, O_RDWR | O_CLOEXEC);
+		if (direct < 0)
+			die(RESOURCE);
+		p = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, direct, 0);
+		if (p == MAP_FAILED)
+			die("mmap resource2_wc");
+		for (i = 0; i < BAR_LEN; i += FB_PAGE)
+			((volatile uint8_t *)p)[i];
+		emit("read_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
+		emit("write_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
+		munmap(p, BAR_LEN);
+		close(direct);
+
+		/* Revoke and restore with N live buffers, each mapped and touched. */
+		for (j = 0; j < (quick ? 3 : 5); j++) {
+			long nb = bufs[j], b;
+			int *fds = calloc(nb, sizeof(int));
+			uint8_t **maps = calloc(nb, sizeof(uint8_t *));
+
+			for (b = 0; b < nb; b++) {
+				fds[b] = export_fd(dev, (b % (BAR_LEN / FB_PAGE)) * FB_PAGE, FB_PAGE);
+				maps[b] = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+					       fds[b], 0);
+				if (maps[b] == MAP_FAILED)
+					die("mmap");
+				maps[b][0] = 1;
+			}
+			t0 = now();
+			set_memory(dev, 0);
+			emit("revoke", "fencebuf", nb, rep, (now() - t0) * 1e6, "us");
+			t0 = now();
+			set_memory(dev, 1);
+			emit("restore", "fencebuf", nb, rep, (now() - t0) * 1e6, "us");
+			for (b = 0; b < nb; b++) {
+				munmap(maps[b], FB_PAGE);
+				close(fds[b]);
+			}
+			free(fds);
+			free(maps);
+		}
+	}
+	close(dev);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit nofile = { 250000, 250000 };
+	int c;
+
+	while ((c = getopt(argc, argv, "r:t:q")) != -1) {
+		switch (c) {
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 't':
+			window_ms = atoi(optarg);
+			break;
+		case 'q':
+			quick = 1;
+			reps = 1;
+			window_ms = 50;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-r REPS] [-t MS] [-q]\n", argv[0]);
+			return 2;
+		}
+	}
+	/* 10^5 pending fences are 10^5 open sync_files. */
+	if (setrlimit(RLIMIT_NOFILE, &nofile))
+		die("setrlimit(RLIMIT_NOFILE)");
+	printf("# fencebuf_bench: %d repetitions of %d ms, interleaved C / fencebuf\n",
+	       reps, window_ms);
+	timeline_benchmarks();
+	exporter_benchmarks();
+	printf("# fencebuf_bench: done\n");
+	return 0;
+}
