@@ -185,15 +185,20 @@ impl TimelineFile {
             None => Some(new),
             Some(d) => {
                 let key = tl.value + u64::from(d);
-                if let Some(existing) = tl.pending.get(key) {
-                    // Same seqno as a pending fence: that fence, as sw_sync.
+                if tl.pending.len() >= crate::max_pending() {
+                    // Full: only a pending fence at this seqno can be given.
+                    let existing = tl.pending.get(key).ok_or(ENOSPC)?;
                     fence = ARef::from(&**existing);
                     Some(new)
-                } else if tl.pending.len() >= crate::max_pending() {
-                    return Err(ENOSPC);
                 } else {
-                    // The key is free: the insert cannot give `new` back.
-                    tl.pending.insert(key, new).err()
+                    match tl.pending.insert(key, new) {
+                        Ok(()) => None,
+                        // Same seqno as a pending fence: that fence, as sw_sync.
+                        Err((new, existing)) => {
+                            fence = ARef::from(&**existing);
+                            Some(new)
+                        }
+                    }
                 }
             }
         };

@@ -6,7 +6,7 @@
  *   fencebuf_bench [-r REPS] [-t MS] [-q]
  *
  * Every timeline measurement runs on both implementations, interleaved
- * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5) of about
+ * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5; `make bench` asks for 7) of about
  * MS milliseconds each (default 300); -q is a quick smoke run. Results are
  * printed one per line as
  *
@@ -183,36 +183,57 @@ static double create_rate(const struct impl *im)
 	return n / (now() - t0);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
 /*
- * n pending fences (fds kept), then one INC that signals all of them:
- * the cost of creating the last 100 and the cost per signalled fence.
+ * n pending fences (fds kept), then one INC that signals all of them: the
+ * cost of creating the last 100 and the cost per signalled fence. Small n
+ * are repeated (about 2000 fences per call) and the median trial reported,
+ * so that one interrupt does not decide the result.
  */
 static void inc_scaling(const struct impl *im, long n, int rep)
 {
-	int tl = open_tl(im), *fds = calloc(n, sizeof(int));
-	long tail = n < 100 ? n : 100;
-	double t0 = 0, t1;
-	long i;
+	int *fds = calloc(n, sizeof(int)), trials = n >= 2000 ? 1 : 2000 / n, t;
+	double create_ns[20], inc_ns[20];
+	long tail = n < 100 ? n : 100, i;
 
 	if (!fds)
 		die("calloc");
-	for (i = 0; i < n; i++) {
-		if (i == n - tail)
-			t0 = now();
-		fds[i] = create(tl, i + 1);
+	for (t = 0; t < trials; t++) {
+		int tl = open_tl(im);
+		double t0 = 0, t1;
+
+		for (i = 0; i < n; i++) {
+			if (i == n - tail)
+				t0 = now();
+			fds[i] = create(tl, i + 1);
+		}
+		t1 = now();
+		create_ns[t] = (t1 - t0) / tail * 1e9;
+		t0 = now();
+		inc(tl, n);
+		t1 = now();
+		inc_ns[t] = (t1 - t0) / n * 1e9;
+		if (fb_status(fds[n - 1]) != 1)
+			die("INC did not signal");
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		close(tl);
 	}
-	t1 = now();
-	emit("create_nth_pending", im->name, n, rep, (t1 - t0) / tail * 1e9, "ns");
-	t0 = now();
-	inc(tl, n);
-	t1 = now();
-	emit("inc_per_signalled_fence", im->name, n, rep, (t1 - t0) / n * 1e9, "ns");
-	if (fb_status(fds[n - 1]) != 1)
-		die("INC did not signal");
-	for (i = 0; i < n; i++)
-		close(fds[i]);
+	emit("create_nth_pending", im->name, n, rep, median(create_ns, trials), "ns");
+	emit("inc_per_signalled_fence", im->name, n, rep, median(inc_ns, trials), "ns");
 	free(fds);
-	close(tl);
 }
 
 /* INC in one thread to poll() returning in another. */
@@ -234,13 +255,6 @@ static void *incer(void *arg)
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double wakeup_latency(const struct impl *im)
 {
 	int tl = open_tl(im), i, n = quick ? 20 : 100;
@@ -259,8 +273,7 @@ static double wakeup_latency(const struct impl *im)
 		lat[i] -= l.t_inc;
 		close(l.f);
 	}
-	qsort(lat, n, sizeof(double), cmp_double);
-	med = lat[n / 2];
+	med = median(lat, n);
 	free(lat);
 	close(tl);
 	return med * 1e6;
@@ -320,25 +333,39 @@ static double memory_per_fence(const struct impl *im)
 	return (after - before) * 1024.0 / n;
 }
 
+/*
+ * Each measurement in turn, for every repetition on both implementations,
+ * the order alternating (C first, then fencebuf first, ...) so that drift
+ * in the machine's speed does not favour either.
+ */
 static void timeline_benchmarks(void)
 {
 	static const long ns[] = { 100, 1000, 10000, 100000 };
+	static const struct {
+		const char *name, *unit;
+		double (*fn)(const struct impl *);
+	} rates[] = {
+		{ "cycle_1t", "ops/s", cycle_one_thread },
+		{ "cycle_2t", "ops/s", cycle_two_threads },
+		{ "create_fence", "ops/s", create_rate },
+		{ "merge", "ops/s", merge_rate },
+		{ "wakeup_latency", "us", wakeup_latency },
+		{ "slab_per_pending_fence", "bytes", memory_per_fence },
+	};
+	unsigned int m;
 	int rep, k, j;
 
-	for (rep = 0; rep < reps; rep++) {
-		for (k = 0; k < 2; k++) {
-			const struct impl *im = &impls[k];
+	for (m = 0; m < sizeof(rates) / sizeof(rates[0]); m++)
+		for (rep = 0; rep < reps; rep++)
+			for (k = 0; k < 2; k++) {
+				const struct impl *im = &impls[(k + rep) % 2];
 
-			emit("cycle_1t", im->name, 0, rep, cycle_one_thread(im), "ops/s");
-			emit("cycle_2t", im->name, 0, rep, cycle_two_threads(im), "ops/s");
-			emit("create_fence", im->name, 0, rep, create_rate(im), "ops/s");
-			emit("merge", im->name, 0, rep, merge_rate(im), "ops/s");
-			emit("wakeup_latency", im->name, 0, rep, wakeup_latency(im), "us");
-			emit("slab_per_pending_fence", im->name, 0, rep, memory_per_fence(im), "bytes");
-			for (j = 0; j < (quick ? 2 : 4); j++)
-				inc_scaling(im, ns[j], rep);
-		}
-	}
+				emit(rates[m].name, im->name, 0, rep, rates[m].fn(im), rates[m].unit);
+			}
+	for (j = 0; j < (quick ? 2 : 4); j++)
+		for (rep = 0; rep < reps; rep++)
+			for (k = 0; k < 2; k++)
+				inc_scaling(&impls[(k + rep) % 2], ns[j], rep);
 }
 
 static int export_fd(int dev, uint64_t off, uint64_t len)

@@ -351,6 +351,12 @@ impl<T: FenceData> FenceSignaller<T> {
     /// waiters will see as the fence status.
     pub(crate) fn signal(self, result: Result) {
         self.do_signal(result);
+        // Signalled: the drop-time check (`Drop`) has nothing left to do, so
+        // only the reference goes.
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; its reference is
+        // dropped exactly once, here.
+        drop(unsafe { core::ptr::read(&this.fence) });
     }
 
     fn do_signal(&self, result: Result) {

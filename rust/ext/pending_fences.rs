@@ -19,9 +19,13 @@ use kernel::bindings;
 ///
 /// Every node in `root` is the `link` of a `DriverFence<T>` whose
 /// [`FenceSignaller`] (and the reference it holds) this set owns, with its
-/// key in the fence's `key` field; keys are unique; `len` counts the nodes.
+/// key in the fence's `key` field; keys are unique; `len` counts the nodes;
+/// `leftmost` is the node with the smallest key, NULL when the set is empty.
 pub(crate) struct PendingFences<T: FenceData> {
     root: bindings::rb_root,
+    /// Signalling pops the smallest key: caching it makes each pop O(1)
+    /// amortised (`rb_next`) instead of a walk down the tree.
+    leftmost: *mut bindings::rb_node,
     len: usize,
     _owns: PhantomData<FenceSignaller<T>>,
 }
@@ -37,6 +41,7 @@ impl<T: FenceData> PendingFences<T> {
             root: bindings::rb_root {
                 rb_node: core::ptr::null_mut(),
             },
+            leftmost: core::ptr::null_mut(),
             len: 0,
             _owns: PhantomData,
         }
@@ -70,24 +75,31 @@ impl<T: FenceData> PendingFences<T> {
         None
     }
 
-    /// Adds a fence under `key`; gives `signaller` back if `key` is taken.
+    /// Adds a fence under `key`, in one walk down the tree. If `key` is
+    /// taken, gives `signaller` back with the fence that has the key.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn insert(
         &mut self,
         key: u64,
         signaller: FenceSignaller<T>,
-    ) -> Result<(), FenceSignaller<T>> {
+    ) -> Result<(), (FenceSignaller<T>, &DriverFence<T>)> {
         let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
         let mut parent = core::ptr::null_mut();
+        let mut leftmost = true;
         // SAFETY: `link` always points into this tree (the root or a child
-        // field of one of its nodes), which `&mut self` lets us modify.
+        // field of one of its nodes), which `&mut self` lets us modify; the
+        // fence returned lives as long as the borrow of `self`.
         unsafe {
             while !(*link).is_null() {
                 parent = *link;
                 let fence = DriverFence::<T>::from_link(parent);
                 link = match key.cmp(&Self::key_of(fence)) {
                     Ordering::Less => &raw mut (*parent).rb_left,
-                    Ordering::Greater => &raw mut (*parent).rb_right,
-                    Ordering::Equal => return Err(signaller),
+                    Ordering::Greater => {
+                        leftmost = false;
+                        &raw mut (*parent).rb_right
+                    }
+                    Ordering::Equal => return Err((signaller, fence)),
                 };
             }
         }
@@ -100,6 +112,10 @@ impl<T: FenceData> PendingFences<T> {
             let node = (*fence).link.get();
             bindings::rb_link_node(node, parent, link);
             bindings::rb_insert_color(node, &mut self.root);
+            if leftmost {
+                // INVARIANT: only left turns: smaller than every other key.
+                self.leftmost = node;
+            }
         }
         self.len += 1;
         Ok(())
@@ -108,8 +124,7 @@ impl<T: FenceData> PendingFences<T> {
     /// Removes and returns the fence with the smallest key if that key is
     /// at most `upto`.
     pub(crate) fn pop_first_upto(&mut self, upto: u64) -> Option<FenceSignaller<T>> {
-        // SAFETY: `root` is a valid tree.
-        let node = unsafe { bindings::rb_first(&self.root) };
+        let node = self.leftmost;
         if node.is_null() {
             return None;
         }
@@ -119,7 +134,11 @@ impl<T: FenceData> PendingFences<T> {
             return None;
         }
         // SAFETY: `node` is in this tree, which `&mut self` lets us modify.
-        unsafe { bindings::rb_erase(node, &mut self.root) };
+        // INVARIANT: its successor, if any, is the new smallest key.
+        unsafe {
+            self.leftmost = bindings::rb_next(node);
+            bindings::rb_erase(node, &mut self.root);
+        }
         self.len -= 1;
         // SAFETY: The signaller was given up by `insert` and is taken back
         // once: the node is no longer in the tree.
