@@ -119,11 +119,14 @@ def main():
         lines.append(f"  mmap {r['name'][:-3]} bandwidth >= 0.95x direct: "
                      f"{'met' if r['speed'] >= 0.95 else 'NOT met'} ({r['speed']:.2f}x)")
     rev = sorted((k[1], v) for k, v in med.items() if k[0] == "revoke")
-    if len(rev) >= 2:
-        per_buf = [(n, v / n) for n, v in rev if n >= 10]
-        lines.append("  revoke latency per buffer (us): " +
-                     ", ".join(f"n={n}: {v:.1f}" for n, v in per_buf) +
-                     " (linear when these are flat)")
+    if len(rev) >= 3:
+        # Linear: each added buffer costs the same, whatever the count.
+        steps = [((n1, n2), (v2 - v1) / (n2 - n1)) for (n1, v1), (n2, v2) in zip(rev, rev[1:])]
+        big = [s for (n1, _), s in steps if n1 >= 100]
+        ok = len(big) >= 2 and max(big) <= 1.5 * min(big)
+        lines.append("  revoke latency linear in buffers: " + ("met" if ok else "NOT met") +
+                     " (us per added buffer: " +
+                     ", ".join(f"{n1}->{n2}: {s:.2f}" for (n1, n2), s in steps) + ")")
 
     text = "\n".join(lines) + "\n"
     os.makedirs(outdir, exist_ok=True)

@@ -26,7 +26,7 @@
 //! order is sw_sync's wrap-around order.
 
 use crate::ext::{
-    dma_fence::{FenceContext, FenceData, FenceSignaller, SignallingSection},
+    dma_fence::{FenceContext, FenceData, FenceSignaller, SignalTime, SignallingSection},
     pending_fences::PendingFences,
     sync_file::{self, SyncFile},
     task::{self, COMM_LEN},
@@ -93,8 +93,11 @@ impl Timeline {
     fn advance(&mut self, inc: u32, result: Result) {
         self.value += u64::from(inc);
         let _section = SignallingSection::begin();
+        // Every fence this step reaches signals at the same moment: one
+        // clock read for all (sw_sync reads the clock once per fence).
+        let at = SignalTime::now();
         while let Some(fence) = self.pending.pop_first_upto(self.value) {
-            fence.signal(result);
+            fence.signal_at(result, at);
         }
     }
 }
@@ -137,8 +140,9 @@ impl MiscDevice for TimelineFile {
         // does. (Dropping the set would signal -ECANCELED instead.)
         let mut tl = me.timeline.lock();
         let _section = SignallingSection::begin();
+        let at = SignalTime::now();
         while let Some(fence) = tl.pending.pop_first() {
-            fence.signal(Err(ENOENT));
+            fence.signal_at(Err(ENOENT), at);
         }
     }
 

@@ -199,13 +199,14 @@ static double median(double *v, int n)
 /*
  * n pending fences (fds kept), then one INC that signals all of them: the
  * cost of creating the last 100 and the cost per signalled fence. Small n
- * are repeated (about 2000 fences per call) and the median trial reported,
- * so that one interrupt does not decide the result.
+ * are repeated (about 4000 fences per call) and the median trial reported,
+ * so that one interrupt does not decide the result; between trials the
+ * machine is left 10 ms to free the previous trial's fences (RCU).
  */
 static void inc_scaling(const struct impl *im, long n, int rep)
 {
-	int *fds = calloc(n, sizeof(int)), trials = n >= 2000 ? 1 : 2000 / n, t;
-	double create_ns[20], inc_ns[20];
+	int *fds = calloc(n, sizeof(int)), trials = n >= 4000 ? 1 : 4000 / n, t;
+	double create_ns[64], inc_ns[64];
 	long tail = n < 100 ? n : 100, i;
 
 	if (!fds)
@@ -230,6 +231,7 @@ static void inc_scaling(const struct impl *im, long n, int rep)
 		for (i = 0; i < n; i++)
 			close(fds[i]);
 		close(tl);
+		usleep(10000);
 	}
 	emit("create_nth_pending", im->name, n, rep, median(create_ns, trials), "ns");
 	emit("inc_per_signalled_fence", im->name, n, rep, median(inc_ns, trials), "ns");

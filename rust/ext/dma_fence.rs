@@ -350,7 +350,13 @@ impl<T: FenceData> FenceSignaller<T> {
     /// Signals the fence with `result`: `Ok` for success, or the error its
     /// waiters will see as the fence status.
     pub(crate) fn signal(self, result: Result) {
-        self.do_signal(result);
+        self.signal_at(result, SignalTime::now());
+    }
+
+    /// Signals the fence with `result`, stamped with `at`: fences signalled
+    /// by one event share its time, and the clock is read once for all.
+    pub(crate) fn signal_at(self, result: Result, at: SignalTime) {
+        self.do_signal(result, at);
         // Signalled: the drop-time check (`Drop`) has nothing left to do, so
         // only the reference goes.
         let this = core::mem::ManuallyDrop::new(self);
@@ -359,15 +365,16 @@ impl<T: FenceData> FenceSignaller<T> {
         drop(unsafe { core::ptr::read(&this.fence) });
     }
 
-    fn do_signal(&self, result: Result) {
+    fn do_signal(&self, result: Result, at: SignalTime) {
         let raw = self.fence.as_raw();
         if let Err(e) = result {
             // SAFETY: The fence is alive and, by the type invariant, not yet
             // signalled (only this handle signals it, and only once).
             unsafe { fencebuf_dma_fence_set_error(raw, e.to_errno()) };
         }
-        // SAFETY: The fence is alive.
-        unsafe { bindings::dma_fence_signal(raw) };
+        // SAFETY: The fence is alive; any CLOCK_MONOTONIC time is a valid
+        // timestamp.
+        unsafe { bindings::dma_fence_signal_timestamp(raw, at.0) };
     }
 
     pub(super) fn into_raw(self) -> NonNull<DriverFence<T>> {
@@ -391,8 +398,20 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
     fn drop(&mut self) {
         // The duty to signal does not go away with the handle.
         if !self.fence.is_signaled() {
-            self.do_signal(Err(ECANCELED));
+            self.do_signal(Err(ECANCELED), SignalTime::now());
         }
+    }
+}
+
+/// A `CLOCK_MONOTONIC` time at which fences are signalled.
+#[derive(Clone, Copy)]
+pub(crate) struct SignalTime(bindings::ktime_t);
+
+impl SignalTime {
+    /// Now.
+    pub(crate) fn now() -> Self {
+        // SAFETY: Always safe to call.
+        Self(unsafe { bindings::ktime_get() })
     }
 }
 
