@@ -10,7 +10,10 @@ and writes, in OUTDIR:
                  and restore latency against live buffers (gnuplot)
 
 Ratios are speed ratios, so that more is better for fencebuf: rate over rate,
-or the reference's cost over fencebuf's cost.
+or the reference's cost over fencebuf's cost. Each is the median of the
+per-repetition ratios (both implementations measured back to back in each
+repetition), which cancels the drift of an emulated machine's speed better
+than a ratio of medians.
 
 Usage: bench-report.py RESULTS_LOG OUTDIR
 """
@@ -32,7 +35,7 @@ LABELS = {
     "wakeup_latency": "INC to poll() wake-up (median)",
     "slab_per_pending_fence": "slab per pending fence (+ sync_file, file)",
     "create_nth_pending": "CREATE_FENCE with n pending",
-    "inc_per_signalled_fence": "INC signalling n fences, per fence",
+    "inc_per_signalled_fence": "INC signalling n fences, per fence (net)",
     "export_close": "EXPORT + close",
     "first_touch_fault": "first-touch fault per 4 KiB page",
     "read_bw": "sequential read through mmap",
@@ -76,6 +79,7 @@ def main():
     for r in rows:
         groups.setdefault((r["name"], r["param"], r["impl"]), []).append(r)
     med = {k: statistics.median(x["value"] for x in v) for k, v in groups.items()}
+    by_rep = {k: {x["rep"]: x["value"] for x in v} for k, v in groups.items()}
     unit = {k[:2]: v[0]["unit"] for k, v in groups.items()}
     reps = max(r["rep"] for r in rows) + 1
 
@@ -93,7 +97,9 @@ def main():
                 continue
             u = unit[(name, param)]
             ours, theirs = med[(name, param, "fencebuf")], med.get((name, param, ref))
-            s = speed(u, ours, theirs)
+            a, b = by_rep[(name, param, "fencebuf")], by_rep.get((name, param, ref), {})
+            paired = [speed(u, a[r], b[r]) for r in a if r in b]
+            s = statistics.median(x for x in paired if x) if any(paired) else None
             lines.append(f"{LABELS.get(name, name):<46} {param if param else '':>7} {u:>6} "
                          f"{fmt(theirs):>12} {fmt(ours):>12} {('%.2fx' % s) if s else '-':>7}")
             results.append({"name": name, "param": param, "unit": u, "fencebuf": ours,
