@@ -166,12 +166,12 @@ def plot(outdir, med):
                     f.write(f"{n} {v}\n")
             f.write("\n\n")
     script = f"""
-set terminal pngcairo size 1200,500 font ",10"
+set terminal pngcairo size 1200,500 font ",10" noenhanced
 set output "{outdir}/scaling.png"
 set multiplot layout 1,2
 set logscale x
 set grid
-set key top left
+set key top right
 set title "INC signalling n pending fences: cost per fence"
 set xlabel "pending fences n"
 set ylabel "ns per signalled fence"
