@@ -46,6 +46,16 @@ if [ $built -eq 1 ]; then
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
 	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
 		"$logs" "$suites" || vm_rc=$?
+	if [ $vm_rc -eq 5 ]; then
+		# The emulator crashed, not the guest (qemu/run-vm.sh): once, keep
+		# its logs and run the guest again; a second crash fails the run.
+		mkdir -p "$logs/qemu-crashed"
+		mv "$logs/console.log" "$logs/results.log" "$logs/qemu.log" "$logs/qemu-crashed/"
+		say "running the guest once more (the crashed run's logs: $logs/qemu-crashed/)"
+		vm_rc=0
+		"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
+			"$logs" "$suites" || vm_rc=$?
+	fi
 else
 	say "the module or the tests did not build: no guest run"
 	: >"$logs/results.log"

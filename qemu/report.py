@@ -182,6 +182,8 @@ def main():
         count("fail", "VM: hard timeout")
     elif a.vm_rc == 4:
         count("fail", "VM: the guest hung (no heartbeat in its kernel log)")
+    elif a.vm_rc == 5:
+        count("fail", "VM: QEMU itself crashed, twice (an emulator bug; see the host's dmesg)")
     elif a.vm_rc != 0:
         count("fail", "VM: ended before the guest finished")
 

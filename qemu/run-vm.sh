@@ -4,7 +4,8 @@
 #   SUITES: comma-separated suite names (qemu/guest-suite.sh)
 # Writes LOGDIR/console.log (kernel log, ttyS0) and LOGDIR/results.log (test
 # output, ttyS1). Exit: 0 the guest finished, 2 hard timeout, 3 the guest
-# died before finishing (panic, crash), 4 the guest hung (no heartbeat).
+# died before finishing (panic, crash), 4 the guest hung (no heartbeat),
+# 5 QEMU itself crashed (killed by a signal we did not send).
 . "$(dirname "$0")/lib.sh"
 
 kernel=$1 initrd=$2 logdir=$3 suites=$4
@@ -91,7 +92,8 @@ while kill -0 "$qemu" 2>/dev/null; do
 	fi
 	sleep 1
 done
-wait "$qemu" 2>/dev/null || true
+qrc=0
+wait "$qemu" 2>/dev/null || qrc=$?
 wait "$tailer" 2>/dev/null || true
 qemu=
 
@@ -105,6 +107,12 @@ if [ $rc -eq 4 ]; then
 	say "VM HUNG: no kernel log for ${silence_limit} s, killed (suite running: ${running:-none}); see $logdir/console.log"
 elif [ $rc -eq 2 ]; then
 	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see $logdir/console.log"
+elif [ $qrc -gt 128 ] && ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
+	# Seen once with Debian 12's QEMU 7.2 (multi-threaded TCG) while the
+	# exporter stress toggled the ivshmem BAR's memory decoding: a segfault
+	# in QEMU, not a guest failure. The caller may run the guest again.
+	rc=5
+	say "QEMU ITSELF CRASHED (signal $((qrc - 128))) while the guest ran suite ${running:-none}: an emulator bug, not a guest failure; the guest's log: $logdir/console.log"
 elif ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
 	rc=3
 	say "the VM ended before the guest finished; see $logdir/console.log"
