@@ -181,38 +181,39 @@ impl TimelineFile {
         // Everything that can fail comes before the fd is installed.
         let fd = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
         let new = FenceSignaller::new(&self.context, data.value, self.fence_data)?;
-        let mut fence = ARef::from(&**new.fence());
+        // The sync_file holds its own reference to the new fence, which thus
+        // stays alive whatever happens to the pending set after the lock.
+        let mut file = SyncFile::new(new.fence())?;
 
         let mut tl = self.timeline.lock();
-        let unused = match tl.ahead(data.value) {
+        let (unused, existing) = match tl.ahead(data.value) {
             // Reached already: the fence is born signalled.
-            None => Some(new),
+            None => (Some(new), None),
             Some(d) => {
                 let key = tl.value + u64::from(d);
                 if tl.pending.len() >= crate::max_pending() {
                     // Full: only a pending fence at this seqno can be given.
                     let existing = tl.pending.get(key).ok_or(ENOSPC)?;
-                    fence = ARef::from(&**existing);
-                    Some(new)
+                    (Some(new), Some(ARef::from(&**existing)))
                 } else {
                     match tl.pending.insert(key, new) {
-                        Ok(()) => None,
+                        Ok(()) => (None, None),
                         // Same seqno as a pending fence: that fence, as sw_sync.
-                        Err((new, existing)) => {
-                            fence = ARef::from(&**existing);
-                            Some(new)
-                        }
+                        Err((new, existing)) => (Some(new), Some(ARef::from(&**existing))),
                     }
                 }
             }
         };
         drop(tl);
-        // Not shared with anyone: signalling it outside the lock is enough.
+        // Not shared with anyone (its sync_file is not installed): signalling
+        // it outside the lock is enough.
         if let Some(unused) = unused {
             unused.signal(Ok(()));
         }
+        if let Some(existing) = existing {
+            file = SyncFile::new(&existing)?;
+        }
 
-        let file = SyncFile::new(&fence)?;
         data.fence = fd.reserved_fd() as i32;
         writer.write(&data)?;
         fd.fd_install(file.into_file());
