@@ -30,6 +30,8 @@ RATES = {"ops/s", "MB/s"}
 LABELS = {
     "cycle_1t": "create + signal + wait, 1 thread",
     "cycle_2t": "create + signal + wait, producer/consumer",
+    "cycle_2t_timed": "the same, each wait timed (+2 clock reads)",
+    "cycle_2t_waits_slept": "  timed waits that slept",
     "create_fence": "CREATE_FENCE",
     "merge": "SYNC_IOC_MERGE",
     "wakeup_latency": "INC to poll() wake-up (median)",
@@ -108,7 +110,9 @@ def main():
 
     # Targets of the benchmark issue.
     lines += ["", "targets"]
-    abi = [r for r in results if r["reference"] == "c"]
+    # Every timed operation of both; the share of waits that slept explains
+    # a number, it is not one.
+    abi = [r for r in results if r["reference"] == "c" and r["unit"] != "%"]
     worst = min(abi, key=lambda r: r["speed"]) if abi else None
     if worst:
         lines.append(f"  fencebuf >= 1.0x C on every compatible operation: "

@@ -155,12 +155,24 @@ static void *producer(void *arg)
 	return NULL;
 }
 
-static double cycle_two_threads(const struct impl *im)
+/*
+ * How many of those waits had to sleep (poll() took over 30 us: a wake-up,
+ * not a fence found signalled), from the last timed run.
+ */
+static double slept_share;
+
+/*
+ * With @timed, each poll() is timed to count the waits that slept. The two
+ * clock reads delay the consumer by a few microseconds, which changes who
+ * wins the race between its poll() and the producer's INC: both variants
+ * are reported.
+ */
+static double cycle_two_threads_run(const struct impl *im, int timed)
 {
 	struct pc pc = { .tl = open_tl(im) };
-	double t0, end;
+	double t0, end, tp = 0;
 	pthread_t t;
-	long n = 0;
+	long n = 0, slept = 0;
 
 	pin_to(0);
 	pthread_create(&t, NULL, producer, &pc);
@@ -171,8 +183,12 @@ static double cycle_two_threads(const struct impl *im)
 		int f = create(pc.tl, v);
 
 		atomic_store(&pc.want, v);
+		if (timed)
+			tp = now();
 		if (fb_poll(f, -1) != 1)
 			die("poll");
+		if (timed)
+			slept += now() - tp > 30e-6;
 		close(f);
 		n++;
 	}
@@ -187,7 +203,19 @@ static double cycle_two_threads(const struct impl *im)
 		CPU_SET(1, &all);
 		sched_setaffinity(0, sizeof(all), &all);
 	}
+	if (timed)
+		slept_share = 100.0 * slept / (n ? n : 1);
 	return n / (now() - t0);
+}
+
+static double cycle_two_threads(const struct impl *im)
+{
+	return cycle_two_threads_run(im, 0);
+}
+
+static double cycle_two_threads_timed(const struct impl *im)
+{
+	return cycle_two_threads_run(im, 1);
 }
 
 /* CREATE_FENCE at a new pending seqno each time, the fd closed at once. */
@@ -379,6 +407,7 @@ static void timeline_benchmarks(void)
 	} rates[] = {
 		{ "cycle_1t", "ops/s", cycle_one_thread },
 		{ "cycle_2t", "ops/s", cycle_two_threads },
+		{ "cycle_2t_timed", "ops/s", cycle_two_threads_timed },
 		{ "create_fence", "ops/s", create_rate },
 		{ "merge", "ops/s", merge_rate },
 		{ "wakeup_latency", "us", wakeup_latency },
@@ -393,6 +422,8 @@ static void timeline_benchmarks(void)
 				const struct impl *im = &impls[(k + rep) % 2];
 
 				emit(rates[m].name, im->name, 0, rep, rates[m].fn(im), rates[m].unit);
+				if (rates[m].fn == cycle_two_threads_timed)
+					emit("cycle_2t_waits_slept", im->name, 0, rep, slept_share, "%");
 			}
 	for (j = 0; j < (quick ? 2 : 4); j++)
 		for (rep = 0; rep < reps; rep++)
