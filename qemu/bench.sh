@@ -30,12 +30,8 @@ echo "${FENCEBUF_BENCH_ARGS:--r 9}" >"$out/guest/bench-args"
 "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$out/initramfs.cpio.gz" "$out/guest"
 
 rc=0
-"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
-	"$logs" bench 1800 | grep -v '^@@bench' || rc=$?
-grep -q '^@@fencebuf suite-end bench rc=0' <(tr -d '\r' <"$logs/results.log") || {
-	say "the benchmark did not finish; see $logs/results.log and $logs/console.log"
-	exit 1
-}
+run_one_suite "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" "$logs" bench 1800 ||
+	die "the benchmark did not finish; see $logs/results.log and $logs/console.log"
 python3 "$FENCEBUF_ROOT/qemu/report.py" --splats-only --console "$logs/console.log" || rc=1
 python3 "$FENCEBUF_ROOT/qemu/bench-report.py" "$logs/results.log" "$out" || rc=1
 exit $rc

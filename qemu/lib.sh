@@ -83,3 +83,12 @@ kernel_src_dir() { echo "$FENCEBUF_CACHE/src/linux-$KERNEL_PKG_VERSION"; }
 kmake_vars() {
 	echo "LLVM=-$LLVM_VERSION RUSTC=$RUSTC BINDGEN=$BINDGEN CLIPPY_DRIVER=$CLIPPY_DRIVER RUSTFMT=$RUSTFMT"
 }
+
+# run_one_suite KERNEL INITRD LOGDIR SUITE TIMEOUT: boot the guest for one
+# suite, show its output without the runner's @@ protocol lines, and succeed
+# only if the suite ended with rc=0.
+run_one_suite() {
+	local logs=$3 suite=$4
+	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$1" "$2" "$logs" "$suite" "$5" | grep -v '^@@'
+	grep -q "^@@fencebuf suite-end $suite rc=0" <(tr -d '\r' <"$logs/results.log")
+}

@@ -23,9 +23,7 @@ install -D -m 0755 "$FENCEBUF_ROOT/qemu/guest-demo.sh" "$staging/demo.sh"
 "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs-demo.cpio.gz" "$staging"
 
 rc=0
-"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs-demo.cpio.gz" \
-	"$logs" demo 300 | grep -v '^@@fencebuf' || rc=$?
-grep -q '^@@fencebuf suite-end demo rc=0' <(tr -d '\r' <"$logs/results.log") || {
+run_one_suite "$kdir/arch/x86/boot/bzImage" "$build/initramfs-demo.cpio.gz" "$logs" demo 300 || {
 	say "the demo failed"
 	rc=1
 }
