@@ -31,10 +31,6 @@ tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
 *) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
 esac
 
-# no5lvl: with TCG's `-cpu max` the guest uses 5-level paging, and once this
-# KASAN kernel reported a wild access in rcu_is_watching() when a timer
-# interrupt hit identify_cpu() early in boot, before any module. Kept to the
-# 4-level paging KASAN is most used with.
 # Without ACPI the guest finds CPUs in SeaBIOS's MP table, which lists one
 # CPU per socket: so one socket per CPU. The guest checks it got them all.
 cpus=2
@@ -57,6 +53,10 @@ truncate -s 4M "$shm"
 "$FENCEBUF_ROOT/qemu/ivshmem.py" prefill "$shm"
 rm -f "$logdir/host-ivshmem.tap"
 
+# no5lvl: with TCG's `-cpu max` the guest uses 5-level paging, and once this
+# KASAN kernel reported a wild access in rcu_is_watching() when a timer
+# interrupt hit identify_cpu() early in boot, before any module. Kept to the
+# 4-level paging KASAN is most used with.
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \

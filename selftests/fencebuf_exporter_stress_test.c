@@ -37,13 +37,6 @@ struct xstress {
 	int tl;
 };
 
-static unsigned int stress_seconds(void)
-{
-	const char *s = getenv("FENCEBUF_STRESS_SECONDS");
-
-	return s && atoi(s) > 0 ? atoi(s) : 5;
-}
-
 static __thread sigjmp_buf bus_jmp;
 
 static void on_sigbus(int sig)

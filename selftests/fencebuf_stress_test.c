@@ -28,13 +28,6 @@ struct stress {
 	int epfd;
 };
 
-static unsigned int stress_seconds(void)
-{
-	const char *s = getenv("FENCEBUF_STRESS_SECONDS");
-
-	return s && atoi(s) > 0 ? atoi(s) : 5;
-}
-
 static void run_threads(struct stress *st, int n, void *(*fn[])(void *))
 {
 	pthread_t t[4];

@@ -107,4 +107,12 @@ static inline int fb_write_file(const char *path, const char *s)
 	return n < 0 ? -errno : 0;
 }
 
+/* How long each stress test runs: FENCEBUF_STRESS_SECONDS, default 5. */
+static inline unsigned int stress_seconds(void)
+{
+	const char *s = getenv("FENCEBUF_STRESS_SECONDS");
+
+	return s && atoi(s) > 0 ? atoi(s) : 5;
+}
+
 #endif /* FENCEBUF_TEST_H */

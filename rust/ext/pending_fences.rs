@@ -13,6 +13,10 @@ use super::dma_fence::{DriverFence, FenceData, FenceSignaller};
 use core::{cmp::Ordering, marker::PhantomData, ptr::NonNull};
 use kernel::bindings;
 
+/// What [`PendingFences::insert`] gives back when the key is taken: the
+/// signaller it was given, and the fence that already has the key.
+pub(crate) type KeyTaken<'a, T> = (FenceSignaller<T>, &'a DriverFence<T>);
+
 /// Pending fences ordered by a unique 64-bit key.
 ///
 /// # Invariants
@@ -77,12 +81,11 @@ impl<T: FenceData> PendingFences<T> {
 
     /// Adds a fence under `key`, in one walk down the tree. If `key` is
     /// taken, gives `signaller` back with the fence that has the key.
-    #[allow(clippy::type_complexity)]
     pub(crate) fn insert(
         &mut self,
         key: u64,
         signaller: FenceSignaller<T>,
-    ) -> Result<(), (FenceSignaller<T>, &DriverFence<T>)> {
+    ) -> Result<(), KeyTaken<'_, T>> {
         let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
         let mut parent = core::ptr::null_mut();
         let mut leftmost = true;
