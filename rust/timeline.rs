@@ -11,14 +11,19 @@
 //!   handle that signals it. sync_files hold their own references. There is
 //!   no pointer to a fence without a reference, so no fence is ever revived
 //!   from a zero count (the C sw_sync bug of shared/seeds/004).
-//! - A fence refers to nothing of the timeline: its timeline name is copied
-//!   into the fence, and once signalled the fence is detached from this
-//!   module. Signalled fences outlive the timeline, and the module.
+//! - A pending fence refers to nothing of the timeline but the state it
+//!   shares with it (name and reached value), which the fence's signaller
+//!   keeps alive; once signalled the fence is detached from this module.
+//!   Signalled fences outlive the timeline, and the module.
 //! - One spinlock protects the value and the pending set. Fences are
 //!   allocated before it is taken; under it, fences are looked up, inserted,
 //!   or removed and signalled in seqno order inside a dma_fence signalling
 //!   section. Nothing allocates, sleeps or waits under it.
 //! - Closing the timeline signals every pending fence with `-ENOENT`.
+//! - The reached value is published before the fences it reaches are
+//!   signalled, so a waiter can see its fence done while INC is still busy
+//!   (sw_sync's `.signaled`); for an error it is published after, so that no
+//!   waiter signals a failing fence as a success.
 //!
 //! The value is kept as a 64-bit count whose low half is the ABI's value; a
 //! fence is pending while `(s32)(seqno - value) > 0`, exactly as in sw_sync,
@@ -54,8 +59,7 @@ const SW_SYNC_IOC_INC: u32 = _IOW::<u32>('W' as u32, 1);
 const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>('W' as u32, 2);
 const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>('W' as u32, 0x80);
 
-/// What every fence of a timeline carries: the timeline's name.
-#[derive(Clone, Copy)]
+/// What every fence of a timeline reports: the timeline's name.
 struct TimelineFenceData {
     name: [u8; COMM_LEN],
 }
@@ -90,14 +94,20 @@ impl Timeline {
 
     /// Advances the timeline by `inc` and signals, in order, every fence it
     /// reaches with `result`.
-    fn advance(&mut self, inc: u32, result: Result) {
+    fn advance(&mut self, ctx: &FenceContext<TimelineFenceData>, inc: u32, result: Result) {
         self.value += u64::from(inc);
+        if result.is_ok() {
+            ctx.set_reached(self.value32());
+        }
         let _section = SignallingSection::begin();
         // Every fence this step reaches signals at the same moment: one
         // clock read for all (sw_sync reads the clock once per fence).
         let at = SignalTime::now();
         while let Some(fence) = self.pending.pop_first_upto(self.value) {
             fence.signal_at(result, at);
+        }
+        if result.is_err() {
+            ctx.set_reached(self.value32());
         }
     }
 }
@@ -106,7 +116,6 @@ impl Timeline {
 #[pin_data]
 pub(crate) struct TimelineFile {
     context: FenceContext<TimelineFenceData>,
-    fence_data: TimelineFenceData,
     #[pin]
     timeline: SpinLock<Timeline>,
 }
@@ -118,11 +127,10 @@ impl MiscDevice for TimelineFile {
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         KBox::try_pin_init(
             try_pin_init!(TimelineFile {
-                context: FenceContext::new(),
                 // Named after the opening task, as sw_sync's timelines are.
-                fence_data: TimelineFenceData {
+                context: FenceContext::new(TimelineFenceData {
                     name: task::current_comm(),
-                },
+                })?,
                 timeline <- new_spinlock!(
                     Timeline {
                         value: 0,
@@ -166,7 +174,7 @@ impl MiscDevice for TimelineFile {
         seq_print!(
             m,
             "timeline:\t{}\nvalue:\t{}\npending:\t{}\n",
-            me.fence_data.timeline_name().to_str().unwrap_or("?"),
+            me.context.data().timeline_name().to_str().unwrap_or("?"),
             value,
             pending
         );
@@ -180,7 +188,7 @@ impl TimelineFile {
         let mut data: SwSyncCreateFenceData = reader.read()?;
         // Everything that can fail comes before the fd is installed.
         let fd = FileDescriptorReservation::get_unused_fd_flags(O_CLOEXEC)?;
-        let new = FenceSignaller::new(&self.context, data.value, self.fence_data)?;
+        let new = FenceSignaller::new(&self.context, data.value)?;
         // The sync_file holds its own reference to the new fence, which thus
         // stays alive whatever happens to the pending set after the lock.
         let mut file = SyncFile::new(new.fence())?;
@@ -222,7 +230,7 @@ impl TimelineFile {
 
     fn inc(&self, arg: UserPtr) -> Result {
         let inc: u32 = UserSlice::new(arg, size_of::<u32>()).reader().read()?;
-        self.timeline.lock().advance(inc, Ok(()));
+        self.timeline.lock().advance(&self.context, inc, Ok(()));
         Ok(())
     }
 
@@ -237,7 +245,7 @@ impl TimelineFile {
         };
         let mut tl = self.timeline.lock();
         if let Some(d) = tl.ahead(req.value) {
-            tl.advance(d, result);
+            tl.advance(&self.context, d, result);
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
  * real verdict on memory safety comes from KASAN, lockdep and the refcount
  * checks in the guest's kernel log, which the runner scans.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -266,6 +267,73 @@ TEST_F_TIMEOUT(stress, epoll_races_sync_file_close, 120)
 	EXPECT_GT(atomic_load(&self->st.iters[2]), 0ul);
 	EXPECT_GT(atomic_load(&self->st.iters[3]), 0ul);
 	close(self->st.epfd);
+	EXPECT_TRUE(timeline_works(self->tl));
+}
+
+/* A waiter's lock-free peek (the fence's .signaled op, reached through
+ * SYNC_IOC_FILE_INFO) races FENCEBUF_IOC_SIGNAL with an error. Every fence
+ * here fails, so a peek must never see one succeed: a timeline that let
+ * waiters see the new value before failing its fences would. */
+#define PEEKED 32
+
+static void *error_signaller(void *arg)
+{
+	struct stress *st = arg;
+	int tl = atomic_load(&st->tl);
+	uint32_t base = 0;
+
+	while (!atomic_load(&st->stop)) {
+		struct fencebuf_signal s = { .value = base + PEEKED, .error = -EIO };
+		int f[PEEKED], i;
+
+		for (i = 0; i < PEEKED; i++) {
+			f[i] = fb_create(tl, base + 1 + i);
+			atomic_store(&st->slots[i], f[i]);
+		}
+		if (ioctl(tl, FENCEBUF_IOC_SIGNAL, &s))
+			atomic_fetch_add(&st->iters[2], 1);
+		for (i = 0; i < PEEKED; i++) {
+			atomic_store(&st->slots[i], -1);
+			if (f[i] < 0 || fb_status(f[i]) != -EIO)
+				atomic_fetch_add(&st->iters[2], 1);
+			if (f[i] >= 0)
+				close(f[i]);
+		}
+		base += PEEKED;
+		atomic_fetch_add(&st->iters[0], 1);
+	}
+	return NULL;
+}
+
+static void *peeker(void *arg)
+{
+	struct stress *st = arg;
+	unsigned int i = 0;
+
+	while (!atomic_load(&st->stop)) {
+		int fd = atomic_load(&st->slots[i++ % PEEKED]);
+
+		/* The fd may be closed, or reused for the next round's fence of
+		 * the same timeline, by now: any fence found here must fail. */
+		if (fd >= 0 && fb_status(fd) == 1)
+			atomic_fetch_add(&st->iters[3], 1);
+		atomic_fetch_add(&st->iters[1], 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, peek_races_error_signal, 120)
+{
+	void *(*fn[])(void *) = { error_signaller, peeker };
+
+	run_threads(&self->st, 2, fn);
+	TH_LOG("rounds %lu, peeks %lu, wrong statuses %lu, successes peeked %lu",
+	       atomic_load(&self->st.iters[0]), atomic_load(&self->st.iters[1]),
+	       atomic_load(&self->st.iters[2]), atomic_load(&self->st.iters[3]));
+	EXPECT_GT(atomic_load(&self->st.iters[0]), 0ul);
+	EXPECT_GT(atomic_load(&self->st.iters[1]), 0ul);
+	EXPECT_EQ(0ul, atomic_load(&self->st.iters[2]));
+	EXPECT_EQ(0ul, atomic_load(&self->st.iters[3]));
 	EXPECT_TRUE(timeline_works(self->tl));
 }
 

@@ -4,13 +4,13 @@
 //!
 //! C header: [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h).
 //!
-//! Three types split the roles the C API leaves to convention:
+//! Four types split the roles the C API leaves to convention:
 //!
 //! - [`Fence`]: a shared, reference-counted `struct dma_fence` of any driver.
 //!   Use it as `ARef<Fence>`; holding one is the only way to keep a fence.
-//! - [`DriverFence<T>`]: a fence created by this module. Its driver data `T`
-//!   lives in the fence's own allocation, so nothing the fence refers to can
-//!   go away before it: the fence never points at a timeline.
+//! - [`FenceContext<T>`]: a timeline of this module's fences. It owns the
+//!   driver data `T` its fences report, and the value they have reached.
+//! - [`DriverFence<T>`]: a fence created by this module on a context.
 //! - [`FenceSignaller<T>`]: the unique right, and duty, to signal one
 //!   [`DriverFence<T>`]. Signalling consumes it, with a mandatory result;
 //!   dropping it unsignalled signals `-ECANCELED`, so no fence is ever left
@@ -20,20 +20,34 @@
 //! deprecated) and with ops that have neither `.release` nor `.wait`: on
 //! signal the core detaches the fence from this module (`ops = NULL`) and
 //! later frees it with `kfree_rcu()`. A signalled fence therefore outlives
-//! the module safely, and the driver data is never touched after signal.
+//! the module safely.
+//!
+//! While a fence is pending, its ops read the context's state: the name, and
+//! the value the context has reached, which lets a waiter see the fence done
+//! before its signaller gets to it (the `.signaled` peek, as in sw_sync).
+//! That state is not the context itself: it is reference-counted by the
+//! context and by every unsignalled fence's signaller, and freed with
+//! `kfree_rcu()` after the last. The core calls ops only under RCU and only
+//! while `ops` is set, so an op entered before its fence signalled finishes
+//! before the state is freed. A fence thus never points at anything that
+//! can go away under it, whatever the order in which timeline and fences die
+//! (the sw_sync bugs of shared/seeds/004).
 
 use core::{
     marker::PhantomData,
     mem::{align_of, needs_drop, offset_of, size_of},
     ptr::NonNull,
-    sync::atomic::{AtomicI64, Ordering},
+    sync::atomic::{AtomicI64, AtomicU32, Ordering},
 };
 use kernel::{
     bindings,
     ffi::c_char,
     prelude::*,
     str::CStr,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::{
+        aref::{ARef, AlwaysRefCounted},
+        Refcount,
+    },
     types::Opaque,
 };
 
@@ -41,7 +55,11 @@ extern "C" {
     fn fencebuf_dma_fence_get(fence: *mut bindings::dma_fence) -> *mut bindings::dma_fence;
     fn fencebuf_dma_fence_put(fence: *mut bindings::dma_fence);
     fn fencebuf_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;
-    fn fencebuf_dma_fence_set_error(fence: *mut bindings::dma_fence, error: i32);
+    fn fencebuf_dma_fence_signal_error(
+        fence: *mut bindings::dma_fence,
+        error: i32,
+        timestamp: bindings::ktime_t,
+    );
     fn fencebuf_dma_fence_begin_signalling() -> bool;
     fn fencebuf_dma_fence_end_signalling(cookie: bool);
     fn fencebuf_fence_alloc(size: usize) -> *mut core::ffi::c_void;
@@ -122,25 +140,87 @@ impl Fence {
     }
 }
 
-/// The driver data of a fence type of this module.
+/// The driver data of a fence type of this module, kept by its context.
 ///
-/// The data lives inside the fence's allocation, which the dma_fence core
-/// frees with `kfree_rcu()` without running Rust destructors: `Self` must not
-/// need dropping (checked at compile time).
+/// The data lives in the context's shared state, which is freed with
+/// `kfree_rcu()` without running Rust destructors: `Self` must not need
+/// dropping (checked at compile time).
 pub(crate) trait FenceData: Send + Sync + Sized + 'static {
-    /// Reported by `get_driver_name` while the fence is pending.
+    /// Reported by `get_driver_name` while a fence is pending.
     const DRIVER_NAME: &'static CStr;
 
-    /// Reported by `get_timeline_name` while the fence is pending.
+    /// Reported by `get_timeline_name` while a fence is pending.
     fn timeline_name(&self) -> &CStr;
 }
 
-/// A fence created by this module, carrying driver data `T`.
+/// What the pending fences of a context read: its data and reached value.
+///
+/// # Invariants
+///
+/// - Allocated by [`FenceContext::new`] with `KBox`; `refs` counts the
+///   [`StateRef`]s; freed only by [`StateRef`]'s drop of the last count,
+///   with `kvfree_call_rcu()` on `rcu`.
+/// - Every `DriverFence<T>` pointing here is signalled, or has a
+///   [`FenceSignaller`] holding a count.
+#[repr(C)]
+struct ContextState<T: FenceData> {
+    rcu: Opaque<bindings::kvfree_rcu_head>,
+    refs: Refcount,
+    reached: AtomicU32,
+    data: T,
+}
+
+/// One counted reference to a [`ContextState`].
+///
+/// # Invariants
+///
+/// `0` points to a live `ContextState<T>` and owns one count of its `refs`.
+struct StateRef<T: FenceData>(NonNull<ContextState<T>>);
+
+// SAFETY: The state is only read through shared references (atomics and
+// `T: Sync`), and freed by whichever thread drops the last count.
+unsafe impl<T: FenceData> Send for StateRef<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: FenceData> Sync for StateRef<T> {}
+
+impl<T: FenceData> StateRef<T> {
+    fn get(&self) -> &ContextState<T> {
+        // SAFETY: Live while the count is held, by the type invariant.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: FenceData> Clone for StateRef<T> {
+    fn clone(&self) -> Self {
+        self.get().refs.inc();
+        // INVARIANT: The count just taken is the new reference's.
+        Self(self.0)
+    }
+}
+
+impl<T: FenceData> Drop for StateRef<T> {
+    fn drop(&mut self) {
+        if self.get().refs.dec_and_test() {
+            let p = self.0.as_ptr();
+            // SAFETY: The last count is gone, so nothing but RCU readers (ops
+            // entered before their fence signalled) can still see the state,
+            // and `kvfree_call_rcu` waits for them. The `KBox` allocation is
+            // kmalloc memory; `T` needs no drop.
+            unsafe {
+                bindings::kvfree_call_rcu(Opaque::cast_into(&raw const (*p).rcu), p.cast());
+            }
+        }
+    }
+}
+
+/// A fence created by this module on a [`FenceContext<T>`].
 ///
 /// # Invariants
 ///
 /// - `base` is initialised with [`FenceVTable::<T>::OPS`] and an inline lock,
 ///   in an allocation of `fencebuf_fence_alloc` sized for `Self`.
+/// - `state` is the state of the context the fence was created on; it is
+///   live while the fence is unsignalled (see [`ContextState`]).
 /// - `link` and `key` are used only by the [`PendingFences`] that owns the
 ///   fence's [`FenceSignaller`], if any.
 ///
@@ -153,13 +233,15 @@ pub(crate) struct DriverFence<T: FenceData> {
     deadline: AtomicI64,
     pub(super) link: Opaque<bindings::rb_node>,
     pub(super) key: Opaque<u64>,
-    data: T,
+    // Not counted: the fence's signaller holds the count.
+    state: NonNull<ContextState<T>>,
 }
 
 const NO_DEADLINE: i64 = i64::MAX;
 
-// SAFETY: Same as `Fence`; `T: Send + Sync`, and `link`/`key` are only
-// accessed by the owning `PendingFences` under its exclusive borrow.
+// SAFETY: Same as `Fence`; `T: Send + Sync`, `state` is only read by ops
+// (see the invariants), and `link`/`key` are only accessed by the owning
+// `PendingFences` under its exclusive borrow.
 unsafe impl<T: FenceData> Send for DriverFence<T> {}
 // SAFETY: See `Send`.
 unsafe impl<T: FenceData> Sync for DriverFence<T> {}
@@ -215,6 +297,18 @@ impl<T: FenceData> DriverFence<T> {
         // SAFETY: `link` is a field of `Self`; the caller guarantees liveness.
         unsafe { &*node.byte_sub(offset_of!(Self, link)).cast::<Self>() }
     }
+
+    /// The context's state, from an op of the fence.
+    ///
+    /// # Safety
+    ///
+    /// Called by an op that the core entered under RCU with `ops` set: the
+    /// fence was unsignalled then, so its signaller held a count on the
+    /// state, and the state is freed no earlier than one grace period after.
+    unsafe fn state_in_op(&self) -> &ContextState<T> {
+        // SAFETY: See above.
+        unsafe { self.state.as_ref() }
+    }
 }
 
 /// The `dma_fence_ops` of `DriverFence<T>`: no `.release`, no `.wait`.
@@ -224,6 +318,7 @@ impl<T: FenceData> FenceVTable<T> {
     const OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
         get_driver_name: Some(Self::get_driver_name),
         get_timeline_name: Some(Self::get_timeline_name),
+        signaled: Some(Self::signaled),
         set_deadline: Some(Self::set_deadline),
         // SAFETY: All-zero is a valid `dma_fence_ops` (every op absent).
         ..unsafe { core::mem::zeroed() }
@@ -239,12 +334,32 @@ impl<T: FenceData> FenceVTable<T> {
     /// # Safety
     ///
     /// Called by the dma_fence core, under RCU, on an unsignalled fence of
-    /// this type.
+    /// this type. The name may be freed one grace period after the fence
+    /// signals, as the op's contract allows.
     unsafe extern "C" fn get_timeline_name(fence: *mut bindings::dma_fence) -> *const c_char {
         // SAFETY: The core only calls this op on our fences, while they are
-        // alive; the name lives in the fence's own allocation.
+        // alive.
         let this = unsafe { DriverFence::<T>::from_base(fence) };
-        this.data.timeline_name().as_char_ptr()
+        // SAFETY: Called under RCU with `ops` set (`dma_fence_timeline_name`).
+        let state = unsafe { this.state_in_op() };
+        state.data.timeline_name().as_char_ptr()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma_fence core, under RCU with `ops` set, on a live
+    /// fence of this type.
+    unsafe extern "C" fn signaled(fence: *mut bindings::dma_fence) -> bool {
+        // SAFETY: As for `get_timeline_name`.
+        let this = unsafe { DriverFence::<T>::from_base(fence) };
+        // SAFETY: `dma_fence_is_signaled` calls this under RCU, `ops` set.
+        let reached = unsafe { this.state_in_op() }
+            .reached
+            .load(Ordering::Acquire);
+        // SAFETY: `seqno` is written by `dma_fence_init` only.
+        let seqno = unsafe { (*fence).seqno } as u32;
+        // sw_sync's test, `!__dma_fence_is_later(seqno, value)`, in 32 bits.
+        (seqno.wrapping_sub(reached) as i32) <= 0
     }
 
     /// # Safety
@@ -266,21 +381,48 @@ impl<T: FenceData> FenceVTable<T> {
 /// # Invariants
 ///
 /// `id` was returned by `dma_fence_context_alloc`, and every fence with this
-/// context is a `DriverFence<T>` (only [`FenceSignaller::new`] creates them).
+/// context is a `DriverFence<T>` on `state` (only [`FenceSignaller::new`]
+/// creates them).
 pub(crate) struct FenceContext<T: FenceData> {
     id: u64,
-    _t: PhantomData<T>,
+    state: StateRef<T>,
 }
 
 impl<T: FenceData> FenceContext<T> {
-    /// Allocates a new, globally unique fence context.
-    pub(crate) fn new() -> Self {
+    /// Allocates a new, globally unique fence context, whose fences report
+    /// `data`, charged to the caller's memory cgroup.
+    pub(crate) fn new(data: T) -> Result<Self> {
+        const { assert!(!needs_drop::<T>(), "context data is freed by kfree_rcu()") };
+        let state = KBox::new(
+            ContextState {
+                rcu: Opaque::uninit(),
+                refs: Refcount::new(1),
+                reached: AtomicU32::new(0),
+                data,
+            },
+            GFP_KERNEL_ACCOUNT,
+        )?;
         // SAFETY: Always safe to call.
         let id = unsafe { bindings::dma_fence_context_alloc(1) };
-        Self {
-            id,
-            _t: PhantomData,
-        }
+        // INVARIANT: A fresh state with one count, which `state` owns.
+        let state = StateRef(NonNull::from(KBox::leak(state)));
+        Ok(Self { id, state })
+    }
+
+    /// The data the context's fences report.
+    pub(crate) fn data(&self) -> &T {
+        &self.state.get().data
+    }
+
+    /// Lets waiters see, without a lock, every pending fence of the context
+    /// whose seqno is at or before `value` (32-bit wrap-around order) as
+    /// signalled, successfully, from now on.
+    ///
+    /// A waiter that sees it signals the fence itself: set a value only once
+    /// every fence it covers may succeed, i.e. after signalling the ones
+    /// that fail. Values must not go back.
+    pub(crate) fn set_reached(&self, value: u32) {
+        self.state.get().reached.store(value, Ordering::Release);
     }
 
     /// Returns `fence` as a `DriverFence<T>` if it belongs to this context.
@@ -300,9 +442,12 @@ impl<T: FenceData> FenceContext<T> {
 ///
 /// # Invariants
 ///
-/// `fence` is a `DriverFence<T>` that no one else can signal.
+/// `fence` is a `DriverFence<T>` that no one else can signal, except a
+/// waiter that sees its context reach it; `state` is a count on the fence's
+/// `state`, put only after the fence has signalled.
 pub(crate) struct FenceSignaller<T: FenceData> {
     fence: ARef<DriverFence<T>>,
+    state: StateRef<T>,
 }
 
 impl<T: FenceData> FenceSignaller<T> {
@@ -311,22 +456,20 @@ impl<T: FenceData> FenceSignaller<T> {
     ///
     /// Fails with `ENOMEM` when the allocation fails or the cgroup is at its
     /// limit (never by invoking the OOM killer).
-    pub(crate) fn new(ctx: &FenceContext<T>, seqno: u32, data: T) -> Result<Self> {
-        const {
-            assert!(!needs_drop::<T>(), "fence data is freed by kfree_rcu()");
-            // kmalloc guarantees at least this alignment.
-            assert!(align_of::<DriverFence<T>>() <= bindings::ARCH_KMALLOC_MINALIGN);
-        };
+    pub(crate) fn new(ctx: &FenceContext<T>, seqno: u32) -> Result<Self> {
+        // kmalloc guarantees at least this alignment.
+        const { assert!(align_of::<DriverFence<T>>() <= bindings::ARCH_KMALLOC_MINALIGN) };
         // SAFETY: Plain allocation; the result is checked below.
         let raw = unsafe { fencebuf_fence_alloc(size_of::<DriverFence<T>>()) };
         let raw = NonNull::new(raw.cast::<DriverFence<T>>()).ok_or(ENOMEM)?;
+        let state = ctx.state.clone();
         let p = raw.as_ptr();
         // SAFETY: `p` is a fresh, zeroed, suitably aligned allocation of
         // `DriverFence<T>`; the fields are written before the fence is
         // published (it is unreachable until this function returns).
         unsafe {
             (&raw mut (*p).deadline).write(AtomicI64::new(NO_DEADLINE));
-            (&raw mut (*p).data).write(data);
+            (&raw mut (*p).state).write(state.0);
             // `link` and `key` are zeroed (an unlinked node).
             bindings::dma_fence_init(
                 Opaque::cast_into(&raw const (*p).base),
@@ -338,8 +481,9 @@ impl<T: FenceData> FenceSignaller<T> {
         }
         // SAFETY: `dma_fence_init` set the count to one, which we take over.
         let fence = unsafe { ARef::from_raw(raw) };
-        // INVARIANT: The fence was just created and is known only here.
-        Ok(Self { fence })
+        // INVARIANT: The fence was just created and is known only here; the
+        // count taken above is on its state.
+        Ok(Self { fence, state })
     }
 
     /// The fence, to share (e.g. in a sync_file).
@@ -358,29 +502,33 @@ impl<T: FenceData> FenceSignaller<T> {
     pub(crate) fn signal_at(self, result: Result, at: SignalTime) {
         self.do_signal(result, at);
         // Signalled: the drop-time check (`Drop`) has nothing left to do, so
-        // only the reference goes.
+        // only the references go, the state's after the signal.
         let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; its reference is
+        // SAFETY: `this` is never used or dropped again; each reference is
         // dropped exactly once, here.
-        drop(unsafe { core::ptr::read(&this.fence) });
+        unsafe {
+            drop(core::ptr::read(&this.fence));
+            drop(core::ptr::read(&this.state));
+        }
     }
 
     fn do_signal(&self, result: Result, at: SignalTime) {
         let raw = self.fence.as_raw();
-        if let Err(e) = result {
-            // SAFETY: The fence is alive and, by the type invariant, not yet
-            // signalled (only this handle signals it, and only once).
-            unsafe { fencebuf_dma_fence_set_error(raw, e.to_errno()) };
-        }
-        // SAFETY: The fence is alive; any CLOCK_MONOTONIC time is a valid
-        // timestamp.
-        unsafe { bindings::dma_fence_signal_timestamp(raw, at.0) };
+        match result {
+            // SAFETY: The fence is alive; any CLOCK_MONOTONIC time is a valid
+            // timestamp. Signalling twice (after a waiter's peek) is a no-op.
+            Ok(()) => unsafe { bindings::dma_fence_signal_timestamp(raw, at.0) },
+            // SAFETY: As above; the helper sets the error and signals under
+            // the fence lock unless a waiter signalled the fence first.
+            Err(e) => unsafe { fencebuf_dma_fence_signal_error(raw, e.to_errno(), at.0) },
+        };
     }
 
     pub(super) fn into_raw(self) -> NonNull<DriverFence<T>> {
         let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; the reference moves
-        // out with the pointer.
+        // SAFETY: `this` is never used or dropped again; the fence reference
+        // moves out with the pointer, and the state count, never dropped,
+        // with it (`from_raw` finds the state through the fence).
         ARef::into_raw(unsafe { core::ptr::read(&this.fence) })
     }
 
@@ -390,13 +538,16 @@ impl<T: FenceData> FenceSignaller<T> {
     pub(super) unsafe fn from_raw(ptr: NonNull<DriverFence<T>>) -> Self {
         // SAFETY: `into_raw` gave up exactly this reference.
         let fence = unsafe { ARef::from_raw(ptr) };
-        Self { fence }
+        // INVARIANT: `into_raw` gave up the count on the fence's state too.
+        let state = StateRef(fence.state);
+        Self { fence, state }
     }
 }
 
 impl<T: FenceData> Drop for FenceSignaller<T> {
     fn drop(&mut self) {
-        // The duty to signal does not go away with the handle.
+        // The duty to signal does not go away with the handle. (The state's
+        // count goes after this, with the fields.)
         if !self.fence.is_signaled() {
             self.do_signal(Err(ECANCELED), SignalTime::now());
         }

@@ -24,9 +24,22 @@ bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
 	return dma_fence_is_signaled(fence);
 }
 
-void fencebuf_dma_fence_set_error(struct dma_fence *fence, int error)
+/*
+ * Fails and signals @fence in one step under its lock: a waiter's
+ * .signaled peek may signal it successfully at any moment, and an error
+ * set on a signalled fence would be lost (and WARN).
+ */
+void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
+				     ktime_t timestamp)
 {
-	dma_fence_set_error(fence, error);
+	unsigned long flags;
+
+	dma_fence_lock_irqsave(fence, flags);
+	if (!dma_fence_test_signaled_flag(fence)) {
+		dma_fence_set_error(fence, error);
+		dma_fence_signal_timestamp_locked(fence, timestamp);
+	}
+	dma_fence_unlock_irqrestore(fence, flags);
 }
 
 bool fencebuf_dma_fence_begin_signalling(void)

@@ -18,7 +18,8 @@ struct vm_operations_struct;
 struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);
 void fencebuf_dma_fence_put(struct dma_fence *fence);
 bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence);
-void fencebuf_dma_fence_set_error(struct dma_fence *fence, int error);
+void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
+				     ktime_t timestamp);
 bool fencebuf_dma_fence_begin_signalling(void);
 void fencebuf_dma_fence_end_signalling(bool cookie);
 void *fencebuf_fence_alloc(size_t size);
