@@ -31,7 +31,9 @@
 //! order is sw_sync's wrap-around order.
 
 use crate::ext::{
-    dma_fence::{FenceContext, FenceData, FenceSignaller, SignalTime, SignallingSection},
+    dma_fence::{
+        FenceContext, FenceData, FenceSignaller, SignalBatch, SignalTime, SignallingSection,
+    },
     pending_fences::PendingFences,
     sync_file::{self, SyncFile},
     task::{self, COMM_LEN},
@@ -102,10 +104,11 @@ impl Timeline {
         let _section = SignallingSection::begin();
         // Every fence this step reaches signals at the same moment: one
         // clock read for all (sw_sync reads the clock once per fence).
-        let at = SignalTime::now();
+        let mut batch = SignalBatch::new(result, SignalTime::now());
         while let Some(fence) = self.pending.pop_first_upto(self.value) {
-            fence.signal_at(result, at);
+            batch.signal(fence);
         }
+        drop(batch);
         if result.is_err() {
             ctx.set_reached(self.value32());
         }
@@ -148,9 +151,9 @@ impl MiscDevice for TimelineFile {
         // does. (Dropping the set would signal -ECANCELED instead.)
         let mut tl = me.timeline.lock();
         let _section = SignallingSection::begin();
-        let at = SignalTime::now();
+        let mut batch = SignalBatch::new(Err(ENOENT), SignalTime::now());
         while let Some(fence) = tl.pending.pop_first() {
-            fence.signal_at(Err(ENOENT), at);
+            batch.signal(fence);
         }
     }
 

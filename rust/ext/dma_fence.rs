@@ -44,10 +44,7 @@ use kernel::{
     ffi::c_char,
     prelude::*,
     str::CStr,
-    sync::{
-        aref::{ARef, AlwaysRefCounted},
-        Refcount,
-    },
+    sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
 
@@ -63,6 +60,7 @@ extern "C" {
     fn fencebuf_dma_fence_begin_signalling() -> bool;
     fn fencebuf_dma_fence_end_signalling(cookie: bool);
     fn fencebuf_fence_alloc(size: usize) -> *mut core::ffi::c_void;
+    fn fencebuf_refcount_sub_and_test(i: i32, r: *mut bindings::refcount_t) -> bool;
 }
 
 /// A reference-counted `struct dma_fence`, of any driver.
@@ -158,14 +156,14 @@ pub(crate) trait FenceData: Send + Sync + Sized + 'static {
 /// # Invariants
 ///
 /// - Allocated by [`FenceContext::new`] with `KBox`; `refs` counts the
-///   [`StateRef`]s; freed only by [`StateRef`]'s drop of the last count,
-///   with `kvfree_call_rcu()` on `rcu`.
+///   [`StateRef`]s (and the counts a [`SignalBatch`] holds); freed only when
+///   the last count is put, with `kvfree_call_rcu()` on `rcu`.
 /// - Every `DriverFence<T>` pointing here is signalled, or has a
 ///   [`FenceSignaller`] holding a count.
 #[repr(C)]
 struct ContextState<T: FenceData> {
     rcu: Opaque<bindings::kvfree_rcu_head>,
-    refs: Refcount,
+    refs: Opaque<bindings::refcount_t>,
     reached: AtomicU32,
     data: T,
 }
@@ -188,11 +186,34 @@ impl<T: FenceData> StateRef<T> {
         // SAFETY: Live while the count is held, by the type invariant.
         unsafe { self.0.as_ref() }
     }
+
+    /// Puts this count and `extra` more counts the caller owns, at once.
+    fn put_with(self, extra: i32) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The state is live (this count); the caller owns `extra`
+        // more, and all `1 + extra` are given up here (`this` is not dropped).
+        if unsafe { fencebuf_refcount_sub_and_test(1 + extra, this.get().refs.get()) } {
+            // SAFETY: That was the last count.
+            unsafe { Self::free(this.0) };
+        }
+    }
+
+    /// # Safety
+    ///
+    /// The last count on `state` is gone.
+    unsafe fn free(state: NonNull<ContextState<T>>) {
+        let p = state.as_ptr();
+        // SAFETY: Nothing but RCU readers (ops entered before their fence
+        // signalled) can still see the state, and `kvfree_call_rcu` waits for
+        // them. The `KBox` allocation is kmalloc memory; `T` needs no drop.
+        unsafe { bindings::kvfree_call_rcu(Opaque::cast_into(&raw const (*p).rcu), p.cast()) };
+    }
 }
 
 impl<T: FenceData> Clone for StateRef<T> {
     fn clone(&self) -> Self {
-        self.get().refs.inc();
+        // SAFETY: The state is live (our count), so the count is not zero.
+        unsafe { bindings::refcount_inc(self.get().refs.get()) };
         // INVARIANT: The count just taken is the new reference's.
         Self(self.0)
     }
@@ -200,15 +221,10 @@ impl<T: FenceData> Clone for StateRef<T> {
 
 impl<T: FenceData> Drop for StateRef<T> {
     fn drop(&mut self) {
-        if self.get().refs.dec_and_test() {
-            let p = self.0.as_ptr();
-            // SAFETY: The last count is gone, so nothing but RCU readers (ops
-            // entered before their fence signalled) can still see the state,
-            // and `kvfree_call_rcu` waits for them. The `KBox` allocation is
-            // kmalloc memory; `T` needs no drop.
-            unsafe {
-                bindings::kvfree_call_rcu(Opaque::cast_into(&raw const (*p).rcu), p.cast());
-            }
+        // SAFETY: The state is live (our count, given up here).
+        if unsafe { bindings::refcount_dec_and_test(self.get().refs.get()) } {
+            // SAFETY: That was the last count.
+            unsafe { Self::free(self.0) };
         }
     }
 }
@@ -396,7 +412,8 @@ impl<T: FenceData> FenceContext<T> {
         let state = KBox::new(
             ContextState {
                 rcu: Opaque::uninit(),
-                refs: Refcount::new(1),
+                // SAFETY: Always safe to call.
+                refs: Opaque::new(unsafe { bindings::REFCOUNT_INIT(1) }),
                 reached: AtomicU32::new(0),
                 data,
             },
@@ -494,22 +511,7 @@ impl<T: FenceData> FenceSignaller<T> {
     /// Signals the fence with `result`: `Ok` for success, or the error its
     /// waiters will see as the fence status.
     pub(crate) fn signal(self, result: Result) {
-        self.signal_at(result, SignalTime::now());
-    }
-
-    /// Signals the fence with `result`, stamped with `at`: fences signalled
-    /// by one event share its time, and the clock is read once for all.
-    pub(crate) fn signal_at(self, result: Result, at: SignalTime) {
-        self.do_signal(result, at);
-        // Signalled: the drop-time check (`Drop`) has nothing left to do, so
-        // only the references go, the state's after the signal.
-        let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; each reference is
-        // dropped exactly once, here.
-        unsafe {
-            drop(core::ptr::read(&this.fence));
-            drop(core::ptr::read(&this.state));
-        }
+        SignalBatch::new(result, SignalTime::now()).signal(self);
     }
 
     fn do_signal(&self, result: Result, at: SignalTime) {
@@ -551,6 +553,67 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
         if !self.fence.is_signaled() {
             self.do_signal(Err(ECANCELED), SignalTime::now());
         }
+    }
+}
+
+/// Signals the fences one event reaches, with one result and one time, and
+/// puts their signallers' counts on the context state at once: a timeline
+/// step that signals n fences makes one atomic operation on the state, not n.
+///
+/// # Invariants
+///
+/// `state`, if any, and the `extra` further counts on the same state are
+/// owned by the batch; they are counts of fences already signalled.
+pub(crate) struct SignalBatch<T: FenceData> {
+    result: Result,
+    at: SignalTime,
+    state: Option<StateRef<T>>,
+    extra: i32,
+}
+
+impl<T: FenceData> SignalBatch<T> {
+    /// A batch that signals with `result` at `at`.
+    pub(crate) fn new(result: Result, at: SignalTime) -> Self {
+        Self {
+            result,
+            at,
+            state: None,
+            extra: 0,
+        }
+    }
+
+    /// Signals `fence`; its count on the state is put with the batch.
+    pub(crate) fn signal(&mut self, fence: FenceSignaller<T>) {
+        fence.do_signal(self.result, self.at);
+        let this = core::mem::ManuallyDrop::new(fence);
+        // SAFETY: `this` is never used or dropped again; each field is moved
+        // out exactly once.
+        let (fence, state) =
+            unsafe { (core::ptr::read(&this.fence), core::ptr::read(&this.state)) };
+        drop(fence);
+        match &self.state {
+            Some(held) if held.0 == state.0 && self.extra < i32::MAX / 2 => {
+                // INVARIANT: The signalled fence's count joins the batch's.
+                core::mem::forget(state);
+                self.extra += 1;
+            }
+            _ => {
+                self.flush();
+                self.state = Some(state);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.put_with(core::mem::take(&mut self.extra));
+        }
+    }
+}
+
+impl<T: FenceData> Drop for SignalBatch<T> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

@@ -5,6 +5,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "helpers.h"
@@ -61,4 +62,13 @@ void fencebuf_dma_fence_end_signalling(bool cookie)
 void *fencebuf_fence_alloc(size_t size)
 {
 	return kzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+}
+
+/*
+ * Puts @i counts of a fence context's shared state at once (a batch of
+ * signalled fences, rust/ext/dma_fence.rs SignalBatch).
+ */
+bool fencebuf_refcount_sub_and_test(int i, refcount_t *r)
+{
+	return refcount_sub_and_test(i, r);
 }

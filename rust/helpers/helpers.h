@@ -7,6 +7,7 @@
 #ifndef FENCEBUF_HELPERS_H
 #define FENCEBUF_HELPERS_H
 
+#include <linux/refcount_types.h>
 #include <linux/types.h>
 
 struct dma_fence;
@@ -23,9 +24,12 @@ void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
 bool fencebuf_dma_fence_begin_signalling(void);
 void fencebuf_dma_fence_end_signalling(bool cookie);
 void *fencebuf_fence_alloc(size_t size);
+bool fencebuf_refcount_sub_and_test(int i, refcount_t *r);
 
 /* params.c */
 const char *fencebuf_param_devname(void);
+const char *fencebuf_param_dev_group(void);
+const char *fencebuf_param_dev_mode(void);
 
 /* sync_file.c */
 struct file *fencebuf_sync_file_create(struct dma_fence *fence);
