@@ -14,6 +14,13 @@
 #                        check that the tests catch every one
 #   make bench           fencebuf against the kernel's C sw_sync, and the exporter
 #                        against a direct BAR mapping, on a perf kernel (build/bench)
+#   make install         install fencebuf.ko for KDIR's kernel (default: the
+#                        running kernel), run depmod, and install the udev rule
+#                        and the uAPI header; DESTDIR=/some/root installs there
+#   make uninstall       remove what make install installed
+#   make rust-analyzer   write rust-project.json for editors (pinned kernel, or KDIR)
+#   make uapi-doc        regenerate Documentation/userspace-api/fencebuf.rst from
+#                        the uAPI header (make check fails when they differ)
 #   make clean           remove build products from the tree
 #
 # The kernel, the toolchain's bindgen and the downloads are cached in
@@ -25,27 +32,75 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/qemu/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check clippy check run mutants bench clean
+.PHONY: all modules lint rustfmt-check clippy check run mutants bench clean \
+	install uninstall rust-analyzer kernel-check uapi-doc
+
+# make install: DESTDIR is the root everything goes under, modules included.
+DESTDIR ?=
+INSTALL_MOD_PATH ?= $(DESTDIR)
+INSTALL_MOD_DIR ?= extra
+PREFIX ?= /usr/local
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+# 0: build fencebuf.ko only (DKMS, make install), not the sample importer.
+WITH_IMPORTER ?= 1
 
 all: modules
 
 ifeq ($(KDIR),)
 # No kernel named: use the pinned debug kernel, building it if needed, and
 # re-enter with KDIR set.
-modules clippy:
+modules clippy rust-analyzer:
 	@+kdir=$$($(ROOT)/qemu/build-kernel.sh $(ROOT)/qemu/kernel-debug.config) && \
 		$(MAKE) --no-print-directory KDIR=$$kdir PINNED=1 $@
+# Installing is for a kernel that runs: by default, this one.
+install uninstall:
+	@+$(MAKE) --no-print-directory KDIR=/lib/modules/$$(uname -r)/build $@
 else
-KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS))
+# A kernel built with clang needs LLVM=1 for its modules too.
+KDIR_LLVM = $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),LLVM=1)
+KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS),$(if $(LLVM),,$(KDIR_LLVM)))
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+
+# Say why a kernel cannot build fencebuf, before kbuild says it obscurely.
+# The rustc kbuild will run: RUSTC= if given (or pinned), else rustc in PATH.
+CHECK_RUSTC = $(or $(patsubst RUSTC=%,%,$(filter RUSTC=%,$(KBUILD_VARS))),$(RUSTC),rustc)
+kernel-check:
+	@$(ROOT)/scripts/kernel-check.sh $(KDIR) $(CHECK_RUSTC)
 
 # Build products go to build/module (MO=), keeping the source tree clean;
 # the sample importer module to build/importer.
 MODULE_OUT ?= $(BUILD)/module
 IMPORTER_OUT ?= $(BUILD)/importer
-modules:
+modules: kernel-check
 	@mkdir -p $(MODULE_OUT) $(IMPORTER_OUT)
 	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(MODULE_OUT) $(KBUILD_VARS) modules
+ifeq ($(WITH_IMPORTER),1)
 	$(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(IMPORTER_OUT) $(KBUILD_VARS) modules
+endif
+
+# modules_install runs depmod only when KDIR has a System.map, which
+# distributions' header packages lack: depmod runs here in any case.
+install: WITH_IMPORTER = 0
+install: modules
+	$(MAKE) -C $(KDIR) M=$(ROOT) MO=$(MODULE_OUT) $(KBUILD_VARS) \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+	install -D -m 0644 $(ROOT)/udev/70-fencebuf.rules $(DESTDIR)$(UDEV_RULES_DIR)/70-fencebuf.rules
+	install -D -m 0644 $(ROOT)/include/uapi/linux/fencebuf.h $(DESTDIR)$(PREFIX)/include/linux/fencebuf.h
+	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
+	@echo "fencebuf: installed for $(KRELEASE); load it with: modprobe fencebuf"
+
+uninstall:
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/fencebuf.ko*
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-fencebuf.rules $(DESTDIR)$(PREFIX)/include/linux/fencebuf.h
+	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
+
+# The kernel's generator writes ./rust-project.json; it misses fencebuf's
+# crate root, which scripts/rust-project.py adds (see there).
+rust-analyzer:
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) rust-analyzer
+	python3 $(ROOT)/scripts/rust-project.py $(ROOT)
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.
@@ -60,6 +115,10 @@ endif
 
 rustfmt-check:
 	@$(ROOT)/qemu/rustfmt-check.sh
+
+# kernel-doc comes with the pinned kernel's source.
+uapi-doc:
+	@src=$$($(ROOT)/qemu/fetch-kernel.sh) && python3 $(ROOT)/scripts/uapi-doc.py $$src/scripts/kernel-doc
 
 lint: rustfmt-check clippy
 

@@ -5,7 +5,7 @@
 
 build=$FENCEBUF_ROOT/build
 logs=$build/logs/check
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,upstream-sync}
+suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,install,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -24,7 +24,9 @@ host_check() {
 	return 1
 }
 
-"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
+# The libraries the guest's udevadm links (install suite; qemu/mkinitramfs.sh).
+FENCEBUF_EXTRA_PKGS="libkmod2 libacl1 libblkid1 libcap2 libselinux1 libzstd1 liblzma5 libssl3 libpcre2-8-0" \
+	"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
 kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
 src=$(kernel_src_dir)
 
@@ -38,11 +40,25 @@ host_check selftests-build make -C "$FENCEBUF_ROOT/selftests" --no-print-directo
 	KSRC="$src" KHDR="$kdir/usr/include" OUT="$build/guest" all || built=0
 host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 	KHDR="$kdir/usr/include" OUT="$build/guest" || true
+# Packaging, as a user meets it (qemu/install-check.sh); the root that
+# `make install` fills goes into the guest for the install suite.
+sysroot=$build/guest-sysroot
+host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
+for what in install uninstall kernel-check dkms rust-analyzer; do
+	host_check "$what" "$FENCEBUF_ROOT/qemu/install-check.sh" "$what" "$kdir" "$sysroot" || true
+done
 
 vm_rc=0
 if [ $built -eq 1 ]; then
 	install -D -m 0644 "$build/module/fencebuf.ko" "$build/guest/modules/fencebuf.ko"
 	install -D -m 0644 "$build/importer/fencebuf_importer.ko" "$build/guest/modules/fencebuf_importer.ko"
+	case ",$suites," in
+	*,install,*)
+		export FENCEBUF_GUEST_SYSROOT=$sysroot
+		FENCEBUF_GUEST_UDEV=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" udev bin/udevadm)
+		export FENCEBUF_GUEST_UDEV
+		;;
+	esac
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
 	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
 		"$logs" "$suites" || vm_rc=$?

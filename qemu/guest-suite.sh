@@ -13,6 +13,26 @@ module | timeline | stress | exporter | importer)
 exporter-stress)
 	exec /fencebuf/tests/fencebuf_exporter_stress_test
 	;;
+install)
+	# `make install` put the module, depmod's files and the udev rule in
+	# this root (qemu/mkinitramfs.sh); udev applies the rule, as on a
+	# user's machine.
+	grep -q '^fencebuf ' /proc/modules && rmmod fencebuf
+	mkdir -p /run/udev
+	/lib/systemd/systemd-udevd --daemon || exit 1
+	/fencebuf/tests/fencebuf_install_test
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		# What udev made of the rule, for whoever reads the failure.
+		echo "# udevadm test of /dev/sw_sync with dev_group=fbusers dev_mode=0660:"
+		grep -q '^fencebuf ' /proc/modules && rmmod fencebuf
+		modprobe fencebuf dev_group=fbusers dev_mode=0660
+		udevadm test --action=add /class/misc/sw_sync 2>&1 | sed 's/^/#   /' | tail -n 60
+		rmmod fencebuf
+	fi
+	udevadm control --exit
+	exit $rc
+	;;
 upstream-sync)
 	# The kernel's own sync selftests, unmodified, against fencebuf: they
 	# open the debugfs path, so /dev/sw_sync is bind-mounted over it.

@@ -67,6 +67,8 @@ impl kernel::InPlaceModule for Fencebuf {
         let name = ext::param::devname().inspect_err(|_| {
             pr_err!("devname must not be empty\n");
         });
+        // The nodes' group and mode too: the udev rule copies them blindly.
+        let name = ext::param::check_node_access().and(name);
         try_pin_init!(Self {
             _timeline_dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: name? }),
             _pci <- driver::Registration::new(c"fencebuf", module),

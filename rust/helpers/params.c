@@ -16,8 +16,31 @@ static char *devname = "sw_sync";
 module_param(devname, charp, 0444);
 MODULE_PARM_DESC(devname, "Name of the timeline device under /dev (default: sw_sync)");
 
+/*
+ * What the nodes should be: devtmpfs creates misc nodes root:root 0600 and
+ * cannot give them a group, so udev/70-fencebuf.rules reads these two from
+ * sysfs and applies them. The defaults are what the nodes are without it.
+ */
+static char *dev_group = "root";
+module_param(dev_group, charp, 0444);
+MODULE_PARM_DESC(dev_group, "Group of /dev/sw_sync and /dev/fencebuf/* (applied by the fencebuf udev rule; default: root)");
+
+static char *dev_mode = "0600";
+module_param(dev_mode, charp, 0444);
+MODULE_PARM_DESC(dev_mode, "Octal mode of /dev/sw_sync and /dev/fencebuf/*, at most 0666 (applied by the fencebuf udev rule; default: 0600)");
+
 /* Valid from module load until the module's memory is freed on unload. */
 const char *fencebuf_param_devname(void)
 {
 	return devname;
+}
+
+const char *fencebuf_param_dev_group(void)
+{
+	return dev_group;
+}
+
+const char *fencebuf_param_dev_mode(void)
+{
+	return dev_mode;
 }

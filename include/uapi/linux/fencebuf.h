@@ -42,13 +42,19 @@ struct sw_sync_get_deadline {
 	__s32 fence_fd;
 };
 
+/**
+ * define SW_SYNC_IOC_MAGIC - ioctl type of the timeline device (sw_sync's)
+ */
 #define SW_SYNC_IOC_MAGIC 'W'
 
-/*
- * SW_SYNC_IOC_CREATE_FENCE - create a fence at @value on this timeline.
- * Returns a sync_file fd in @fence. Already signalled if the timeline has
- * passed @value. A second fence at the seqno of a still-pending fence is that
- * same fence (a new sync_file for it).
+/**
+ * SW_SYNC_IOC_CREATE_FENCE - create a fence on the timeline
+ *
+ * Argument: &struct sw_sync_create_fence_data. Creates a fence at @value and
+ * returns a sync_file fd for it in @fence. The fence is already signalled if
+ * the timeline has passed @value. A second fence at the seqno of a
+ * still-pending fence is that same fence (a new sync_file for it).
+ *
  * Errors: EFAULT (bad pointer; no fd is leaked), EMFILE (no free fd),
  * ENOMEM (allocation failed or the memory cgroup is at its limit),
  * ENOSPC (the timeline already has max_pending pending fences).
@@ -56,16 +62,24 @@ struct sw_sync_get_deadline {
 #define SW_SYNC_IOC_CREATE_FENCE \
 	_IOWR(SW_SYNC_IOC_MAGIC, 0, struct sw_sync_create_fence_data)
 
-/*
- * SW_SYNC_IOC_INC - advance the timeline by a __u32 and signal, in seqno
- * order, every pending fence it reaches. An increment of 0 is allowed and
- * signals nothing. Errors: EFAULT.
+/**
+ * SW_SYNC_IOC_INC - advance the timeline
+ *
+ * Argument: a __u32 increment. Advances the timeline by it and signals, in
+ * seqno order, every pending fence it reaches. An increment of 0 is allowed
+ * and signals nothing.
+ *
+ * Errors: EFAULT.
  */
 #define SW_SYNC_IOC_INC _IOW(SW_SYNC_IOC_MAGIC, 1, __u32)
 
-/*
+/**
  * SW_SYNC_GET_DEADLINE - read the deadline a waiter set on a fence
- * (SYNC_IOC_SET_DEADLINE on its sync_file).
+ *
+ * Argument: &struct sw_sync_get_deadline. Returns in @deadline_ns the
+ * earliest deadline set on the fence of @fence_fd (SYNC_IOC_SET_DEADLINE on
+ * its sync_file).
+ *
  * Errors: EFAULT; EINVAL (@deadline_ns or @pad not 0, @fence_fd not a
  * sync_file, or not a single fence of a fencebuf timeline); ENOENT (no
  * deadline was set).
@@ -84,26 +98,42 @@ struct fencebuf_signal {
 	__s32 error;
 };
 
-/*
- * FENCEBUF_IOC_SIGNAL - advance the timeline to @value, signalling every
- * pending fence up to it with @error. A @value that is not ahead of the
- * timeline (in the wrap-around sense) signals nothing.
+/**
+ * FENCEBUF_IOC_SIGNAL - advance the timeline, failing or passing its fences
+ *
+ * Argument: &struct fencebuf_signal. Advances the timeline to @value,
+ * signalling every pending fence up to it with @error. A @value that is not
+ * ahead of the timeline (in the wrap-around sense) signals nothing. A fencebuf
+ * extension: the C sw_sync has no such ioctl.
+ *
  * Errors: EFAULT; EINVAL (@error not in -4095..0).
  */
 #define FENCEBUF_IOC_SIGNAL _IOW(SW_SYNC_IOC_MAGIC, 0x80, struct fencebuf_signal)
 
-/*
- * The MMIO dma-buf exporter: /dev/fencebuf/<pci-address> for each PCI device
- * bound to fencebuf (the QEMU ivshmem device by ID, any other through
- * driver_override). Its ioctls use magic 'F'.
+/**
+ * define FENCEBUF_IOC_MAGIC - ioctl type of the exporter devices
+ *
+ * The MMIO dma-buf exporter has a node /dev/fencebuf/<pci-address> for each
+ * PCI device bound to fencebuf (the QEMU ivshmem device by ID, any other
+ * through driver_override).
  */
 #define FENCEBUF_IOC_MAGIC 'F'
 
-/* The region is a memory BAR that fencebuf claimed: EXPORT accepts it. */
+/**
+ * define FENCEBUF_REGION_EXPORTABLE - a memory BAR fencebuf claimed
+ *
+ * %FENCEBUF_IOC_EXPORT accepts the region.
+ */
 #define FENCEBUF_REGION_EXPORTABLE	(1u << 0)
-/* The BAR is prefetchable: CPU mappings are write-combined, else uncached. */
+/**
+ * define FENCEBUF_REGION_PREFETCH - the BAR is prefetchable
+ *
+ * CPU mappings of its buffers are write-combined; otherwise uncached.
+ */
 #define FENCEBUF_REGION_PREFETCH	(1u << 1)
-/* The BAR is 64-bit. */
+/**
+ * define FENCEBUF_REGION_MEM64 - the BAR is 64-bit
+ */
 #define FENCEBUF_REGION_MEM64		(1u << 2)
 
 /**
@@ -118,9 +148,17 @@ struct fencebuf_region_info {
 	__u64 size;
 };
 
+/**
+ * define FENCEBUF_NUM_REGIONS - entries in &fencebuf_info.regions (BARs 0-5)
+ */
 #define FENCEBUF_NUM_REGIONS 6
 
-/* Memory decoding is on (MEMORY_ENABLE): exported buffers are usable. */
+/**
+ * define FENCEBUF_INFO_MEMORY_ENABLED - memory decoding is on
+ *
+ * Set by %FENCEBUF_IOC_MEMORY_ENABLE; while it is, exported buffers are
+ * usable.
+ */
 #define FENCEBUF_INFO_MEMORY_ENABLED	(1u << 0)
 
 /**
@@ -149,9 +187,11 @@ struct fencebuf_range {
 	__u64 length;
 };
 
-/*
- * EXPORT: give a new fd for a live buffer with identical region, ranges and
- * access mode (O_RDWR or O_RDONLY), if there is one.
+/**
+ * define FENCEBUF_EXPORT_REUSE - reuse a live buffer
+ *
+ * %FENCEBUF_IOC_EXPORT gives a new fd for a live buffer with identical region,
+ * ranges and access mode (O_RDWR or O_RDONLY), if there is one.
  */
 #define FENCEBUF_EXPORT_REUSE		(1u << 0)
 
@@ -177,18 +217,24 @@ struct fencebuf_export {
 	__u32 pad;
 };
 
-/*
- * FENCEBUF_IOC_GET_INFO - describe the device's regions.
+/**
+ * FENCEBUF_IOC_GET_INFO - describe the device and its regions
+ *
+ * Argument: &struct fencebuf_info, filled in.
+ *
  * Errors: EFAULT; ENODEV (the device was unbound).
  */
 #define FENCEBUF_IOC_GET_INFO _IOR(FENCEBUF_IOC_MAGIC, 0, struct fencebuf_info)
 
-/*
- * FENCEBUF_IOC_EXPORT - export ranges of a BAR as a dma-buf, returned in @fd.
- * The dma-buf can be mmap-ed (pages are mapped on first touch) and attached
- * by importers that implement invalidate_mappings. While memory decoding is
+/**
+ * FENCEBUF_IOC_EXPORT - export ranges of a BAR as a dma-buf
+ *
+ * Argument: &struct fencebuf_export; the dma-buf fd is returned in @fd. The
+ * dma-buf can be mmap-ed (pages are mapped on first touch) and attached by
+ * importers that implement invalidate_mappings. While memory decoding is
  * off, or after the device was unbound, the buffer is revoked: CPU accesses
  * get SIGBUS and importers' mappings fail with ENODEV.
+ *
  * Errors: EFAULT (no fd is leaked); EINVAL (unknown @flags or @open_flags,
  * @pad not 0, @nr_ranges 0, a range empty, not page aligned or beyond the
  * BAR); EOVERFLOW (offset + length, or the total size, overflows); E2BIG
@@ -197,11 +243,13 @@ struct fencebuf_export {
  */
 #define FENCEBUF_IOC_EXPORT _IOWR(FENCEBUF_IOC_MAGIC, 1, struct fencebuf_export)
 
-/*
- * FENCEBUF_IOC_MEMORY_ENABLE - turn the device's memory decoding
- * (PCI_COMMAND_MEMORY) on (1) or off (0). Off revokes every buffer of the
- * device first: importers are invalidated, CPU mappings zapped; on restores
- * them. Idempotent.
+/**
+ * FENCEBUF_IOC_MEMORY_ENABLE - turn the device's memory decoding on or off
+ *
+ * Argument: a __u32, 1 (on) or 0 (off), for PCI_COMMAND_MEMORY. Off revokes
+ * every buffer of the device first: importers are invalidated, CPU mappings
+ * zapped; on restores them. Idempotent.
+ *
  * Errors: EFAULT; EINVAL (not 0 or 1); ENODEV (the device was unbound).
  */
 #define FENCEBUF_IOC_MEMORY_ENABLE _IOW(FENCEBUF_IOC_MAGIC, 2, __u32)

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Host checks of the packaging, as a user meets it; each is one result of
+# `make check`:
+#   install-check.sh install KDIR ROOT     make install DESTDIR=ROOT: the
+#                                          module (depmod'ed), rule, header;
+#                                          ROOT then goes into the guest
+#   install-check.sh uninstall KDIR        install then uninstall: all gone
+#   install-check.sh kernel-check KDIR     kernels that cannot build fencebuf
+#                                          are refused with the reason
+#   install-check.sh dkms KDIR             dkms add/build from dkms.conf; and
+#                                          kernels without Rust are skipped
+#   install-check.sh rust-analyzer KDIR    make rust-analyzer's project file
+# KDIR is the pinned kernel's build tree.
+. "$(dirname "$0")/lib.sh"
+
+what=$1
+kdir=$2
+release=$(cat "$kdir/include/config/kernel.release")
+fails=0
+ok() { echo "ok: $*"; }
+bad() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+expect() { # expect DESCRIPTION CMD...: the command must succeed
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+finish() {
+	[ $fails -eq 0 ] || die "$what: $fails check(s) failed"
+	echo "$what: all checks passed"
+}
+# make as a user would, for the pinned kernel (its compilers: kmake_vars).
+user_make() { make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" $(kmake_vars) "$@"; }
+
+check_installed() { # ROOT: what make install must have put there
+	local root=$1 ko=$1/lib/modules/$release/extra/fencebuf.ko
+	expect "module at lib/modules/$release/extra" test -f "$ko"
+	expect "modules.dep lists it" grep -q '^extra/fencebuf.ko:' "$root/lib/modules/$release/modules.dep"
+	expect "vermagic is $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
+	expect "the ivshmem alias is indexed" grep -q 'pci:v00001AF4d00001110.* fencebuf$' "$root/lib/modules/$release/modules.alias"
+	expect "dev_group and dev_mode are parameters" sh -c "modinfo -F parm '$ko' | grep -q '^dev_group:' && modinfo -F parm '$ko' | grep -q '^dev_mode:'"
+	expect "the udev rule" cmp -s "$FENCEBUF_ROOT/udev/70-fencebuf.rules" "$root/etc/udev/rules.d/70-fencebuf.rules"
+	expect "the uAPI header" cmp -s "$FENCEBUF_ROOT/include/uapi/linux/fencebuf.h" "$root/usr/local/include/linux/fencebuf.h"
+	expect "the importer sample is not installed" test ! -e "$root/lib/modules/$release/extra/fencebuf_importer.ko"
+}
+
+case $what in
+install)
+	root=$3
+	rm -rf "$root"
+	expect "make install DESTDIR=$root" user_make DESTDIR="$root" install
+	check_installed "$root"
+	finish
+	;;
+uninstall)
+	root=$(mktemp -d)
+	trap 'rm -rf "$root"' EXIT
+	user_make DESTDIR="$root" install >/dev/null || die "make install failed"
+	check_installed "$root"
+	expect "make uninstall" user_make DESTDIR="$root" uninstall
+	expect "the module is gone" test ! -e "$root/lib/modules/$release/extra/fencebuf.ko"
+	expect "modules.dep no longer lists it" sh -c "! grep -q fencebuf '$root/lib/modules/$release/modules.dep'"
+	expect "the rule is gone" test ! -e "$root/etc/udev/rules.d/70-fencebuf.rules"
+	expect "the header is gone" test ! -e "$root/usr/local/include/linux/fencebuf.h"
+	left=$(find "$root" -type f ! -path "*/lib/modules/$release/modules.*")
+	expect "nothing else is left (${left:-nothing})" test -z "$left"
+	finish
+	;;
+kernel-check)
+	fake=$(mktemp -d)
+	trap 'rm -rf "$fake"' EXIT
+	# refused DESCRIPTION MESSAGE-PART MAKE-ARGS...: make modules must fail
+	# before compiling anything, saying MESSAGE-PART.
+	refused() {
+		local d=$1 want=$2 out
+		shift 2
+		out=$(make -C "$FENCEBUF_ROOT" --no-print-directory "$@" modules 2>&1) &&
+			{ bad "$d: the build did not fail"; return; }
+		if grep -q "fencebuf: cannot build against .*$want" <<<"$out"; then
+			ok "$d: $(grep -m1 'fencebuf: cannot build' <<<"$out")"
+		else
+			bad "$d: no '$want' in: $out"
+		fi
+	}
+	mkfake() { # mkfake DIR RELEASE CONFIG-LINES...
+		local d=$1 rel=$2
+		shift 2
+		mkdir -p "$d/include/config" "$d/rust"
+		echo "$rel" >"$d/include/config/kernel.release"
+		printf '%s\n' "$@" >"$d/include/config/auto.conf"
+		: >"$d/rust/libkernel.rmeta"
+	}
+	all=(CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y)
+	rustc_text=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT=//p' "$kdir/include/config/auto.conf")
+	refused "no kernel tree" "no such directory" KDIR="$fake/none"
+	mkdir -p "$fake/unconfigured"
+	refused "an unconfigured tree" "not a configured kernel build tree" KDIR="$fake/unconfigured"
+	mkfake "$fake/old" 7.2.9 "${all[@]}"
+	refused "Linux 7.2" "older than 7.3" KDIR="$fake/old"
+	mkfake "$fake/norust" 7.3.0 CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
+	refused "no CONFIG_RUST" "without CONFIG_RUST=y" KDIR="$fake/norust"
+	mkfake "$fake/nosync" 7.4.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y
+	refused "no CONFIG_SYNC_FILE" "without CONFIG_SYNC_FILE=y" KDIR="$fake/nosync"
+	mkfake "$fake/wrongrustc" 7.3.0 "${all[@]}" "CONFIG_RUSTC_VERSION_TEXT=rustc 0.0.1 (none)"
+	refused "another rustc" "built with 'rustc 0.0.1 (none)'" KDIR="$fake/wrongrustc" RUSTC="$RUSTC"
+	refused "the pinned kernel with a missing rustc" "no Rust compiler '/nonexistent/rustc'" \
+		KDIR="$kdir" RUSTC=/nonexistent/rustc
+	[ -n "$rustc_text" ] || bad "the pinned kernel names no CONFIG_RUSTC_VERSION_TEXT"
+	finish
+	;;
+dkms)
+	dkms=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	# What `dkms add .` sees: the tree as committed plus this checkout's
+	# changes, without build products.
+	src=$work/src/fencebuf-0.1.0
+	mkdir -p "$src"
+	tar -C "$FENCEBUF_ROOT" -c --exclude=./build --exclude=./.git . | tar -x -C "$src"
+	# DKMS passes CC=clang LD=ld.lld for a clang-built kernel, as for a
+	# distribution's: the pinned LLVM 19 under those names, and the
+	# kernel's rustc first in PATH.
+	mkdir -p "$work/bin"
+	for t in /usr/bin/clang-"$LLVM_VERSION" /usr/bin/ld.lld-"$LLVM_VERSION" /usr/bin/llvm-*-"$LLVM_VERSION"; do
+		b=${t##*/}
+		ln -s "$t" "$work/bin/${b%-"$LLVM_VERSION"}"
+	done
+	ln -s "$RUSTC" "$work/bin/rustc"
+	ln -s "$BINDGEN" "$work/bin/bindgen"
+	trees=(--dkmstree "$work/dkms" --sourcetree "$work/src")
+	mkdir -p "$work/dkms"
+	run_dkms() { PATH="$work/bin:$PATH" "$dkms" "$@" "${trees[@]}"; }
+	expect "dkms add" run_dkms add -m fencebuf -v 0.1.0
+	expect "dkms build for $release" run_dkms build -m fencebuf -v 0.1.0 -k "$release" --kernelsourcedir "$kdir"
+	ko=$work/dkms/fencebuf/0.1.0/$release/x86_64/module/fencebuf.ko
+	expect "DKMS built fencebuf.ko for $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
+	expect "dkms status says built" sh -c "PATH='$work/bin:$PATH' '$dkms' status -m fencebuf ${trees[*]} | grep -q '$release.*: built'"
+	# Kernels that cannot build it are skipped by BUILD_EXCLUSIVE_*.
+	skipped() { # skipped DESCRIPTION RELEASE CONFIG-LINES...
+		local d=$1 rel=$2 out
+		shift 2
+		mkdir -p "$work/k-$rel/include/config"
+		printf '%s\n' "$@" >"$work/k-$rel/.config"
+		out=$(run_dkms build -m fencebuf -v 0.1.0 -k "$rel" --kernelsourcedir "$work/k-$rel" 2>&1) || true
+		if grep -q "BUILD_EXCLUSIVE directive which does not match" <<<"$out"; then
+			ok "$d: skipped"
+		else
+			bad "$d: not skipped: $out"
+		fi
+	}
+	skipped "a 7.4 kernel without CONFIG_RUST" 7.4.0 CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
+	skipped "a Rust-enabled 7.2 kernel" 7.2.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
+	finish
+	;;
+rust-analyzer)
+	rm -f "$FENCEBUF_ROOT/rust-project.json"
+	expect "make rust-analyzer" make -C "$FENCEBUF_ROOT" --no-print-directory rust-analyzer
+	expect "rust-project.json resolves kernel for both crates" python3 - "$FENCEBUF_ROOT" <<'EOF'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+crates = json.load(open(root / "rust-project.json"))["crates"]
+by_name = {c["display_name"]: c for c in crates}
+for name, rel in (("fencebuf", "rust/fencebuf.rs"),
+                  ("fencebuf_importer", "samples/importer/fencebuf_importer.rs")):
+    c = by_name[name]
+    assert c["root_module"] == str(root / rel) and pathlib.Path(c["root_module"]).is_file(), c
+    deps = {d["name"]: crates[d["crate"]] for d in c["deps"]}
+    kernel = deps["kernel"]
+    assert pathlib.Path(kernel["root_module"]).is_file() and kernel["root_module"].endswith("rust/kernel/lib.rs"), kernel
+    assert "CONFIG_RUST" in c["cfg"], "no kernel cfgs"
+    print(f"{name}: kernel at {kernel['root_module']}, {len(c['cfg'])} cfgs")
+roots = [c["root_module"] for c in crates]
+assert len(roots) == len(set(roots)), "a crate root twice"
+assert not any(r.startswith(str(root / "build")) for r in roots), "a crate under build/"
+EOF
+	finish
+	;;
+*)
+	die "usage: install-check.sh install|uninstall|kernel-check|dkms|rust-analyzer KDIR [ROOT]"
+	;;
+esac
