@@ -24,10 +24,13 @@ install)
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		# What udev made of the rule, for whoever reads the failure.
-		echo "# udevadm test of /dev/sw_sync with dev_group=fbusers dev_mode=0660:"
+		echo "# udevadm test of the nodes with dev_group=fbusers dev_mode=0660:"
 		grep -q '^fencebuf ' /proc/modules && rmmod fencebuf
 		modprobe fencebuf dev_group=fbusers dev_mode=0660
-		udevadm test --action=add /class/misc/sw_sync 2>&1 | sed 's/^/#   /' | tail -n 60
+		for node in sw_sync 'fencebuf!0000:01:01.0'; do
+			udevadm test --action=add "/sys/class/misc/$node" 2>&1 |
+				grep -E 'rules|GROUP|MODE|ermission|rror|ail' | sed 's/^/#   /'
+		done
 		rmmod fencebuf
 	fi
 	udevadm control --exit
