@@ -5,7 +5,7 @@
 
 build=$FENCEBUF_ROOT/build
 logs=$build/logs/check
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,install,upstream-sync}
+suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,install,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -44,6 +44,7 @@ host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 # `make install` fills goes into the guest for the install suite.
 sysroot=$build/guest-sysroot
 host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
+host_check syzlang python3 "$FENCEBUF_ROOT/scripts/syzlang-check.py" || true
 for what in install uninstall kernel-check dkms rust-analyzer; do
 	host_check "$what" "$FENCEBUF_ROOT/qemu/install-check.sh" "$what" "$kdir" "$sysroot" || true
 done

@@ -7,7 +7,7 @@ ko=/fencebuf/modules/fencebuf.ko
 debugfs_sw_sync=/sys/kernel/debug/sync/sw_sync
 
 case "$1" in
-module | timeline | stress | exporter | importer)
+module | timeline | stress | exporter | importer | lifecycle)
 	exec /fencebuf/tests/fencebuf_"$1"_test
 	;;
 exporter-stress)

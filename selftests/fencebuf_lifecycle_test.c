@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifecycle: the module loaded and unloaded 100 times, with objects that
+ * may outlive it (signalled fences) still open, and refused while one that
+ * may not (a timeline, a buffer) is; the PCI device unbound and rebound
+ * while buffers are mapped and fences pending, some of them in a buffer's
+ * reservation object. Every round must leave no fd behind; kmemleak and the
+ * kernel log (scanned by the runner) must stay clean.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/dma-buf.h>
+
+#include "kselftest_harness.h"
+#include "fencebuf_test.h"
+#include "fencebuf_sync.h"
+#include "fencebuf_exporter.h"
+
+#define LOAD_ROUNDS 100
+#define BIND_ROUNDS 10
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Unload fencebuf if loaded, waiting up to 5 s for users to go, then load
+ * it with @params. */
+static int load(const char *params)
+{
+	int i;
+
+	for (i = 0; fb_loaded() && fb_unload(); i++) {
+		if (i == 50)
+			return -EBUSY;
+		usleep(100 * 1000);
+	}
+	return fb_load(params);
+}
+
+FIXTURE(lc) {
+	int fds0;
+};
+
+FIXTURE_SETUP(lc)
+{
+	self->fds0 = fb_count_fds();
+}
+
+FIXTURE_TEARDOWN(lc)
+{
+	if (fb_loaded())
+		fb_unload();
+}
+
+static int import_fence(int buf, int fence)
+{
+	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = fence };
+
+	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp) ? -errno : 0;
+}
+
+/* About 0.5 s a round under TCG with the debug kernel. */
+TEST_F_TIMEOUT(lc, load_and_unload_100_times, 600)
+{
+	int i;
+
+	for (i = 0; i < LOAD_ROUNDS; i++) {
+		int tl, pending, done, dev, buf;
+		uint8_t *p;
+
+		ASSERT_EQ(0, load(i % 2 ? "max_pending=16" : "")) TH_LOG("round %d", i);
+		tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
+		ASSERT_GE(tl, 0);
+		pending = fb_create(tl, 2);
+		done = fb_create(tl, 1);
+		ASSERT_GE(pending, 0);
+		ASSERT_GE(done, 0);
+		ASSERT_EQ(0, fb_inc(tl, 1));
+		dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(dev, 0);
+		buf = fb_export(dev, 0, FB_PAGE);
+		ASSERT_GE(buf, 0);
+		p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, fb_touch(p, 1, (uint8_t)i, NULL));
+
+		/* Objects that hold the module: unloading is refused. */
+		EXPECT_EQ(-EWOULDBLOCK, fb_unload()) TH_LOG("round %d", i);
+		munmap(p, FB_PAGE);
+		close(buf);
+		close(dev);
+		EXPECT_EQ(-EWOULDBLOCK, fb_unload()) TH_LOG("round %d: the timeline", i);
+		close(tl); /* fails the pending fence with -ENOENT */
+
+		/* Signalled fences do not hold it, and outlive it. */
+		ASSERT_EQ(0, fb_unload()) TH_LOG("round %d", i);
+		EXPECT_FALSE(fb_loaded());
+		EXPECT_EQ(1, fb_status(done));
+		EXPECT_EQ(-ENOENT, fb_status(pending));
+		EXPECT_EQ(1, fb_poll(pending, 0));
+		close(done);
+		close(pending);
+	}
+	EXPECT_EQ(self->fds0, fb_count_fds());
+}
+
+TEST_F_TIMEOUT(lc, unbind_and_rebind_with_buffers_mapped_and_fences_pending, 600)
+{
+	int i;
+
+	/* A short fence wait: the imported pending fence must not hold the
+	 * unbind back for long (it is signalled only after). */
+	ASSERT_EQ(0, load("revoke_timeout_ms=200"));
+	for (i = 0; i < BIND_ROUNDS; i++) {
+		int tl, held, free_fence, dev, bufs[3], k, dev2;
+		uint8_t *maps[2];
+		double t0, dt;
+
+		tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
+		ASSERT_GE(tl, 0);
+		held = fb_create(tl, 1);
+		free_fence = fb_create(tl, 2);
+		ASSERT_GE(held, 0);
+		ASSERT_GE(free_fence, 0);
+		dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(dev, 0) TH_LOG("round %d", i);
+		for (k = 0; k < 3; k++) {
+			bufs[k] = fb_export(dev, (__u64)k * FB_PAGE, FB_PAGE);
+			ASSERT_GE(bufs[k], 0);
+		}
+		for (k = 0; k < 2; k++) {
+			maps[k] = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       bufs[k], 0);
+			ASSERT_NE(MAP_FAILED, maps[k]);
+			ASSERT_EQ(0, fb_touch(maps[k], 1, 1, NULL));
+		}
+		ASSERT_EQ(0, import_fence(bufs[0], held));
+
+		t0 = now_s();
+		ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR));
+		dt = now_s() - t0;
+		/* One bounded fence wait (0.2 s), not an endless one. */
+		EXPECT_LT(dt, 3.0) TH_LOG("round %d: unbind took %.2f s", i, dt);
+		for (k = 0; k < 2; k++)
+			EXPECT_EQ(1, fb_touch(maps[k], 0, 0, NULL));
+		EXPECT_EQ(-ENODEV, fb_export(dev, 0, FB_PAGE));
+
+		/* The timeline is untouched by the unbind. */
+		EXPECT_EQ(0, fb_status(held));
+		ASSERT_EQ(0, fb_inc(tl, 2));
+		EXPECT_EQ(1, fb_status(held));
+		EXPECT_EQ(1, fb_status(free_fence));
+
+		ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR));
+		dev2 = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(dev2, 0);
+		k = fb_export(dev2, 0, FB_PAGE);
+		EXPECT_GE(k, 0);
+		if (k >= 0)
+			close(k);
+		/* The old buffers stay revoked after the rebind. */
+		EXPECT_EQ(1, fb_touch(maps[0], 0, 0, NULL));
+
+		for (k = 0; k < 2; k++)
+			munmap(maps[k], FB_PAGE);
+		for (k = 0; k < 3; k++)
+			close(bufs[k]);
+		close(dev);
+		close(dev2);
+		close(held);
+		close(free_fence);
+		close(tl);
+	}
+	EXPECT_EQ(0, fb_unload());
+	EXPECT_EQ(self->fds0, fb_count_fds());
+}
+
+TEST_HARNESS_MAIN
