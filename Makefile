@@ -91,6 +91,7 @@ install: modules
 	@echo "fencebuf: installed for $(KRELEASE); load it with: modprobe fencebuf"
 
 uninstall:
+	@[ -n "$(KRELEASE)" ] || { echo "fencebuf: no kernel release in $(KDIR)/include/config/kernel.release: which kernel to uninstall from?" >&2; exit 1; }
 	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/fencebuf.ko*
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-fencebuf.rules $(DESTDIR)$(PREFIX)/include/linux/fencebuf.h
