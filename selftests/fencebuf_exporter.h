@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for the MMIO exporter tests: the exporter node of the guest's
- * ivshmem device, EXPORT of a single range, and probing a CPU access for
- * SIGBUS.
+ * ivshmem device, EXPORT of a single range, importing a fence into a
+ * buffer, and probing a CPU access for SIGBUS.
  */
 #ifndef FENCEBUF_EXPORTER_H
 #define FENCEBUF_EXPORTER_H
@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <linux/dma-buf.h>
 #include <linux/fencebuf.h>
 
 /* The guest's ivshmem device sits behind a bridge (qemu/run-vm.sh). */
@@ -47,6 +48,14 @@ static inline int fb_export(int dev, __u64 offset, __u64 len)
 	struct fencebuf_range r = { .offset = offset, .length = len };
 
 	return fb_export_ranges(dev, FB_BAR, 0, &r, 1);
+}
+
+/* Import the sync_file @fence into the dma-buf @buf as a write fence. */
+static inline int fb_import_fence(int buf, int fence)
+{
+	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = fence };
+
+	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp) ? -errno : 0;
 }
 
 static inline int fb_memory(int dev, __u32 on)

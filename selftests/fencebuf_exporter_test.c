@@ -24,14 +24,6 @@
 #include "fencebuf_sync.h"
 #include "fencebuf_exporter.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* PCI_COMMAND_MEMORY of the ivshmem device, read from its config space. */
 static int memory_decode_bit(void)
 {
@@ -388,14 +380,6 @@ TEST_F(ex, fdinfo_shows_the_device)
 	close(fd);
 }
 
-/* Import a pending timeline fence into the buffer as a write fence. */
-static int import_fence(int buf, int fence)
-{
-	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = fence };
-
-	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp) ? -errno : 0;
-}
-
 TEST_F(ex, revoke_waits_for_the_buffers_fences)
 {
 	int tl, fence, buf, status;
@@ -407,7 +391,7 @@ TEST_F(ex, revoke_waits_for_the_buffers_fences)
 	ASSERT_GE(fence, 0);
 	buf = fb_export(self->dev, 0, FB_PAGE);
 	ASSERT_GE(buf, 0);
-	ASSERT_EQ(0, import_fence(buf, fence));
+	ASSERT_EQ(0, fb_import_fence(buf, fence));
 
 	child = fork();
 	ASSERT_GE(child, 0);
@@ -441,10 +425,10 @@ TEST_F(ex, revoke_proceeds_after_the_timeout)
 	ASSERT_GE(buf, 0);
 	p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, import_fence(buf, fence));
-	t0 = now_s();
+	ASSERT_EQ(0, fb_import_fence(buf, fence));
+	t0 = fb_now_s();
 	ASSERT_EQ(0, fb_memory(self->dev, 0));
-	dt = now_s() - t0;
+	dt = fb_now_s() - t0;
 	EXPECT_GE(dt, 0.6);
 	EXPECT_LT(dt, 5.0);
 	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));

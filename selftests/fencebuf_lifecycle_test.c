@@ -12,8 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <linux/dma-buf.h>
 
 #include "kselftest_harness.h"
 #include "fencebuf_test.h"
@@ -22,14 +20,6 @@
 
 #define LOAD_ROUNDS 100
 #define BIND_ROUNDS 10
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Unload fencebuf if loaded, waiting up to 5 s for users to go, then load
  * it with @params. */
@@ -58,13 +48,6 @@ FIXTURE_TEARDOWN(lc)
 {
 	if (fb_loaded())
 		fb_unload();
-}
-
-static int import_fence(int buf, int fence)
-{
-	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = fence };
-
-	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp) ? -errno : 0;
 }
 
 /* About 0.5 s a round under TCG with the debug kernel. */
@@ -142,11 +125,11 @@ TEST_F_TIMEOUT(lc, unbind_and_rebind_with_buffers_mapped_and_fences_pending, 600
 			ASSERT_NE(MAP_FAILED, maps[k]);
 			ASSERT_EQ(0, fb_touch(maps[k], 1, 1, NULL));
 		}
-		ASSERT_EQ(0, import_fence(bufs[0], held));
+		ASSERT_EQ(0, fb_import_fence(bufs[0], held));
 
-		t0 = now_s();
+		t0 = fb_now_s();
 		ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR));
-		dt = now_s() - t0;
+		dt = fb_now_s() - t0;
 		/* One bounded fence wait (0.2 s), not an endless one. */
 		EXPECT_LT(dt, 3.0) TH_LOG("round %d: unbind took %.2f s", i, dt);
 		for (k = 0; k < 2; k++)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FENCEBUF_MODULE_NAME "fencebuf"
@@ -105,6 +106,15 @@ static inline int fb_write_file(const char *path, const char *s)
 	n = write(fd, s, strlen(s));
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/* CLOCK_MONOTONIC now, in seconds. */
+static inline double fb_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* How long each stress test runs: FENCEBUF_STRESS_SECONDS, default 5. */
