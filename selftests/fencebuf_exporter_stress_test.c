@@ -117,11 +117,12 @@ static void *toggle_memory(void *arg)
 	while (!atomic_load(&st->stop)) {
 		if (fb_memory(st->dev, 0) == 0 && fb_memory(st->dev, 1) == 0)
 			atomic_fetch_add(&st->iters[0], 1);
-		/* Each toggle makes QEMU rebuild its memory map; Debian 12's
-		 * QEMU 7.2 (multi-threaded TCG) crashed, and once left a vCPU
-		 * unresponsive for 23 s (a guest soft lockup in a TLB-flush
-		 * IPI), at about 250 toggles a second. Every toggle still races
-		 * the other threads; there are just fewer of them. */
+		/* Each toggle makes QEMU rebuild its memory map. At about 250
+		 * toggles a second Debian 12's QEMU 7.2 (multi-threaded TCG)
+		 * crashed, and once the guest saw a vCPU not answer a TLB-flush
+		 * IPI for 23 s (a soft lockup), taken for the same emulator
+		 * trouble, not proven. Every toggle still races the other
+		 * threads; there are just fewer of them. */
 		usleep(2000);
 	}
 	return NULL;
