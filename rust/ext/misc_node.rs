@@ -39,8 +39,9 @@ struct Adapter<T>(PhantomData<T>);
 ///
 /// # Invariants
 ///
-/// `reg` is the only registration of `Adapter<T>` anywhere, and `name`, which
-/// it points to, outlives it (fields drop in order).
+/// `reg` is the only registration of `Adapter<T>` anywhere. `name`, which it
+/// points to, and `data`, which its opens read, are initialised before it
+/// and dropped after it.
 #[pin_data]
 pub(crate) struct MiscNode<T: NodeFile> {
     #[pin]
@@ -55,10 +56,13 @@ impl<T: NodeFile> MiscNode<T> {
         // SAFETY: The string lives on the heap, which does not move when the
         // `CString` does, and is dropped only after `reg` (field order).
         let static_name: &'static CStr = unsafe { &*core::ptr::from_ref::<CStr>(&name) };
+        // Registering makes the node openable at once, and `open` reads
+        // `data`: it goes last. (Fields still drop in declaration order, so
+        // the node is gone before what it uses.)
         try_pin_init!(Self {
-            reg <- MiscDeviceRegistration::register(MiscDeviceOptions { name: static_name }),
             name,
             data,
+            reg <- MiscDeviceRegistration::register(MiscDeviceOptions { name: static_name }),
         })
     }
 }
@@ -69,8 +73,9 @@ impl<T: NodeFile> MiscDevice for Adapter<T> {
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<T>>> {
         // SAFETY: By the invariant of `MiscNode`, `misc` is the `reg` field of
-        // a `MiscNode<T>`, which stays registered (so alive) during `open`:
-        // the misc core holds its list lock across it.
+        // a `MiscNode<T>` whose other fields are initialised, and which stays
+        // registered (so alive) during `open`: the misc core holds its list
+        // lock across it.
         let node = unsafe { &*container_of!(core::ptr::from_ref(misc), MiscNode<T>, reg) };
         T::open(&node.data)
     }
