@@ -10,6 +10,8 @@
 #   make run             boot the pinned kernel in QEMU, load fencebuf, run the demo
 #   make check           lints + every test in QEMU; ends with "N passed, N failed"
 #   make lint            rustfmt check and a CLIPPY=1 build without warnings
+#   make stress DURATION=30m   the reliability suites (stress, lifecycle,
+#                        allocation-failure injection, fuzzer) for about that long
 #   make mutants         break behaviours on purpose (selftests/mutants) and
 #                        check that the tests catch every one
 #   make bench           fencebuf against the kernel's C sw_sync, and the exporter
@@ -33,7 +35,7 @@ BUILD := $(ROOT)/build
 PINNED_VARS = $(shell bash -c '. $(ROOT)/qemu/lib.sh && kmake_vars')
 
 .PHONY: all modules lint rustfmt-check clippy check run mutants bench clean \
-	install uninstall rust-analyzer kernel-check uapi-doc
+	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
 DESTDIR ?=
@@ -128,6 +130,10 @@ check:
 
 run:
 	@$(ROOT)/qemu/run-demo.sh
+
+DURATION ?= 30m
+stress:
+	@$(ROOT)/qemu/stress.sh $(DURATION)
 
 mutants:
 	@$(ROOT)/qemu/mutants.sh

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make check`: set everything up, run the lint gates on the host and every
 # suite in the guest, and print a summary ending in "N passed, N failed".
+#   FENCEBUF_SUITES      the guest suites to run (default: all)
+#   FENCEBUF_SKIP_LINT   set: no rustfmt and clippy gates
+#   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
+#   FENCEBUF_LOGS        where the logs go (default build/logs/check)
 . "$(dirname "$0")/lib.sh"
 
 build=$FENCEBUF_ROOT/build
-logs=$build/logs/check
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,install,upstream-sync}
+logs=${FENCEBUF_LOGS:-$build/logs/check}
+suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,faultinject,fuzz,install,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -30,7 +34,7 @@ FENCEBUF_EXTRA_PKGS="libkmod2 libacl1 libblkid1 libcap2 libselinux1 libzstd1 lib
 kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
 src=$(kernel_src_dir)
 
-if [ -z "${FENCEBUF_SKIP_LINT:-}" ]; then
+if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
 	host_check rustfmt "$FENCEBUF_ROOT/qemu/rustfmt-check.sh" || true
 	host_check clippy make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 clippy || true
 fi
@@ -43,11 +47,31 @@ host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 # Packaging, as a user meets it (qemu/install-check.sh); the root that
 # `make install` fills goes into the guest for the install suite.
 sysroot=$build/guest-sysroot
-host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
-host_check syzlang python3 "$FENCEBUF_ROOT/scripts/syzlang-check.py" || true
-for what in install uninstall kernel-check dkms rust-analyzer; do
-	host_check "$what" "$FENCEBUF_ROOT/qemu/install-check.sh" "$what" "$kdir" "$sysroot" || true
-done
+if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
+	host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
+	host_check syzlang python3 "$FENCEBUF_ROOT/scripts/syzlang-check.py" || true
+	for what in install uninstall kernel-check dkms rust-analyzer; do
+		host_check "$what" "$FENCEBUF_ROOT/qemu/install-check.sh" "$what" "$kdir" "$sysroot" || true
+	done
+fi
+
+# run_guest LOGDIR SUITES: boot the guest once for SUITES. When the emulator
+# crashed, not the guest (qemu/run-vm.sh), keep its logs and boot once more;
+# a second crash fails the run.
+run_guest() {
+	local dir=$1 list=$2 rc=0
+	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
+		"$dir" "$list" || rc=$?
+	if [ $rc -eq 5 ]; then
+		mkdir -p "$dir/qemu-crashed"
+		mv "$dir/console.log" "$dir/results.log" "$dir/qemu.log" "$dir/qemu-crashed/"
+		say "running the guest once more (the crashed run's logs: $dir/qemu-crashed/)"
+		rc=0
+		"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
+			"$dir" "$list" || rc=$?
+	fi
+	return $rc
+}
 
 vm_rc=0
 if [ $built -eq 1 ]; then
@@ -61,17 +85,25 @@ if [ $built -eq 1 ]; then
 		;;
 	esac
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
-	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
-		"$logs" "$suites" || vm_rc=$?
-	if [ $vm_rc -eq 5 ]; then
-		# The emulator crashed, not the guest (qemu/run-vm.sh): once, keep
-		# its logs and run the guest again; a second crash fails the run.
-		mkdir -p "$logs/qemu-crashed"
-		mv "$logs/console.log" "$logs/results.log" "$logs/qemu.log" "$logs/qemu-crashed/"
-		say "running the guest once more (the crashed run's logs: $logs/qemu-crashed/)"
-		vm_rc=0
-		"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
-			"$logs" "$suites" || vm_rc=$?
+	# The fuzzer boots on its own, with one QEMU thread for both vCPUs: under
+	# Debian 12's QEMU 7.2 with multi-threaded TCG, QEMU itself crashed
+	# (SIGSEGV) within a minute of the fuzzer's BAR toggling and rebinding,
+	# in both of two runs; single-threaded, in none so far. The guest has two
+	# vCPUs still, which QEMU runs in turn.
+	main_suites=$(echo ",$suites," | sed 's/,fuzz,/,/g; s/^,//; s/,$//')
+	[ "$main_suites" = "$suites" ] && single_suites= || single_suites=fuzz
+	: >"$logs/results.log"
+	: >"$logs/console.log"
+	if [ -n "$main_suites" ]; then
+		run_guest "$logs" "$main_suites" || vm_rc=$?
+	fi
+	if [ -n "$single_suites" ]; then
+		rc=0
+		FENCEBUF_TCG_THREADS=single run_guest "$logs/single" "$single_suites" || rc=$?
+		[ $vm_rc -ne 0 ] || vm_rc=$rc
+		# One report for both boots.
+		cat "$logs/single/results.log" >>"$logs/results.log"
+		cat "$logs/single/console.log" >>"$logs/console.log"
 	fi
 else
 	say "the module or the tests did not build: no guest run"

@@ -20,6 +20,8 @@ import sys
 
 TAP_RE = re.compile(r"^(not ok|ok)\s+\d+\s*-?\s*(.*?)\s*(?:#\s*(SKIP|TODO)\b(.*))?$", re.I)
 PLAN_RE = re.compile(r"^1\.\.(\d+)")
+# Counters the reliability suites print ("# stat: NAME=N"), summed over suites.
+STAT_RE = re.compile(r"^#\s*stat: (\w+)=(\d+)\s*$")
 
 # Kernel reports that fail a run. Each match is one failure.
 SPLATS = [
@@ -43,6 +45,7 @@ NOT_SPLATS = [re.compile(r"fencebuf-guest: ")]  # our own markers and heartbeat
 def parse_results(path):
     """Return {suite: {"plan": n|None, "results": [(status, name)], "rc": n|None}}."""
     suites, cur = {}, None
+    stats = {}
     leaks = None
     cpus = None
     with open(path, errors="replace") as f:
@@ -63,9 +66,14 @@ def parse_results(path):
                 continue
             m = re.match(r"^@@fencebuf kmemleak (\d+)", line)
             if m:
-                leaks = int(m.group(1))
+                # One line per guest boot (qemu/check.sh may boot twice).
+                leaks = (leaks or 0) + int(m.group(1))
                 continue
             if cur is None:
+                continue
+            m = STAT_RE.match(line)
+            if m:
+                stats[m.group(1)] = stats.get(m.group(1), 0) + int(m.group(2))
                 continue
             m = PLAN_RE.match(line)
             if m and cur["plan"] is None:
@@ -76,7 +84,7 @@ def parse_results(path):
                 ok, name, directive = m.group(1).lower() == "ok", m.group(2), (m.group(3) or "").upper()
                 status = "skip" if directive == "SKIP" else ("pass" if ok else "fail")
                 cur["results"].append((status, name))
-    return suites, leaks, cpus
+    return suites, leaks, cpus, stats
 
 
 def parse_tap_file(path):
@@ -145,7 +153,7 @@ def main():
         label = os.path.basename(path).removesuffix(".tap")
         rows.append(("host checks" if label == "host" else label.replace("host-", "host: "), res, None))
 
-    suites, leaks, cpus = parse_results(a.results)
+    suites, leaks, cpus, stats = parse_results(a.results)
     if cpus is None:
         count("fail", "guest: did not report its CPUs")
     elif cpus[0] != cpus[1]:
@@ -199,6 +207,12 @@ def main():
         print(f"  guest CPUs: {cpus[0]} (expected {cpus[1]})")
     if leaks is not None:
         print(f"  kmemleak: {leaks} suspected leak(s)")
+    if stats:
+        # Leaked objects: the suites' own scans and the final one.
+        objects = max(stats.get("leaked_objects", 0), leaks or 0)
+        print(f"  reliability: {stats.get('iterations', 0)} fuzz iterations, "
+              f"{stats.get('fault_points', 0)} fault points exercised, "
+              f"{objects} leaked objects, {stats.get('leaked_fds', 0)} leaked fds")
     if failures:
         print("failures:")
         for f in failures[:50]:

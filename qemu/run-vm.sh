@@ -12,6 +12,16 @@ kernel=$1 initrd=$2 logdir=$3 suites=$4
 vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-3600}}
 # Per-suite limits are the guest's (qemu/guest-init.sh) unless overridden.
 suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIMEOUT}
+# The tests' knobs, set on the host, reach the guest's tests through the
+# kernel command line: the kernel puts NAME=VALUE words into init's
+# environment. Unset ones keep the tests' defaults.
+guest_env=
+for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL; do
+	val=${!var:-}
+	[ -n "$val" ] || continue
+	[[ $val =~ ^[0-9]+$ ]] || die "$var must be a number, not '$val'"
+	guest_env+=" $var=$val"
+done
 mkdir -p "$logdir"
 : >"$logdir/console.log"
 : >"$logdir/results.log"
@@ -27,7 +37,9 @@ if [ -z "$accel" ]; then
 fi
 case $accel in
 kvm) accel_args=(-accel kvm -cpu host) ;;
-tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+# FENCEBUF_TCG_THREADS=single: one host thread runs every vCPU in turn, so
+# QEMU's own vCPU threads cannot race (qemu/check.sh says when that matters).
+tcg) accel_args=(-accel "tcg,thread=${FENCEBUF_TCG_THREADS:-multi}" -cpu max) ;;
 *) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
 esac
 
@@ -60,7 +72,7 @@ rm -f "$logdir/host-ivshmem.tap"
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites $suite_timeout" \
+	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites $suite_timeout$guest_env" \
 	-display none -monitor none \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
@@ -69,7 +81,7 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	-device pci-testdev,bus=p2p,addr=02.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
-say "VM started ($accel, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
+say "VM started ($accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
 
 # Stream the results as they come; stop at the deadline.
 tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &

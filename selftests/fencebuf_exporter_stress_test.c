@@ -187,7 +187,7 @@ static void *close_slots(void *arg)
 	return NULL;
 }
 
-TEST_F(xs, revoke_against_faults_and_last_close)
+TEST_F_TIMEOUT(xs, revoke_against_faults_and_last_close, 3600)
 {
 	void *(*fn[])(void *) = { toggle_memory, map_and_touch, export_to_slots, close_slots };
 	uint8_t *p;
@@ -228,7 +228,7 @@ static void *reuse_and_close(void *arg)
 	return NULL;
 }
 
-TEST_F(xs, reuse_lookup_against_last_close)
+TEST_F_TIMEOUT(xs, reuse_lookup_against_last_close, 3600)
 {
 	void *(*fn[])(void *) = { reuse_and_close, reuse_and_close, reuse_and_close, toggle_memory };
 
@@ -276,7 +276,7 @@ static void *export_fence_poll_close(void *arg)
 	return NULL;
 }
 
-TEST_F(xs, epoll_on_buffers_closed_under_it)
+TEST_F_TIMEOUT(xs, epoll_on_buffers_closed_under_it, 3600)
 {
 	void *(*fn[])(void *) = { epoll_wait_loop, export_fence_poll_close, export_fence_poll_close };
 

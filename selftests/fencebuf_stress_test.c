@@ -147,7 +147,7 @@ static int timeline_works(int tl)
 	return ok;
 }
 
-TEST_F_TIMEOUT(stress, last_put_races_inc, 120)
+TEST_F_TIMEOUT(stress, last_put_races_inc, 3600)
 {
 	void *(*fn[])(void *) = { create_and_close, inc_loop };
 
@@ -205,7 +205,7 @@ static void *slot_closer(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(stress, close_races_inc_and_file_close, 120)
+TEST_F_TIMEOUT(stress, close_races_inc_and_file_close, 3600)
 {
 	void *(*fn[])(void *) = { timeline_churn, inc_loop, slot_closer };
 
@@ -253,7 +253,7 @@ static void *epoll_adder(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(stress, epoll_races_sync_file_close, 120)
+TEST_F_TIMEOUT(stress, epoll_races_sync_file_close, 3600)
 {
 	void *(*fn[])(void *) = { epoll_waiter, inc_loop, slot_closer, epoll_adder };
 
@@ -322,7 +322,7 @@ static void *peeker(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(stress, peek_races_error_signal, 120)
+TEST_F_TIMEOUT(stress, peek_races_error_signal, 3600)
 {
 	void *(*fn[])(void *) = { error_signaller, peeker };
 

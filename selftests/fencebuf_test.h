@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -115,6 +116,38 @@ static inline double fb_now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Scan for leaks with kmemleak: the number of suspected leaks, the first
+ * few printed as TAP comments, or -errno. Objects count only once they are
+ * 5 s old and found unreferenced by two scans.
+ */
+static inline int fb_kmemleak_scan(void)
+{
+	const char *path = "/sys/kernel/debug/kmemleak";
+	char line[256];
+	int leaks = 0, ret;
+	FILE *f;
+
+	sleep(6);
+	ret = fb_write_file(path, "scan");
+	if (!ret)
+		ret = fb_write_file(path, "scan");
+	if (ret)
+		return ret;
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "unreferenced object", 19))
+			leaks++;
+		if (leaks && leaks <= 3)
+			printf("# %s", line);
+	}
+	fclose(f);
+	fflush(stdout);
+	return leaks;
 }
 
 /* How long each stress test runs: FENCEBUF_STRESS_SECONDS, default 5. */
