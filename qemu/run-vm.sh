@@ -16,10 +16,11 @@ suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIM
 # kernel command line: the kernel puts NAME=VALUE words into init's
 # environment. Unset ones keep the tests' defaults.
 guest_env=
-for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL; do
+for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL \
+	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH; do
 	val=${!var:-}
 	[ -n "$val" ] || continue
-	[[ $val =~ ^[0-9]+$ ]] || die "$var must be a number, not '$val'"
+	[[ $val =~ ^[A-Za-z0-9_]+$ ]] || die "$var must be a number or a name, not '$val'"
 	guest_env+=" $var=$val"
 done
 mkdir -p "$logdir"

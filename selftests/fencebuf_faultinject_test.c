@@ -48,6 +48,7 @@ struct fi_ctx {
  * injection again. @errnos: what a failure may return besides ENOMEM.
  */
 struct fi_path {
+	const char *name;
 	int (*setup)(struct fi_ctx *c);
 	int (*run)(struct fi_ctx *c);
 	void (*undo)(struct fi_ctx *c, int made);
@@ -496,13 +497,15 @@ static int recover(void)
  */
 static const char *fi_settings(void)
 {
-	static const char *const set[][2] = {
+	/* FENCEBUF_FI_VERBOSE=1: the kernel logs each injected failure's stack. */
+	const char *verbose = getenv("FENCEBUF_FI_VERBOSE") ? "2" : "0";
+	const char *const set[][2] = {
 		{ DEBUGFS "failslab/ignore-gfp-wait", "N" },
-		{ DEBUGFS "failslab/verbose", "0" },
+		{ DEBUGFS "failslab/verbose", verbose },
 		{ DEBUGFS "fail_page_alloc/ignore-gfp-wait", "N" },
 		{ DEBUGFS "fail_page_alloc/ignore-gfp-highmem", "N" },
 		{ DEBUGFS "fail_page_alloc/min-order", "0" },
-		{ DEBUGFS "fail_page_alloc/verbose", "0" },
+		{ DEBUGFS "fail_page_alloc/verbose", verbose },
 	};
 	unsigned int i;
 
@@ -520,9 +523,9 @@ FIXTURE_VARIANT(fi) {
 	const struct fi_path *path;
 };
 
-#define PATH(name, ...)                                                               \
-	static const struct fi_path path_##name = { __VA_ARGS__ };                     \
-	FIXTURE_VARIANT_ADD(fi, name) { .path = &path_##name }
+#define PATH(id, ...)                                                                 \
+	static const struct fi_path path_##id = { .name = #id, __VA_ARGS__ };          \
+	FIXTURE_VARIANT_ADD(fi, id) { .path = &path_##id }
 
 PATH(open_timeline, .run = run_open_timeline, .undo = undo_close);
 PATH(create_fence, .setup = setup_fences, .run = run_create_fence, .undo = undo_close);
@@ -553,12 +556,18 @@ PATH(importer_attach, .setup = setup_importer, .run = run_attach, .undo = undo_d
 PATH(importer_map, .setup = setup_attached, .run = run_map, .undo = undo_unmap,
      .importer = true);
 /*
- * A failed probe leaves the device unbound. Besides ENOMEM: EBUSY from
- * pci_request_region(), which cannot tell a failed allocation from a BAR
- * taken by someone else.
+ * A failed probe leaves the device unbound. Besides ENOMEM, the kernel says
+ * EBUSY for a failed allocation in pci_request_region() and in
+ * misc_register() (the minor's), which do not tell it from a taken BAR or
+ * minor.
  */
 PATH(pci_probe, .setup = setup_unbound, .run = run_bind, .errnos = { EBUSY });
-PATH(module_init, .setup = setup_unloaded, .run = run_load, .undo = undo_unload, .tail = 150);
+/*
+ * The same in the module's init, and EINVAL from the driver core's
+ * module_add_driver() when it cannot allocate /sys/module/fencebuf/drivers.
+ */
+PATH(module_init, .setup = setup_unloaded, .run = run_load, .undo = undo_unload, .tail = 150,
+     .errnos = { EBUSY, EINVAL });
 
 FIXTURE_SETUP(fi)
 {
@@ -588,8 +597,13 @@ FIXTURE_TEARDOWN(fi)
 TEST_F_TIMEOUT(fi, every_allocation_fails_in_turn, 3600)
 {
 	const struct fi_path *p = variant->path;
+	const char *only = getenv("FENCEBUF_FI_PATH");
 	int n = 1, made, points = 0, i;
 	bool fired;
+
+	/* FENCEBUF_FI_PATH=name: only that path (to debug it, with the above). */
+	if (only && strcmp(only, p->name))
+		SKIP(return, "FENCEBUF_FI_PATH=%s", only);
 
 	if (p->tail && !getenv("FENCEBUF_FI_FULL")) {
 		/* Count the call's allocations when none fails, to start near its end. */
