@@ -4,10 +4,13 @@
  * may outlive it (signalled fences) still open, and refused while one that
  * may not (a timeline, a buffer) is; the PCI device unbound and rebound
  * while buffers are mapped and fences pending, some of them in a buffer's
- * reservation object. Every round must leave no fd behind; kmemleak and the
+ * reservation object; opens of the exporter node racing unbind and rebind.
+ * Every round must leave no fd behind; kmemleak and the
  * kernel log (scanned by the runner) must stay clean.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -162,6 +165,59 @@ TEST_F_TIMEOUT(lc, unbind_and_rebind_with_buffers_mapped_and_fences_pending, 600
 		close(free_fence);
 		close(tl);
 	}
+	EXPECT_EQ(0, fb_unload());
+	EXPECT_EQ(self->fds0, fb_count_fds());
+}
+
+/* Opens the exporter node, asks it something and closes it, until stopped. */
+static void *open_loop(void *arg)
+{
+	atomic_int *stop = arg;
+	struct fencebuf_info info;
+	long opens = 0;
+
+	while (!atomic_load(stop)) {
+		int dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+
+		if (dev < 0)
+			continue;
+		ioctl(dev, FENCEBUF_IOC_GET_INFO, &info);
+		close(dev);
+		opens++;
+	}
+	return (void *)opens;
+}
+
+/*
+ * Opens racing the unbind that removes the node and the rebind that makes a
+ * new one: an open must see a node whose data is there (the fuzzer once
+ * caught one reading the previous binding's freed data; KASAN reports it).
+ */
+TEST_F_TIMEOUT(lc, opens_race_unbind_and_rebind, 600)
+{
+	atomic_int stop = 0;
+	pthread_t t[2];
+	long opens = 0;
+	void *ret;
+	double end;
+	int i, rounds = 0;
+
+	ASSERT_EQ(0, load(""));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, open_loop, &stop));
+	end = fb_now_s() + stress_seconds();
+	while (fb_now_s() < end) {
+		ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR));
+		ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR));
+		rounds++;
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], &ret);
+		opens += (long)ret;
+	}
+	TH_LOG("%d rebinds, %ld opens", rounds, opens);
+	EXPECT_GT(opens, 0);
 	EXPECT_EQ(0, fb_unload());
 	EXPECT_EQ(self->fds0, fb_count_fds());
 }
