@@ -442,10 +442,7 @@ struct fd_state {
 
 static struct fd_state fd_state(void)
 {
-	int fd = dup(0);
-
-	close(fd);
-	return (struct fd_state){ .count = fb_count_fds(), .lowest_free = fd };
+	return (struct fd_state){ .count = fb_count_fds(), .lowest_free = fb_lowest_free_fd() };
 }
 
 /* Both work as before: a fence signals, a buffer maps and is written. */

@@ -909,14 +909,6 @@ static int list_fds(int *fds, int max)
 	return n;
 }
 
-static int lowest_free_fd(void)
-{
-	int fd = dup(0);
-
-	close(fd);
-	return fd;
-}
-
 FIXTURE(fuzz) {
 	int unused;
 };
@@ -966,7 +958,7 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	for (i = 0; i < MAPS; i++)
 		maps[i] = (struct map){ .lock = PTHREAD_MUTEX_INITIALIZER };
 	nb = list_fds(before, 256);
-	lowest_free = lowest_free_fd();
+	lowest_free = fb_lowest_free_fd();
 
 	for (i = 0; i <= WORKERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
@@ -1021,7 +1013,7 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		j++;
 	}
 	/* An fd reserved and never installed or released shows only here. */
-	i = lowest_free_fd();
+	i = fb_lowest_free_fd();
 	if (i != lowest_free)
 		TH_LOG("fd %d is taken, but not listed in /proc/self/fd", lowest_free);
 	ksft_print_msg("stat: leaked_fds=%d\n", j + (nb > na ? nb - na : 0) + (i != lowest_free));

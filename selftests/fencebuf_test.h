@@ -80,6 +80,19 @@ static inline int fb_count_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
+/*
+ * The fd number the next open would get: an fd reserved in the kernel but
+ * never installed (or released) takes a number without showing in
+ * /proc/self/fd, and shows here.
+ */
+static inline int fb_lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
 static inline int fb_read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
