@@ -101,14 +101,17 @@ impl Timeline {
         if result.is_ok() {
             ctx.set_reached(self.value32());
         }
-        let _section = SignallingSection::begin();
         // Every fence this step reaches signals at the same moment: one
-        // clock read for all (sw_sync reads the clock once per fence).
-        let mut batch = SignalBatch::new(result, SignalTime::now());
-        while let Some(fence) = self.pending.pop_first_upto(self.value) {
-            batch.signal(fence);
+        // clock read for all, none when it reaches none (sw_sync reads the
+        // clock once per fence).
+        if let Some(first) = self.pending.pop_first_upto(self.value) {
+            let _section = SignallingSection::begin();
+            let mut batch = SignalBatch::new(result, SignalTime::now());
+            batch.signal(first);
+            while let Some(fence) = self.pending.pop_first_upto(self.value) {
+                batch.signal(fence);
+            }
         }
-        drop(batch);
         if result.is_err() {
             ctx.set_reached(self.value32());
         }
@@ -119,6 +122,9 @@ impl Timeline {
 #[pin_data]
 pub(crate) struct TimelineFile {
     context: FenceContext<TimelineFenceData>,
+    /// The `max_pending` parameter, read once: it is fixed at load, and
+    /// reading it costs CREATE_FENCE four calls each time.
+    max_pending: usize,
     #[pin]
     timeline: SpinLock<Timeline>,
 }
@@ -134,6 +140,7 @@ impl MiscDevice for TimelineFile {
                 context: FenceContext::new(TimelineFenceData {
                     name: task::current_comm(),
                 })?,
+                max_pending: crate::max_pending(),
                 timeline <- new_spinlock!(
                     Timeline {
                         value: 0,
@@ -202,7 +209,7 @@ impl TimelineFile {
             None => (Some(new), None),
             Some(d) => {
                 let key = tl.value + u64::from(d);
-                if tl.pending.len() >= crate::max_pending() {
+                if tl.pending.len() >= self.max_pending {
                     // Full: only a pending fence at this seqno can be given.
                     let existing = tl.pending.get(key).ok_or(ENOSPC)?;
                     (Some(new), Some(ARef::from(&**existing)))

@@ -126,6 +126,7 @@ impl<T: FenceData> PendingFences<T> {
 
     /// Removes and returns the fence with the smallest key if that key is
     /// at most `upto`.
+    #[inline]
     pub(crate) fn pop_first_upto(&mut self, upto: u64) -> Option<FenceSignaller<T>> {
         let node = self.leftmost;
         if node.is_null() {
