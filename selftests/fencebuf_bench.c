@@ -36,11 +36,9 @@
 #include <linux/fencebuf.h>
 #include <linux/sync_file.h>
 
-#include "fencebuf_sync.h"
+#include "fencebuf_bench.h"
 #include "fencebuf_exporter.h"
 
-#define C_PATH "/sys/kernel/debug/sync/sw_sync"
-#define FB_PATH "/dev/sw_sync"
 /* The same BAR through sysfs: write-combined where the kernel has PAT. */
 #define RESOURCE_WC "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2_wc"
 #define RESOURCE_UC "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2"
@@ -50,11 +48,6 @@ static int reps = 5;
 static int window_ms = 300;
 static int quick;
 
-static const struct impl {
-	const char *name;
-	const char *path;
-} impls[] = { { "c", C_PATH }, { "fencebuf", FB_PATH } };
-
 static double now(void)
 {
 	struct timespec ts;
@@ -63,44 +56,12 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "fencebuf_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void emit(const char *name, const char *impl, long param, int rep, double value,
 		 const char *unit)
 {
 	printf("@@bench {\"name\": \"%s\", \"impl\": \"%s\", \"param\": %ld, \"rep\": %d, "
 	       "\"value\": %.6g, \"unit\": \"%s\"}\n", name, impl, param, rep, value, unit);
 	fflush(stdout);
-}
-
-static int open_tl(const struct impl *im)
-{
-	int tl = open(im->path, O_RDWR | O_CLOEXEC);
-
-	if (tl < 0)
-		die(im->path);
-	return tl;
-}
-
-static int create(int tl, uint32_t v)
-{
-	int f = fb_create(tl, v);
-
-	if (f < 0) {
-		errno = -f;
-		die("CREATE_FENCE");
-	}
-	return f;
-}
-
-static void inc(int tl, uint32_t n)
-{
-	if (fb_inc(tl, n))
-		die("INC");
 }
 
 /* Create, signal, wait, close: one thread. */
@@ -251,17 +212,30 @@ static double median(double *v, int n)
  * cost of creating the last 100 and the cost per signalled fence, net of
  * the cost of an INC that signals nothing (the ioctl itself, measured just
  * before on the same timeline), so that the scaling of the per-fence work
- * shows rather than the fixed cost spread over n. Small n
- * are repeated (about 4000 fences per call) and the median trial reported,
- * so that one interrupt does not decide the result; between trials the
- * machine is left 10 ms to free the previous trial's fences (RCU).
+ * shows rather than the fixed cost spread over n. Each n is repeated (40
+ * times up to n = 1,000, then about 40,000 fences per call, and 5 times
+ * from n = 10,000) and the median trial reported, so that one interrupt or
+ * one slow spell of the emulator does not decide the result. The creation
+ * cost is the median of the last 100 creations timed in blocks of 10, for
+ * the same reason.
+ *
+ * Trials follow one another without a pause. A pause lets the guest idle,
+ * and under TCG whatever runs in the next few milliseconds is slower, for
+ * both implementations alike: a 10 ms sleep between trials added about
+ * 30 us to every INC at n = 100 (measured; an emulator effect, as an empty
+ * INC slowed down as much), which showed as a per-fence cost twice that
+ * of larger n.
  */
 static void inc_scaling(const struct impl *im, long n, int rep)
 {
-	int *fds = calloc(n, sizeof(int)), trials = n >= 4000 ? 1 : 4000 / n, t;
-	double create_ns[64], inc_ns[64], empty_ns[9];
-	long tail = n < 100 ? n : 100, i;
+	int *fds = calloc(n, sizeof(int)), trials = n < 1000 ? 40 : n < 10000 ? 40000 / n : 5, t;
+	double create_ns[64], inc_ns[64], empty_ns[9], block_ns[10];
+	long first = n - 100, i;
 
+	if (first < 0) {
+		errno = EINVAL;
+		die("inc_scaling: n < 100");
+	}
 	if (!fds)
 		die("calloc");
 	for (t = 0; t < trials; t++) {
@@ -269,12 +243,13 @@ static void inc_scaling(const struct impl *im, long n, int rep)
 		double t0 = 0, t1;
 
 		for (i = 0; i < n; i++) {
-			if (i == n - tail)
+			if (i >= first && (i - first) % 10 == 0)
 				t0 = now();
 			fds[i] = create(tl, i + 1);
+			if (i >= first && (i - first) % 10 == 9)
+				block_ns[(i - first) / 10] = (now() - t0) / 10 * 1e9;
 		}
-		t1 = now();
-		create_ns[t] = (t1 - t0) / tail * 1e9;
+		create_ns[t] = median(block_ns, 10);
 		for (i = 0; i < 9; i++) {
 			t0 = now();
 			inc(tl, 0);
@@ -289,7 +264,6 @@ static void inc_scaling(const struct impl *im, long n, int rep)
 		for (i = 0; i < n; i++)
 			close(fds[i]);
 		close(tl);
-		usleep(10000);
 	}
 	emit("create_nth_pending", im->name, n, rep, median(create_ns, trials), "ns");
 	emit("inc_per_signalled_fence", im->name, n, rep, median(inc_ns, trials), "ns");
