@@ -64,6 +64,11 @@ bench)
 	# shellcheck disable=SC2046
 	exec /fencebuf/tests/fencebuf_bench $(cat /fencebuf/bench-args 2>/dev/null)
 	;;
+count)
+	# Not TAP: @@count lines for qemu/count-report.py, under the plugin.
+	insmod $ko || exit 1
+	exec /fencebuf/tests/fencebuf_count
+	;;
 *)
 	echo "1..1"
 	echo "not ok 1 $1 # no such suite"

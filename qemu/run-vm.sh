@@ -36,6 +36,13 @@ if [ -z "$accel" ]; then
 		accel=kvm
 	fi
 fi
+# FENCEBUF_QEMU_PLUGIN: a TCG plugin and its arguments (`make bench` counts
+# the guest's kernel code with qemu/tb-count-plugin.c).
+plugin_args=()
+if [ -n "${FENCEBUF_QEMU_PLUGIN:-}" ]; then
+	[ "$accel" = tcg ] || die "FENCEBUF_QEMU_PLUGIN needs FENCEBUF_ACCEL=tcg"
+	plugin_args=(-plugin "$FENCEBUF_QEMU_PLUGIN")
+fi
 case $accel in
 kvm) accel_args=(-accel kvm -cpu host) ;;
 # FENCEBUF_TCG_THREADS=single: one host thread runs every vCPU in turn, so
@@ -74,7 +81,7 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites $suite_timeout$guest_env" \
-	-display none -monitor none \
+	-display none -monitor none "${plugin_args[@]}" \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
 	-device pci-bridge,id=p2p,chassis_nr=1,shpc=off,addr=04.0 \

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A QEMU TCG plugin for `make bench`: counts the guest kernel code executed
+ * between markers that a guest program passes, per translation block.
+ *
+ * Timings under TCG move by 10% from run to run; the number of guest
+ * instructions an operation executes does not. The guest program
+ * (selftests/fencebuf_count.c) runs each operation on the C sw_sync and on
+ * fencebuf between calls to a marker function linked at a fixed address;
+ * every time that address executes, the plugin writes, for each kernel
+ * translation block that ran since the previous marker, a line
+ *
+ *	<interval> <block address> <instructions in the block> <executions>
+ *
+ * qemu/count-report.py turns them into instructions and blocks per
+ * operation, and names the functions where the two implementations differ.
+ *
+ * Arguments: marker=<hex address>, out=<file>. Run QEMU with
+ * `-accel tcg,thread=single`: the counters are plain additions.
+ *
+ * Only the plugin API's stable functions (version 1, QEMU 4.2 and later)
+ * are used; they are declared here, as QEMU's Debian packages ship no
+ * header for them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef uint64_t qemu_plugin_id_t;
+struct qemu_plugin_tb;
+typedef struct {
+	const char *target_name;
+	struct {
+		int min, cur;
+	} version;
+	bool system_emulation;
+} qemu_info_t;
+typedef void (*tb_trans_cb)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*vcpu_udata_cb)(unsigned int vcpu_index, void *userdata);
+enum { QEMU_PLUGIN_CB_NO_REGS };
+enum { QEMU_PLUGIN_INLINE_ADD_U64 };
+
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, tb_trans_cb cb);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, vcpu_udata_cb cb,
+					  int flags, void *userdata);
+void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, int op, void *ptr,
+					      uint64_t imm);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+
+EXPORT int qemu_plugin_version = 1;
+
+/* x86-64: the upper half of the address space is the kernel's. */
+#define KERNEL_START 0xffff800000000000ULL
+/* One slot per translation (blocks are retranslated after a flush). */
+#define MAX_SLOTS (4u << 20)
+
+struct slot {
+	uint64_t vaddr, insns, count, seen;
+};
+
+static struct slot *slots;
+static unsigned long nslots;
+static bool full;
+static uint64_t marker;
+static unsigned int interval;
+static FILE *out;
+
+/* Runs as the marker's first instruction: close the interval. */
+static void on_marker(unsigned int vcpu_index, void *userdata)
+{
+	unsigned long i;
+
+	(void)vcpu_index;
+	(void)userdata;
+	for (i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->count != s->seen && interval > 0)
+			fprintf(out, "%u %" PRIx64 " %" PRIu64 " %" PRIu64 "\n", interval, s->vaddr,
+				s->insns, s->count - s->seen);
+		s->seen = s->count;
+	}
+	if (full)
+		fprintf(out, "# tb-count: more than %u translations, later ones not counted\n",
+			MAX_SLOTS);
+	fflush(out);
+	interval++;
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
+	struct slot *s;
+
+	(void)id;
+	if (vaddr == marker)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_marker, QEMU_PLUGIN_CB_NO_REGS, NULL);
+	if (vaddr < KERNEL_START)
+		return;
+	if (nslots == MAX_SLOTS) {
+		full = true;
+		return;
+	}
+	s = &slots[nslots++];
+	s->vaddr = vaddr;
+	s->insns = qemu_plugin_tb_n_insns(tb);
+	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &s->count, 1);
+}
+
+EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
+			       char **argv)
+{
+	const char *path = NULL;
+	int i;
+
+	if (!info->system_emulation || strcmp(info->target_name, "x86_64")) {
+		fprintf(stderr, "tb-count: x86_64 system emulation only\n");
+		return -1;
+	}
+	for (i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "marker=", 7))
+			marker = strtoull(argv[i] + 7, NULL, 16);
+		else if (!strncmp(argv[i], "out=", 4))
+			path = argv[i] + 4;
+	}
+	if (!marker || !path) {
+		fprintf(stderr, "tb-count: usage: marker=<hex address>,out=<file>\n");
+		return -1;
+	}
+	out = fopen(path, "w");
+	slots = calloc(MAX_SLOTS, sizeof(*slots));
+	if (!out || !slots) {
+		fprintf(stderr, "tb-count: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+	return 0;
+}
