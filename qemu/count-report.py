@@ -122,7 +122,7 @@ def main(argv):
     def ratio(d):
         return d["c"] / d["fencebuf"] if d["fencebuf"] else float("nan")
 
-    lines = ["guest kernel code executed per operation (counted under TCG: within about 1% "
+    lines = ["guest kernel code executed per operation (counted under TCG: about 2% "
              "from run to run); ratio = C / fencebuf (>1: fencebuf executes less)", ""]
     head = f"{'operation':<38}{'n':>6}{'C insns':>10}{'fencebuf':>10}{'ratio':>7}" \
            f"{'C blocks':>10}{'fencebuf':>10}{'ratio':>7}"

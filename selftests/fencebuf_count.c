@@ -120,13 +120,15 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 /* The module's load address, for naming its functions. */
 static void print_module_base(void)
 {
-	char line[256], addr[64];
+	char line[256], name[64], addr[64];
 	FILE *f = fopen("/proc/modules", "r");
 
 	if (!f)
 		die("/proc/modules");
+	/* The name compared whole: "fencebuf_importer" is another module. */
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "fencebuf %*s %*s %*s %*s %63s", addr) == 1)
+		if (sscanf(line, "%63s %*s %*s %*s %*s %63s", name, addr) == 2 &&
+		    !strcmp(name, "fencebuf"))
 			printf("@@count-module %s\n", addr);
 	fclose(f);
 }
