@@ -18,7 +18,9 @@
 #                        against a direct BAR mapping, on a perf kernel (build/bench)
 #   make install         install fencebuf.ko for KDIR's kernel (default: the
 #                        running kernel), run depmod, and install the udev rule
-#                        and the uAPI header; DESTDIR=/some/root installs there
+#                        and the uAPI header; DESTDIR=/some/root installs there.
+#                        Headers without Rust metadata (Debian's) get it
+#                        rebuilt and checked first (scripts/rust-metadata.sh)
 #   make uninstall       remove what make install installed
 #   make rust-analyzer   write rust-project.json for editors (pinned kernel, or KDIR)
 #   make uapi-doc        regenerate Documentation/userspace-api/fencebuf.rst from
@@ -58,10 +60,19 @@ modules clippy rust-analyzer:
 install uninstall:
 	@+$(MAKE) --no-print-directory KDIR=/lib/modules/$$(uname -r)/build $@
 else
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+ifeq ($(shell $(ROOT)/scripts/rust-metadata.sh needed $(KDIR) && echo y),y)
+# A distribution's headers without Rust metadata (Debian's linux-headers):
+# rebuild it from the kernel's own source with the kernel's own rustc, check
+# it, and build against that copy in the cache (scripts/rust-metadata.sh).
+# RUSTC and BINDGEN, when given, reach the script through the environment.
+modules install clippy rust-analyzer kernel-check:
+	@+kdir=$$($(ROOT)/scripts/rust-metadata.sh $(KDIR)) && \
+		$(MAKE) --no-print-directory KDIR=$$kdir $@
+else
 # A kernel built with clang needs LLVM=1 for its modules too.
 KDIR_LLVM = $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),LLVM=1)
 KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS),$(if $(LLVM),,$(KDIR_LLVM)))
-KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 
 # Say why a kernel cannot build fencebuf, before kbuild says it obscurely.
 # The rustc kbuild will run: RUSTC= if given (or pinned), else rustc in PATH.
@@ -92,13 +103,6 @@ install: modules
 	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
 	@echo "fencebuf: installed for $(KRELEASE); load it with: modprobe fencebuf"
 
-uninstall:
-	@[ -n "$(KRELEASE)" ] || { echo "fencebuf: no kernel release in $(KDIR)/include/config/kernel.release: which kernel to uninstall from?" >&2; exit 1; }
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/fencebuf.ko*
-	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
-	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-fencebuf.rules $(DESTDIR)$(PREFIX)/include/linux/fencebuf.h
-	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
-
 # The kernel's generator writes ./rust-project.json; it misses fencebuf's
 # crate root, which scripts/rust-project.py adds (see there).
 rust-analyzer:
@@ -114,6 +118,15 @@ clippy:
 		$(KBUILD_VARS) CLIPPY=1 modules; } 2>&1 | tee $(BUILD)/clippy/build.log
 	@if grep -E '^(warning|error)(\[|:)' $(BUILD)/clippy/build.log; then \
 		echo "clippy: the module build has warnings (see above)"; exit 1; fi
+endif
+
+# Uninstalling needs no Rust metadata: the kernel release is in the headers.
+uninstall:
+	@[ -n "$(KRELEASE)" ] || { echo "fencebuf: no kernel release in $(KDIR)/include/config/kernel.release: which kernel to uninstall from?" >&2; exit 1; }
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/fencebuf.ko*
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/70-fencebuf.rules $(DESTDIR)$(PREFIX)/include/linux/fencebuf.h
+	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
 endif
 
 rustfmt-check:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make check`: set everything up, run the lint gates on the host and every
 # suite in the guest, and print a summary ending in "N passed, N failed".
-#   FENCEBUF_SUITES      the guest suites to run (default: all)
+#   FENCEBUF_SUITES      the guest suites to run on the debug kernel (default: all)
+#   FENCEBUF_STOCK_SUITES  those to run on Debian's stock kernel (default: all
+#                        that need no debug kernel)
+#   FENCEBUF_STOCK=0     nothing for the stock kernel
 #   FENCEBUF_SKIP_LINT   set: no rustfmt and clippy gates
 #   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
 #   FENCEBUF_LOGS        where the logs go (default build/logs/check)
@@ -9,7 +12,11 @@
 
 build=$FENCEBUF_ROOT/build
 logs=${FENCEBUF_LOGS:-$build/logs/check}
-suites=${FENCEBUF_SUITES:-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,faultinject,fuzz,install,upstream-sync}
+suites=${FENCEBUF_SUITES-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,faultinject,fuzz,install,upstream-sync}
+# On the stock kernel, the suites that need no debug kernel (faultinject and
+# fuzz need fail-nth and kmemleak, which Debian's kernel does not have).
+suites_debug=$suites
+stock_suites=${FENCEBUF_STOCK_SUITES-module,timeline,stress,lifecycle,exporter,importer,exporter-stress,install,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -58,17 +65,17 @@ fi
 # run_guest LOGDIR SUITES: boot the guest once for SUITES. When the emulator
 # crashed, not the guest (qemu/run-vm.sh), keep its logs and boot once more;
 # a second crash fails the run.
+# run_guest LOGDIR SUITES [KERNEL INITRD]: the debug kernel by default.
 run_guest() {
 	local dir=$1 list=$2 rc=0
-	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
-		"$dir" "$list" || rc=$?
+	local kernel=${3:-$kdir/arch/x86/boot/bzImage} initrd=${4:-$build/initramfs.cpio.gz}
+	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kernel" "$initrd" "$dir" "$list" || rc=$?
 	if [ $rc -eq 5 ]; then
 		mkdir -p "$dir/qemu-crashed"
 		mv "$dir/console.log" "$dir/results.log" "$dir/qemu.log" "$dir/qemu-crashed/"
 		say "running the guest once more (the crashed run's logs: $dir/qemu-crashed/)"
 		rc=0
-		"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kdir/arch/x86/boot/bzImage" "$build/initramfs.cpio.gz" \
-			"$dir" "$list" || rc=$?
+		"$FENCEBUF_ROOT/qemu/run-vm.sh" "$kernel" "$initrd" "$dir" "$list" || rc=$?
 	fi
 	return $rc
 }
@@ -119,6 +126,86 @@ else
 	: >"$logs/console.log"
 fi
 
+# The stock kernel: Debian 13's own signed 7.3 kernel, as fencebuf's users
+# run it (README "Debian 13"). The module is built as a user on such a
+# machine builds it, with the kernel's own toolchain in a trixie build root
+# (qemu/stock-kernel.sh): the Makefile rebuilds the Rust metadata the headers
+# lack (scripts/rust-metadata.sh), and `make install` fills the guest's root.
+# Its suites are reported as stock:NAME. FENCEBUF_STOCK=0 skips all this.
+if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
+	stock_logs=$logs/stock
+	mkdir -p "$stock_logs"
+	stock_built=0
+	if stock_root=$("$FENCEBUF_ROOT/qemu/stock-kernel.sh"); then
+		in_root=("$FENCEBUF_ROOT/qemu/in-root.sh" "$stock_root")
+		kstock=/usr/src/linux-headers-$STOCK_RELEASE
+		stock_make=("${in_root[@]}" make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kstock")
+		host_check stock-module-build "${stock_make[@]}" \
+			MODULE_OUT="$build/stock/module" IMPORTER_OUT="$build/stock/importer" modules &&
+			stock_built=1
+		# No warnings against the stock config either (kbuild's, rustc's, gcc's).
+		host_check stock-no-warnings sh -c '! grep -E "^(warning|error)(\[|:)|: warning:" "$1"' _ \
+			"$logs/host-stock-module-build.log" || true
+		sysroot_stock=$build/stock-sysroot
+		rm -rf "$sysroot_stock"
+		mkdir -p "$sysroot_stock/lib/modules/$STOCK_RELEASE"
+		# Debian's lists of the kernel's modules, as a machine running it has.
+		cp "$stock_root/usr/lib/modules/$STOCK_RELEASE"/modules.{order,builtin,builtin.modinfo} \
+			"$sysroot_stock/lib/modules/$STOCK_RELEASE/"
+		host_check stock-install "${stock_make[@]}" DESTDIR="$sysroot_stock" \
+			MODULE_OUT="$build/stock/module" install || stock_built=0
+		if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
+			host_check stock-rust-metadata "$FENCEBUF_ROOT/qemu/install-check.sh" rust-metadata \
+				"$stock_root$kstock" "$stock_root" "$kdir" || true
+			host_check stock-dkms "$FENCEBUF_ROOT/qemu/install-check.sh" stock-dkms \
+				"$stock_root$kstock" "$stock_root" || true
+		fi
+	else
+		n=$((n + 1))
+		echo "not ok $n stock-kernel: the stock kernel or its build root could not be set up" >>"$host_tap"
+	fi
+	if [ $stock_built -eq 1 ] && [ $built -eq 1 ]; then
+		staging=$build/stock-guest
+		rm -rf "$staging"
+		cp -a "$build/guest" "$staging"
+		install -m 0644 "$build/stock/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
+		install -m 0644 "$build/stock/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
+		FENCEBUF_GUEST_SYSROOT=$sysroot_stock "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" \
+			"$build/stock-initramfs.cpio.gz" "$staging"
+		: >"$stock_logs/results.log"
+		: >"$stock_logs/console.log"
+		# As on the debug kernel, the BAR-toggling stress boots single-threaded.
+		main=, single=,
+		for s in ${stock_suites//,/ }; do
+			case $s in
+			exporter-stress) single+=$s, ;;
+			*) main+=$s, ;;
+			esac
+		done
+		main=${main#,} single=${single#,}
+		for boot in main single; do
+			list=${!boot}
+			list=${list%,}
+			[ -n "$list" ] || continue
+			rc=0
+			FENCEBUF_TCG_THREADS=$([ $boot = single ] && echo single || echo multi) \
+				FENCEBUF_EXPECT_DEBUGFS=fencebuf \
+				run_guest "$stock_logs/$boot" "$list" \
+				"$stock_root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" "$build/stock-initramfs.cpio.gz" ||
+				rc=$?
+			[ $vm_rc -ne 0 ] || vm_rc=$rc
+			cat "$stock_logs/$boot/results.log" >>"$stock_logs/results.log"
+			cat "$stock_logs/$boot/console.log" >>"$stock_logs/console.log"
+		done
+	else
+		say "the module did not build for the stock kernel: no stock guest run"
+	fi
+	# One report: the stock boot's suites as stock:NAME.
+	sed -e 's/^\(@@fencebuf suite-[a-z]* \)/\1stock:/' "$stock_logs/results.log" >>"$logs/results.log"
+	cat "$stock_logs/console.log" >>"$logs/console.log"
+	suites+=,$(echo "$stock_suites" | sed 's/\([^,]*\)/stock:\1/g')
+fi
+
 # The exporter suite's device-memory check happens on the host, after the
 # guest (qemu/ivshmem.py): missing, it failed.
 ivshmem_tap=()
@@ -126,11 +213,22 @@ case ",$suites," in
 *,exporter,*)
 	[ -s "$logs/host-ivshmem.tap" ] ||
 		echo "not ok 1 ivshmem: the guest never wrote its pattern" >"$logs/host-ivshmem.tap"
-	ivshmem_tap=(--host-tap "$logs/host-ivshmem.tap")
+	ivshmem_tap+=(--host-tap "$logs/host-ivshmem.tap")
 	;;
 esac
+case ",$suites," in
+*,stock:exporter,*)
+	tap=$logs/host-stock-ivshmem.tap
+	sed 's/ivshmem/stock ivshmem/' "$logs/stock/main/host-ivshmem.tap" >"$tap" 2>/dev/null
+	[ -s "$tap" ] || echo "not ok 1 stock ivshmem: the guest never wrote its pattern" >"$tap"
+	ivshmem_tap+=(--host-tap "$tap")
+	;;
+esac
+# Only the debug kernel has kmemleak: without its suites, no final scan.
+kmemleak=()
+[ -n "$suites_debug" ] || kmemleak=(--no-kmemleak)
 
 say "guest kernel log: $logs/console.log; test output: $logs/results.log"
 exec python3 "$FENCEBUF_ROOT/qemu/report.py" --results "$logs/results.log" \
 	--console "$logs/console.log" --suites "$suites" --host-tap "$host_tap" "${ivshmem_tap[@]}" \
-	--vm-rc "$vm_rc"
+	"${kmemleak[@]}" --vm-rc "$vm_rc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the pinned kernel source (qemu/pins.env) into the cache and unpack it.
-# apt runs with a private sources list and private state/cache directories,
-# so the system's apt configuration and package database are never touched.
+# apt runs with a private state (qemu/lib.sh private_apt), so the system's apt
+# configuration and package database are never touched.
 # Prints the source directory.
 . "$(dirname "$0")/lib.sh"
 
@@ -13,29 +13,18 @@ fi
 
 dl=$FENCEBUF_CACHE/download
 deb=$dl/${KERNEL_PKG}_${KERNEL_PKG_VERSION}_all.deb
-mkdir -p "$dl/apt/lists/partial" "$dl/apt/cache/archives/partial" "$dl/apt/etc"
+mkdir -p "$dl"
 
 verify_deb() {
 	[ -f "$deb" ] && echo "$KERNEL_DEB_SHA256  $deb" | sha256sum -c --quiet >/dev/null 2>&1
 }
 
 if ! verify_deb; then
-	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	[ -f "$keyring" ] || die "no $keyring: install debian-archive-keyring"
-	echo "deb [signed-by=$keyring] $KERNEL_PKG_MIRROR $KERNEL_PKG_SUITE main" >"$dl/apt/etc/sources.list"
-	aptopts=(
-		-o "Dir::Etc::SourceList=$dl/apt/etc/sources.list"
-		-o "Dir::Etc::SourceParts=-"
-		-o "Dir::State::Lists=$dl/apt/lists"
-		-o "Dir::State::status=/dev/null"
-		-o "Dir::Cache=$dl/apt/cache"
-		-o "APT::Sandbox::User=$(id -un)"
-		-o "Debug::NoLocking=1"
-	)
-	say "fetching $KERNEL_PKG $KERNEL_PKG_VERSION from $KERNEL_PKG_SUITE (private apt state in $dl/apt)"
-	apt-get -q "${aptopts[@]}" update >"$dl/apt-update.log" 2>&1 ||
+	private_apt kernel-source "$KERNEL_PKG_SUITE"
+	say "fetching $KERNEL_PKG $KERNEL_PKG_VERSION from $KERNEL_PKG_SUITE (private apt state in $FENCEBUF_CACHE/apt)"
+	apt-get -q "${PAPT[@]}" update >"$dl/apt-update.log" 2>&1 ||
 		die "apt-get update for $KERNEL_PKG_SUITE failed, see $dl/apt-update.log. Supply the kernel yourself: put $(basename "$deb") in $dl/"
-	(cd "$dl" && apt-get -q "${aptopts[@]}" download "$KERNEL_PKG=$KERNEL_PKG_VERSION") >"$dl/apt-download.log" 2>&1 ||
+	(cd "$dl" && apt-get -q "${PAPT[@]}" download "$KERNEL_PKG=$KERNEL_PKG_VERSION") >"$dl/apt-download.log" 2>&1 ||
 		die "could not download $KERNEL_PKG=$KERNEL_PKG_VERSION, see $dl/apt-download.log. Supply it yourself: put $(basename "$deb") in $dl/"
 	# apt-get download escapes ':' and '~' differently across versions.
 	got=$(ls "$dl"/"${KERNEL_PKG}"_*_all.deb 2>/dev/null | head -n1)

@@ -10,6 +10,10 @@
 #   install-check.sh dkms KDIR             dkms add/build from dkms.conf; and
 #                                          kernels without Rust are skipped
 #   install-check.sh rust-analyzer KDIR    make rust-analyzer's project file
+#   install-check.sh rust-metadata HEADERS ROOT KDIR  scripts/rust-metadata.sh
+#                                          refuses another rustc and other crates
+#   install-check.sh stock-dkms HEADERS ROOT  dkms add/build for Debian's stock
+#                                          kernel (HEADERS) in the build root ROOT
 # KDIR is the pinned kernel's build tree.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +44,7 @@ check_installed() { # ROOT: what make install must have put there
 	expect "modules.dep lists it" grep -q '^extra/fencebuf.ko:' "$root/lib/modules/$release/modules.dep"
 	expect "vermagic is $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
 	expect "the ivshmem alias is indexed" grep -q 'pci:v00001AF4d00001110.* fencebuf$' "$root/lib/modules/$release/modules.alias"
+	expect "the sw_sync alias is indexed" grep -q "^alias sw_sync fencebuf$" "$root/lib/modules/$release/modules.alias"
 	expect "dev_group and dev_mode are parameters" sh -c "modinfo -F parm '$ko' | grep -q '^dev_group:' && modinfo -F parm '$ko' | grep -q '^dev_mode:'"
 	expect "the udev rule" cmp -s "$FENCEBUF_ROOT/udev/70-fencebuf.rules" "$root/etc/udev/rules.d/70-fencebuf.rules"
 	expect "the uAPI header" cmp -s "$FENCEBUF_ROOT/include/uapi/linux/fencebuf.h" "$root/usr/local/include/linux/fencebuf.h"
@@ -152,6 +157,65 @@ dkms)
 	}
 	skipped "a 7.4 kernel without CONFIG_RUST" 7.4.0 CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
 	skipped "a Rust-enabled 7.2 kernel" 7.2.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
+	finish
+	;;
+rust-metadata)
+	# scripts/rust-metadata.sh trusts only the kernel's own compiler and
+	# crates: HEADERS are Debian's stock headers (in the build root ROOT),
+	# KDIR the pinned kernel, built by another rustc with another config.
+	headers=$kdir root=$3 pinned=$4
+	# refused DESCRIPTION MESSAGE-PART CMD...: CMD must fail saying MESSAGE-PART.
+	refused() {
+		local d=$1 want=$2 out
+		shift 2
+		if out=$("$@" 2>&1); then
+			bad "$d: it did not fail"
+		elif grep -qF "$want" <<<"$out"; then
+			ok "$d: $(grep -F -m1 "$want" <<<"$out" | cut -c1-160)"
+		else
+			bad "$d: it failed without saying '$want': $out"
+		fi
+	}
+	refused "the pinned rustc ($("$RUSTC" --version)) for Debian's kernel" \
+		"rustc differs from the kernel's" \
+		"$FENCEBUF_ROOT/scripts/rust-metadata.sh" --rustc "$RUSTC" "$headers"
+	refused "the pinned kernel's crates (rustc $RUST_VERSION) against Debian's Module.symvers" \
+		"the rebuilt Rust crates are not the kernel's" \
+		"$FENCEBUF_ROOT/scripts/rust-metadata.sh" check-symbols "$headers" "$pinned"
+	overlay=$("$FENCEBUF_ROOT/qemu/in-root.sh" "$root" "$FENCEBUF_ROOT/scripts/rust-metadata.sh" \
+		"/usr/src/linux-headers-$release" 2>/dev/null)
+	expect "the rebuilt crates' symbols are Debian's, both ways" \
+		"$FENCEBUF_ROOT/scripts/rust-metadata.sh" check-symbols "$headers" "$overlay"
+	finish
+	;;
+stock-dkms)
+	# DKMS for Debian's stock kernel, in the trixie build root where its
+	# toolchain runs: the pre-build step rebuilds the Rust metadata the
+	# headers lack (scripts/rust-metadata.sh), then the module builds.
+	root=$3
+	dkms=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
+	# Inside the cache, which the build root sees at the same path.
+	work=$FENCEBUF_CACHE/stock/dkms-check
+	rm -rf "$work"
+	trap 'rm -rf "$work"' EXIT
+	src=$work/src/fencebuf-0.1.0
+	mkdir -p "$src" "$work/dkms"
+	tar -C "$FENCEBUF_ROOT" -c --exclude=./build --exclude=./.git . | tar -x -C "$src"
+	run_dkms() {
+		"$FENCEBUF_ROOT/qemu/in-root.sh" "$root" "$dkms" "$@" --dkmstree "$work/dkms" --sourcetree "$work/src"
+	}
+	expect "dkms add" run_dkms add -m fencebuf -v 0.1.0
+	out=$work/build.out
+	if run_dkms build -m fencebuf -v 0.1.0 -k "$release" \
+		--kernelsourcedir "/usr/src/linux-headers-$release" >"$out" 2>&1; then
+		ok "dkms build for $release"
+	else
+		bad "dkms build for $release: $(tail -n 20 "$out")"
+	fi
+	expect "its pre-build step provided the Rust metadata" \
+		grep -q "^\[fencebuf\] Rust metadata for $release: " "$out"
+	ko=$work/dkms/fencebuf/0.1.0/$release/x86_64/module/fencebuf.ko
+	expect "DKMS built fencebuf.ko for $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
 	finish
 	;;
 rust-analyzer)

@@ -72,9 +72,61 @@ logged() {
 }
 
 # Key of the cached kernel build for config fragment $1: changes whenever the
-# pins or the fragment change, and only then.
+# pins that go into the pinned kernels (source and toolchain) or the fragment
+# change, and only then.
 kernel_key() {
-	cat "$FENCEBUF_ROOT/qemu/pins.env" "$1" | sha256sum | cut -c1-16
+	{
+		grep -E '^(KERNEL_|RUST|LLVM|LIBCLANG|BINDGEN|CLIPPY)' "$FENCEBUF_ROOT/qemu/pins.env"
+		cat "$1"
+	} | sha256sum | cut -c1-16
+}
+
+# The Debian archive this system's apt uses, as a URI: whatever mirror or
+# proxy the user configured works unchanged, and the project names none.
+# FENCEBUF_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+	if [ -n "${FENCEBUF_DEBIAN_MIRROR:-}" ]; then
+		echo "${FENCEBUF_DEBIAN_MIRROR%/}"
+		return
+	fi
+	local uri i
+	for i in 1 2; do
+		# The main archive: Origin and Label "Debian" (security is
+		# "Debian-Security"), read from the Release files apt has.
+		# shellcheck disable=SC2016
+		uri=$(apt-get indextargets --format '$(ORIGIN)|$(LABEL)|$(REPO_URI)' 2>/dev/null |
+			awk -F'|' '$1 == "Debian" && $2 == "Debian" { print $3; exit }')
+		[ -z "$uri" ] && [ "$i" -eq 1 ] || break
+		# No Release files yet: a fresh machine before its first update.
+		as_root apt-get update -q >/dev/null 2>&1 || true
+	done
+	[ -n "$uri" ] ||
+		die "this system's apt has no Debian archive in its sources (Origin and Label \"Debian\"): add one, or set FENCEBUF_DEBIAN_MIRROR=<the archive's URI>"
+	echo "${uri%/}"
+}
+
+# private_apt NAME "SUITE..." (sets PAPT): apt options for a private apt state
+# in the cache with only these suites of the system's Debian archive. The
+# system's sources, lists and package database are never touched; its
+# apt.conf (proxies) still applies. Run `apt-get "${PAPT[@]}" update` first.
+private_apt() {
+	local dir=$FENCEBUF_CACHE/apt/$1 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	local mirror suite
+	[ -f "$keyring" ] || die "no $keyring: install debian-archive-keyring"
+	mirror=$(debian_mirror)
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc"
+	for suite in $2; do
+		echo "deb [signed-by=$keyring] $mirror $suite main"
+	done >"$dir/etc/sources.list"
+	PAPT=(
+		-o "Dir::Etc::SourceList=$dir/etc/sources.list"
+		-o "Dir::Etc::SourceParts=-"
+		-o "Dir::State::Lists=$dir/lists"
+		-o "Dir::State::status=/dev/null"
+		-o "Dir::Cache=$dir/cache"
+		-o "APT::Sandbox::User=$(id -un)"
+		-o "Debug::NoLocking=1"
+	)
 }
 
 kernel_src_dir() { echo "$FENCEBUF_CACHE/src/linux-$KERNEL_PKG_VERSION"; }

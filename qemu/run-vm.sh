@@ -17,7 +17,7 @@ suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIM
 # environment. Unset ones keep the tests' defaults.
 guest_env=
 for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL \
-	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH; do
+	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH FENCEBUF_EXPECT_DEBUGFS; do
 	val=${!var:-}
 	[ -n "$val" ] || continue
 	[[ $val =~ ^[A-Za-z0-9_]+$ ]] || die "$var must be a number or a name, not '$val'"

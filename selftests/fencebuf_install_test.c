@@ -112,6 +112,21 @@ TEST(modprobe_finds_the_installed_module)
 	EXPECT_EQ(0, access("/dev/sw_sync", F_OK));
 }
 
+/*
+ * The sw_sync library of graphics test suites runs `modprobe sw_sync` before
+ * it opens /dev/sw_sync: on a kernel without the C sw_sync, the module alias
+ * makes that load fencebuf.
+ */
+TEST(modprobe_sw_sync_loads_fencebuf)
+{
+	if (fb_loaded())
+		ASSERT_EQ(0, fb_unload());
+	ASSERT_EQ(0, system("modprobe sw_sync"));
+	EXPECT_TRUE(fb_loaded());
+	EXPECT_EQ(0, system("udevadm settle --timeout=30"));
+	EXPECT_EQ(0, access("/dev/sw_sync", F_OK));
+}
+
 TEST(default_nodes_are_root_only)
 {
 	ASSERT_EQ(0, load_installed(""));
