@@ -111,12 +111,13 @@ rust-analyzer:
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.
+CLIPPY_OUT ?= $(BUILD)/clippy
 clippy:
-	@rm -rf $(BUILD)/clippy && mkdir -p $(BUILD)/clippy
-	{ $(MAKE) -C $(KDIR) M=$(ROOT) MO=$(BUILD)/clippy $(KBUILD_VARS) CLIPPY=1 modules && \
-	  $(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(BUILD)/clippy/importer \
-		$(KBUILD_VARS) CLIPPY=1 modules; } 2>&1 | tee $(BUILD)/clippy/build.log
-	@if grep -E '^(warning|error)(\[|:)' $(BUILD)/clippy/build.log; then \
+	@rm -rf $(CLIPPY_OUT) && mkdir -p $(CLIPPY_OUT)
+	{ $(MAKE) -C $(KDIR) M=$(ROOT) MO=$(CLIPPY_OUT) $(KBUILD_VARS) CLIPPY=1 modules && \
+	  $(MAKE) -C $(KDIR) M=$(ROOT)/samples/importer MO=$(CLIPPY_OUT)/importer \
+		$(KBUILD_VARS) CLIPPY=1 modules; } 2>&1 | tee $(CLIPPY_OUT)/build.log
+	@if grep -E '^(warning|error)(\[|:)|: warning:' $(CLIPPY_OUT)/build.log; then \
 		echo "clippy: the module build has warnings (see above)"; exit 1; fi
 endif
 

@@ -146,6 +146,9 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 		# No warnings against the stock config either (kbuild's, rustc's, gcc's).
 		host_check stock-no-warnings sh -c '! grep -E "^(warning|error)(\[|:)|: warning:" "$1"' _ \
 			"$logs/host-stock-module-build.log" || true
+		if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
+			host_check stock-clippy "${stock_make[@]}" CLIPPY_OUT="$build/stock/clippy" clippy || true
+		fi
 		sysroot_stock=$build/stock-sysroot
 		rm -rf "$sysroot_stock"
 		mkdir -p "$sysroot_stock/lib/modules/$STOCK_RELEASE"
@@ -170,8 +173,12 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 		cp -a "$build/guest" "$staging"
 		install -m 0644 "$build/stock/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
 		install -m 0644 "$build/stock/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
-		FENCEBUF_GUEST_SYSROOT=$sysroot_stock "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" \
-			"$build/stock-initramfs.cpio.gz" "$staging"
+		udev=
+		case ",$stock_suites," in
+		*,install,*) udev=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" udev bin/udevadm) ;;
+		esac
+		FENCEBUF_GUEST_SYSROOT=$sysroot_stock FENCEBUF_GUEST_UDEV=$udev \
+			"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/stock-initramfs.cpio.gz" "$staging"
 		: >"$stock_logs/results.log"
 		: >"$stock_logs/console.log"
 		# As on the debug kernel, the BAR-toggling stress boots single-threaded.

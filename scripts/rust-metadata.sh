@@ -41,6 +41,10 @@
 
 set -euo pipefail
 
+# What the copy holds and how: change it when that changes, so that copies
+# made by an older version of this script are not reused.
+LAYOUT=1
+
 say() { printf '[fencebuf] %s\n' "$*" >&2; }
 die() {
 	printf '[fencebuf] error: %s\n' "$*" >&2
@@ -99,7 +103,9 @@ check_symbols() {
 check_generated() {
 	local f
 	for f in include/generated/autoconf.h include/generated/rustc_cfg \
-		include/generated/utsrelease.h "arch/$3/include/generated/asm-offsets.h"; do
+		include/generated/utsrelease.h include/generated/asm-offsets.h; do
+		# asm-offsets.h was under arch/ before 7.x.
+		[ -f "$1/$f" ] || f=arch/$3/include/${f#include/}
 		[ -f "$1/$f" ] || die "the headers have no $f to compare with"
 		cmp -s "$1/$f" "$2/$f" ||
 			die "the rebuilt $f differs from the package's ($(diff "$1/$f" "$2/$f" | grep -m1 '^[<>]' | cut -c1-100)...): the source, the compiler or the configuration is not the kernel's"
@@ -166,9 +172,10 @@ progress() {
 	say "$label: done in $(($(date +%s) - start)) s"
 }
 
-# overlay HEADERS OBJTREE OUT: a copy of the headers tree with the metadata.
+# overlay HEADERS OBJTREE OUT FINAL: a copy of the headers tree with the
+# metadata, made in OUT, to be used at FINAL.
 overlay() {
-	local headers=$1 obj=$2 out=$3 link target
+	local headers=$1 obj=$2 out=$3 final=$4 link target
 	cp -a "$headers/." "$out/"
 	# Links that lead out of the tree (Debian: scripts and tools into
 	# linux-kbuild) still lead there from the copy.
@@ -181,7 +188,7 @@ overlay() {
 	done < <(find "$out" -type l -print0)
 	# The headers' Makefile names their own directory as the output.
 	if grep -q "^KBUILD_OUTPUT=" "$out/Makefile" 2>/dev/null; then
-		sed -i "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$out|" "$out/Makefile"
+		sed -i "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$final|" "$out/Makefile"
 	fi
 	# scripts/ may be a link to the distribution's kbuild: make it a
 	# directory of links to it, which scripts/target.json can join.
@@ -227,7 +234,7 @@ build() {
 		cat "$headers/.config" "$headers/Module.symvers"
 		"$rustc" --version
 		"$bindgen" --version 2>/dev/null || true
-		cat "$0"
+		echo "layout $LAYOUT"
 	} | sha256sum | cut -c1-16)
 	out=${out:-$cache/kernel/headers-$release-rust-$key}
 	if [ -f "$out/.fencebuf-verified" ]; then
@@ -253,6 +260,12 @@ build() {
 		return
 	}
 	local work=$out.work
+	# What earlier tools or an earlier version of this script left for this
+	# kernel is of no further use.
+	local old
+	for old in "$(dirname "$out")/headers-$release-rust-"*; do
+		case $old in "$out" | "$out".*) ;; *) rm -rf "$old" ;; esac
+	done
 	rm -rf "$work" "$out.tmp"
 	mkdir -p "$work/obj" "$out.tmp"
 	local src=$source
@@ -291,7 +304,7 @@ $(diff "$headers/.config" "$work/obj/.config" | grep '^[<>]' | head -n 8 | sed '
 	check_generated "$headers" "$work/obj" "$arch"
 	check_symbols "$headers" "$work/obj"
 
-	overlay "$headers" "$work/obj" "$out.tmp"
+	overlay "$headers" "$work/obj" "$out.tmp" "$out"
 	{
 		echo "kernel: $release"
 		echo "headers: $headers"

@@ -26,13 +26,21 @@
 
 static char installed_ko[256];
 
+/* Where make install put the module: compressed as the kernel's are, if so. */
 static const char *installed_path(void)
 {
+	static const char *const suffix[] = { "", ".xz", ".zst", ".gz" };
 	struct utsname u;
+	unsigned int i;
 
-	if (!installed_ko[0] && !uname(&u))
+	if (installed_ko[0] || uname(&u))
+		return installed_ko;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(installed_ko, sizeof(installed_ko),
-			 "/lib/modules/%s/extra/fencebuf.ko", u.release);
+			 "/lib/modules/%s/extra/fencebuf.ko%s", u.release, suffix[i]);
+		if (!access(installed_ko, F_OK))
+			break;
+	}
 	return installed_ko;
 }
 

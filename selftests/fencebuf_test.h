@@ -31,12 +31,17 @@ static inline const char *fb_module_path(void)
 /* Load the module file @path with @params; returns 0 or -errno. */
 static inline int fb_load_path(const char *path, const char *params)
 {
+	/* MODULE_INIT_COMPRESSED_FILE: the kernel decompresses it. */
+	const int compressed = 4;
+	const char *dot = strrchr(path, '.');
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
+	/* make install compresses modules where the kernel does (Debian: xz). */
+	ret = syscall(SYS_finit_module, fd, params,
+		      dot && strcmp(dot, ".ko") ? compressed : 0);
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;
