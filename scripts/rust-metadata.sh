@@ -86,7 +86,8 @@ check_symbols() {
 			echo "  they export $n_ours Rust symbols, $only_ours of them not in $headers/Module.symvers;"
 			echo "  Module.symvers has $n_theirs, $only_theirs of them not exported by the rebuilt crates."
 			echo "  First differences (< rebuilt only, > kernel only):"
-			diff "$tmp/ours" "$tmp/theirs" | grep '^[<>]' | head -n 6 | sed 's/^/    /'
+			diff "$tmp/ours" "$tmp/theirs" >"$tmp/diff" || true
+			awk '/^[<>]/ && n++ < 6 { print "    " $0 }' "$tmp/diff"
 			echo "  Symbol hashes depend on the compiler, the source and the configuration: build with"
 			echo "  the kernel's own rustc ($(conf_text "$headers" RUSTC_VERSION_TEXT)) and its own source package."
 		} >"$tmp/msg"
@@ -296,7 +297,7 @@ build() {
 		make -C "$src" O="$work/obj" "${vars[@]}" olddefconfig
 	cmp -s "$headers/.config" "$work/obj/.config" ||
 		die "the source and this machine do not reproduce the kernel's .config (< the kernel's, > the rebuilt one):
-$(diff "$headers/.config" "$work/obj/.config" | grep '^[<>]' | head -n 8 | sed 's/^/    /')
+$(diff "$headers/.config" "$work/obj/.config" | awk '/^[<>]/ && n++ < 8 { print "    " $0 }')
   Is $source the kernel's own version? Kconfig also probes this machine's tools: the compilers (CC: ${cc:-cc}, rustc, bindgen), pahole, and openssl for the module signing key types; install what the differing options test."
 	progress "building the kernel's Rust crates (make prepare, about 3 min of CPU)" "$work/build.log" \
 		make -C "$src" O="$work/obj" "${vars[@]}" -j"$jobs" prepare
