@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make mutants`: prove the tests can fail. Each selftests/mutants/NAME.patch
 # breaks one behaviour on purpose; its first line names the suites that must
-# catch it:   # suites: module,timeline
+# catch it:   # suites: module,timeline   (stock:NAME: on the stock kernel)
 # The patch is applied to a copy of the tree, the module built and the suites
 # run in the guest; the mutant is "killed" when the run fails. Prints one TAP
 # line per mutant and "N passed, N failed" (passed = killed).
@@ -39,10 +39,20 @@ for p in "${patches[@]}"; do
 	patch -s -d "$tree" -p1 <"$p" || die "$name: patch does not apply"
 	say "mutant $name: running $suites"
 	rc=0
-	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
+	# stock:NAME suites run on Debian's stock kernel, the others on the
+	# debug kernel.
+	debug_suites= stock_suites=
+	for s in ${suites//,/ }; do
+		case $s in
+		stock:*) stock_suites+=${stock_suites:+,}${s#stock:} ;;
+		*) debug_suites+=${debug_suites:+,}$s ;;
+		esac
+	done
+	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$debug_suites \
+		FENCEBUF_STOCK_SUITES=$stock_suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
 	# A failed build is the mutant's fault, not a catch; other host checks
 	# (the packaging ones) may catch a mutant like any test.
-	if grep -qE '^  - host: (module-build|selftests-build)\b' "$build/$name/check.log"; then
+	if grep -qE '^  - host: (module-build|selftests-build|stock-module-build)\b' "$build/$name/check.log"; then
 		survived=$((survived + 1))
 		echo "not ok $n $name: the mutant does not build (log: $build/$name/check.log)"
 	elif [ $rc -ne 0 ]; then
