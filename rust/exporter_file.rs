@@ -4,7 +4,7 @@
 
 use crate::{
     ext::{
-        misc_node::NodeFile,
+        node_file::NodeFile,
         uapi::{FencebufExport, FencebufInfo, FencebufRange},
     },
     mmio_buffer::BufferKey,

@@ -6,12 +6,8 @@
 //! The driver logic is safe Rust (`#[forbid(unsafe_code)]` below); all
 //! `unsafe` lives in the abstraction layer in [`ext`].
 
-use kernel::{
-    driver,
-    miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
-    pci,
-    prelude::*,
-};
+use ext::{debugfs_node::DebugfsNode, misc_node::MiscNode};
+use kernel::{driver, pci, prelude::*, str::CString};
 
 #[forbid(unsafe_code)]
 mod exporter_file;
@@ -31,6 +27,8 @@ module! {
     authors: ["The fencebuf developers"],
     description: "sw_sync-compatible fence timelines and an MMIO dma-buf exporter",
     license: "GPL",
+    // What a sw_sync user loads on a kernel without the C sw_sync.
+    alias: ["sw_sync"],
     imports_ns: ["DMA_BUF"],
     params: {
         max_pending: u32 {
@@ -57,9 +55,11 @@ fn revoke_timeout_ms() -> u32 {
 #[pin_data]
 struct Fencebuf {
     #[pin]
-    _timeline_dev: MiscDeviceRegistration<timeline::TimelineFile>,
+    _timeline_dev: MiscNode<timeline::TimelineFile>,
     #[pin]
     _pci: driver::Registration<pci::Adapter<pci_driver::FencebufPci>>,
+    /// `<debugfs>/sync/sw_sync`, when fencebuf provides it.
+    _debugfs_sw_sync: Option<DebugfsNode<timeline::TimelineFile>>,
 }
 
 impl kernel::InPlaceModule for Fencebuf {
@@ -70,8 +70,38 @@ impl kernel::InPlaceModule for Fencebuf {
         // The nodes' group and mode too: the udev rule copies them blindly.
         let name = ext::param::check_node_access().and(name);
         try_pin_init!(Self {
-            _timeline_dev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: name? }),
+            _timeline_dev <- MiscNode::register(CString::try_from(name?)?, ()),
             _pci <- driver::Registration::new(c"fencebuf", module),
+            _debugfs_sw_sync: debugfs_sw_sync(),
         })
+    }
+}
+
+/// `<debugfs>/sync/sw_sync`, the timeline device where the kernel's sync
+/// selftests and Android's libsync open it, unless the kernel has its own (the
+/// C sw_sync, `CONFIG_SW_SYNC`) or the `debugfs_sw_sync` parameter is off.
+/// Not having it is no error.
+fn debugfs_sw_sync() -> Option<DebugfsNode<timeline::TimelineFile>> {
+    if !ext::param::debugfs_sw_sync() {
+        pr_info!("not providing <debugfs>/sync/sw_sync (debugfs_sw_sync=N)\n");
+        return None;
+    }
+    // Mode 0644, as the C sw_sync's.
+    match DebugfsNode::create(c"sync", c"sw_sync", 0o644, ()) {
+        Ok(node) => {
+            pr_info!("providing <debugfs>/sync/sw_sync (the kernel has no sw_sync)\n");
+            Some(node)
+        }
+        Err(EEXIST) => {
+            pr_info!("leaving the kernel's <debugfs>/sync/sw_sync alone\n");
+            None
+        }
+        Err(e) => {
+            pr_notice!(
+                "cannot provide <debugfs>/sync/sw_sync (error {}); /dev/sw_sync works\n",
+                e.to_errno()
+            );
+            None
+        }
     }
 }

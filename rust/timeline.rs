@@ -34,6 +34,7 @@ use crate::ext::{
     dma_fence::{
         FenceContext, FenceData, FenceSignaller, SignalBatch, SignalTime, SignallingSection,
     },
+    node_file::NodeFile,
     pending_fences::PendingFences,
     sync_file::{self, SyncFile},
     task::{self, COMM_LEN},
@@ -41,12 +42,8 @@ use crate::ext::{
 };
 use core::mem::size_of;
 use kernel::{
-    fs::{
-        file::{flags::O_CLOEXEC, FileDescriptorReservation},
-        File,
-    },
+    fs::file::{flags::O_CLOEXEC, FileDescriptorReservation},
     ioctl::{_IOW, _IOWR},
-    miscdevice::{MiscDevice, MiscDeviceRegistration},
     new_spinlock,
     prelude::*,
     seq_file::SeqFile,
@@ -78,6 +75,19 @@ impl FenceData for TimelineFenceData {
 struct Timeline {
     value: u64,
     pending: PendingFences<TimelineFenceData>,
+}
+
+/// A timeline goes with the last close of its file.
+impl Drop for Timeline {
+    fn drop(&mut self) {
+        // Closing a timeline fails every fence it still owed, as sw_sync
+        // does. (Dropping the set would signal -ECANCELED instead.)
+        let _section = SignallingSection::begin();
+        let mut batch = SignalBatch::new(Err(ENOENT), SignalTime::now());
+        while let Some(fence) = self.pending.pop_first() {
+            batch.signal(fence);
+        }
+    }
 }
 
 impl Timeline {
@@ -118,7 +128,8 @@ impl Timeline {
     }
 }
 
-/// One open timeline.
+/// One open timeline: an open of `/dev/sw_sync`, or of
+/// `<debugfs>/sync/sw_sync` where fencebuf provides it.
 #[pin_data]
 pub(crate) struct TimelineFile {
     context: FenceContext<TimelineFenceData>,
@@ -129,11 +140,11 @@ pub(crate) struct TimelineFile {
     timeline: SpinLock<Timeline>,
 }
 
-#[vtable]
-impl MiscDevice for TimelineFile {
-    type Ptr = Pin<KBox<Self>>;
+impl NodeFile for TimelineFile {
+    /// Timelines share nothing.
+    type Data = ();
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+    fn open(&(): &()) -> Result<Pin<KBox<Self>>> {
         KBox::try_pin_init(
             try_pin_init!(TimelineFile {
                 // Named after the opening task, as sw_sync's timelines are.
@@ -153,38 +164,27 @@ impl MiscDevice for TimelineFile {
         )
     }
 
-    fn release(me: Pin<KBox<Self>>, _file: &File) {
-        // Closing a timeline fails every fence it still owed, as sw_sync
-        // does. (Dropping the set would signal -ECANCELED instead.)
-        let mut tl = me.timeline.lock();
-        let _section = SignallingSection::begin();
-        let mut batch = SignalBatch::new(Err(ENOENT), SignalTime::now());
-        while let Some(fence) = tl.pending.pop_first() {
-            batch.signal(fence);
-        }
-    }
-
-    fn ioctl(me: Pin<&TimelineFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize> {
         let arg = UserPtr::from_addr(arg);
         match cmd {
-            SW_SYNC_IOC_CREATE_FENCE => me.create_fence(arg)?,
-            SW_SYNC_IOC_INC => me.inc(arg)?,
-            SW_SYNC_GET_DEADLINE => me.get_deadline(arg)?,
-            FENCEBUF_IOC_SIGNAL => me.signal(arg)?,
+            SW_SYNC_IOC_CREATE_FENCE => self.create_fence(arg)?,
+            SW_SYNC_IOC_INC => self.inc(arg)?,
+            SW_SYNC_GET_DEADLINE => self.get_deadline(arg)?,
+            FENCEBUF_IOC_SIGNAL => self.signal(arg)?,
             _ => return Err(ENOTTY),
         }
         Ok(0)
     }
 
-    fn show_fdinfo(me: Pin<&TimelineFile>, m: &SeqFile, _file: &File) {
+    fn show_fdinfo(&self, m: &SeqFile) {
         let (value, pending) = {
-            let tl = me.timeline.lock();
+            let tl = self.timeline.lock();
             (tl.value32(), tl.pending.len())
         };
         seq_print!(
             m,
             "timeline:\t{}\nvalue:\t{}\npending:\t{}\n",
-            me.context.data().timeline_name().to_str().unwrap_or("?"),
+            self.context.data().timeline_name().to_str().unwrap_or("?"),
             value,
             pending
         );

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A misc device node with data shared by its open files, and a name made at
-//! run time: one node per bound device (`/dev/fencebuf/0000:00:04.0`).
+//! run time: one node per bound device (`/dev/fencebuf/0000:00:04.0`), and
+//! the timeline device (`/dev/sw_sync`, named by a module parameter).
 //!
 //! `kernel::miscdevice` gives `open` only the registration; this finds the
 //! node around it. That is sound because the adapter type registered is
 //! private to this file and [`MiscNode`] is the only place that registers it.
 
+use super::node_file::NodeFile;
 use core::marker::PhantomData;
 use kernel::{
     container_of,
@@ -16,21 +18,6 @@ use kernel::{
     seq_file::SeqFile,
     str::{CStr, CString},
 };
-
-/// The files of a [`MiscNode`].
-pub(crate) trait NodeFile: Send + Sync + Sized + 'static {
-    /// What every open of the node shares.
-    type Data: Send + Sync;
-
-    /// The node is opened.
-    fn open(data: &Self::Data) -> Result<Pin<KBox<Self>>>;
-
-    /// An ioctl (native and 32-bit compat: the ABI has the same layout).
-    fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
-
-    /// Lines for `/proc/<pid>/fdinfo/<fd>`.
-    fn show_fdinfo(&self, m: &SeqFile);
-}
 
 /// The registered adapter; private, so only `MiscNode` can register it.
 struct Adapter<T>(PhantomData<T>);

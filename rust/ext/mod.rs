@@ -7,11 +7,13 @@
 //! PCI glue) is compiled with `#![forbid(unsafe_code)]`: the types here are
 //! written so that it cannot break the C lifetime rules they wrap.
 
+pub(crate) mod debugfs_node;
 pub(crate) mod dma_buf;
 pub(crate) mod dma_fence;
 pub(crate) mod dma_resv;
 pub(crate) mod io_mapping;
 pub(crate) mod misc_node;
+pub(crate) mod node_file;
 pub(crate) mod p2pdma;
 pub(crate) mod param;
 pub(crate) mod pci_bar;

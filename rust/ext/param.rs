@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! String module parameters declared in C (`rust/helpers/params.c`).
+//! Module parameters declared in C (`rust/helpers/params.c`).
 //!
-//! Linux 7.3's `module!` macro has no string parameter type; the parameters
-//! are declared with `module_param(..., charp, 0444)` in C and read here.
+//! Linux 7.3's `module!` macro has no string parameter type, and the
+//! parameters it declares do not show in sysfs; these are declared with
+//! `module_param(..., 0444)` in C and read here.
 
 use kernel::{ffi::c_char, prelude::*, str::CStr};
 
@@ -11,6 +12,7 @@ extern "C" {
     fn fencebuf_param_devname() -> *const c_char;
     fn fencebuf_param_dev_group() -> *const c_char;
     fn fencebuf_param_dev_mode() -> *const c_char;
+    fn fencebuf_param_debugfs_sw_sync() -> bool;
 }
 
 /// Reads a `charp` parameter; `None` when unset (NULL).
@@ -80,4 +82,12 @@ pub(crate) fn check_node_access() -> Result {
         return Err(EINVAL);
     }
     Ok(())
+}
+
+/// The `debugfs_sw_sync` module parameter: whether to provide
+/// `<debugfs>/sync/sw_sync` on a kernel that has none.
+pub(crate) fn debugfs_sw_sync() -> bool {
+    // SAFETY: The accessor takes no arguments and only reads `debugfs_sw_sync`,
+    // a 0444 `bool` parameter of this module, which nothing writes after load.
+    unsafe { fencebuf_param_debugfs_sw_sync() }
 }

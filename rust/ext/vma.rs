@@ -12,11 +12,14 @@
 
 use kernel::{bindings, fs::File, prelude::*};
 
-// The VMA is typed `void *`: bindgen's `vm_area_struct` is not FFI-safe.
+// The VMA and its operations are typed `void *`: bindgen's `vm_area_struct`
+// is not FFI-safe, nor is `vm_operations_struct`, whose handlers take VMAs:
+// both reach structs that some configurations leave empty (`struct
+// lock_class_key` without lockdep), which `improper_ctypes` rejects.
 extern "C" {
     fn fencebuf_vma_set_io_pfnmap(
         vma: *mut kernel::ffi::c_void,
-        ops: *const bindings::vm_operations_struct,
+        ops: *const kernel::ffi::c_void,
         write_combine: bool,
     );
 }
@@ -51,11 +54,11 @@ impl NewVma {
     /// `ops` handles.
     pub(crate) fn set_io_pfnmap(&self, ops: &'static FaultOps, write_combine: bool) {
         // SAFETY: The VMA is new and its mmap_lock held for write (type
-        // invariant); `ops` is static.
+        // invariant); `ops` is a static `vm_operations_struct`.
         unsafe {
             fencebuf_vma_set_io_pfnmap(
                 core::ptr::from_ref(&self.0).cast_mut().cast(),
-                &ops.0,
+                core::ptr::from_ref(&ops.0).cast(),
                 write_combine,
             )
         };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * C helpers of fencebuf: functions Rust calls for what it cannot reach
- * directly (static inline kernel functions, string module parameters).
+ * directly (static inline kernel functions, module parameters the module!
+ * macro cannot declare).
  * The Rust declarations are in rust/ext/.
  */
 #ifndef FENCEBUF_HELPERS_H
@@ -10,10 +11,15 @@
 #include <linux/refcount_types.h>
 #include <linux/types.h>
 
+struct dentry;
 struct dma_fence;
 struct file;
 struct vm_area_struct;
 struct vm_operations_struct;
+
+/* dcache.c */
+void fencebuf_dget(struct dentry *dentry);
+bool fencebuf_d_is_dir(const struct dentry *dentry);
 
 /* dma_fence.c */
 struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);
@@ -30,6 +36,7 @@ bool fencebuf_refcount_sub_and_test(int i, refcount_t *r);
 const char *fencebuf_param_devname(void);
 const char *fencebuf_param_dev_group(void);
 const char *fencebuf_param_dev_mode(void);
+bool fencebuf_param_debugfs_sw_sync(void);
 
 /* sync_file.c */
 struct file *fencebuf_sync_file_create(struct dma_fence *fence);

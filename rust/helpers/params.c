@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * String module parameters for fencebuf.
+ * Module parameters for fencebuf that the Rust module! macro cannot declare.
  *
- * The Rust module! macro of Linux 7.3 supports only integer and bool
- * parameters, so the string ones are declared here and read through an
- * accessor (rust/ext/param.rs).
+ * The module! macro of Linux 7.3 supports only integer and bool parameters,
+ * and makes them all invisible in sysfs (perm 0): the string ones, and those
+ * that must show in /sys/module/fencebuf/parameters, are declared here and
+ * read through an accessor (rust/ext/param.rs).
  */
 
 #include <linux/module.h>
@@ -29,6 +30,14 @@ static char *dev_mode = "0600";
 module_param(dev_mode, charp, 0444);
 MODULE_PARM_DESC(dev_mode, "Octal mode of /dev/sw_sync and /dev/fencebuf/*, at most 0666 (applied by the fencebuf udev rule; default: 0600)");
 
+/*
+ * Whether fencebuf provides <debugfs>/sync/sw_sync on a kernel without the C
+ * sw_sync (CONFIG_SW_SYNC), where sw_sync clients look for it.
+ */
+static bool debugfs_sw_sync = true;
+module_param(debugfs_sw_sync, bool, 0444);
+MODULE_PARM_DESC(debugfs_sw_sync, "Provide <debugfs>/sync/sw_sync, as /dev/sw_sync, when the kernel has none (default: Y)");
+
 /* Valid from module load until the module's memory is freed on unload. */
 const char *fencebuf_param_devname(void)
 {
@@ -43,4 +52,9 @@ const char *fencebuf_param_dev_group(void)
 const char *fencebuf_param_dev_mode(void)
 {
 	return dev_mode;
+}
+
+bool fencebuf_param_debugfs_sw_sync(void)
+{
+	return debugfs_sw_sync;
 }

@@ -11,7 +11,8 @@
 //! `fencebuf_importer.h`.
 //!
 //! This module is safe Rust over the small abstraction in `dma_buf_import`
-//! (and fencebuf's own `dma_resv` and `misc_node`, shared by path).
+//! (and fencebuf's own `dma_resv`, `misc_node` and `node_file`, shared by
+//! path).
 
 mod dma_buf_import;
 #[allow(dead_code)]
@@ -21,6 +22,8 @@ mod dma_resv;
 mod importer;
 #[path = "../../rust/ext/misc_node.rs"]
 mod misc_node;
+#[path = "../../rust/ext/node_file.rs"]
+mod node_file;
 mod uapi;
 
 kernel::module_pci_driver! {

@@ -20,7 +20,8 @@ use kernel::{
 
 use crate::{
     dma_buf_import::{AttachKind, Attachment, Importer},
-    misc_node::{MiscNode, NodeFile},
+    misc_node::MiscNode,
+    node_file::NodeFile,
     uapi::{FbimpAccess, FbimpAttach, FbimpStatus},
 };
 
