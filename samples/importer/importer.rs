@@ -97,12 +97,10 @@ impl NodeFile for ImporterFile {
                 self.attach(req.fd, kind)
             }
             FBIMP_IOC_MAP => {
-                let len = {
-                    let att = self.attachment.lock();
-                    let att = att.as_ref().ok_or(EINVAL)?;
-                    let len = att.lock().map()?;
-                    len
-                };
+                let att = self.attachment.lock();
+                let len = att.as_ref().ok_or(EINVAL)?.lock().map()?;
+                // Not held across the copy to userspace.
+                drop(att);
                 UserSlice::new(arg, 8).writer().write(&len)?;
                 Ok(0)
             }
