@@ -181,29 +181,21 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 			"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/stock-initramfs.cpio.gz" "$staging"
 		: >"$stock_logs/results.log"
 		: >"$stock_logs/console.log"
-		# As on the debug kernel, the BAR-toggling stress boots single-threaded.
-		main=, single=,
-		for s in ${stock_suites//,/ }; do
-			case $s in
-			exporter-stress) single+=$s, ;;
-			*) main+=$s, ;;
-			esac
-		done
-		main=${main#,} single=${single#,}
-		for boot in main single; do
-			list=${!boot}
-			list=${list%,}
-			[ -n "$list" ] || continue
-			rc=0
-			FENCEBUF_TCG_THREADS=$([ $boot = single ] && echo single || echo multi) \
-				FENCEBUF_EXPECT_DEBUGFS=fencebuf \
-				run_guest "$stock_logs/$boot" "$list" \
-				"$stock_root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" "$build/stock-initramfs.cpio.gz" ||
-				rc=$?
-			[ $vm_rc -ne 0 ] || vm_rc=$rc
-			cat "$stock_logs/$boot/results.log" >>"$stock_logs/results.log"
-			cat "$stock_logs/$boot/console.log" >>"$stock_logs/console.log"
-		done
+		# One boot, with one QEMU thread for both vCPUs. Under Debian 12's
+		# QEMU 7.2 with multi-threaded TCG, Debian's kernel once died in
+		# boot, before any module, of an int3 oops in enqueue_task_fair()
+		# (live kernel text patching with int3, which multi-threaded TCG
+		# mishandles across vCPUs); and the BAR-toggling suites crash QEMU
+		# itself there (see the debug boots above). The races that need
+		# both vCPUs really at once are the debug kernel's to find.
+		rc=0
+		FENCEBUF_TCG_THREADS=single FENCEBUF_EXPECT_DEBUGFS=fencebuf \
+			run_guest "$stock_logs/boot" "$stock_suites" \
+			"$stock_root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" "$build/stock-initramfs.cpio.gz" ||
+			rc=$?
+		[ $vm_rc -ne 0 ] || vm_rc=$rc
+		cat "$stock_logs/boot/results.log" >>"$stock_logs/results.log"
+		cat "$stock_logs/boot/console.log" >>"$stock_logs/console.log"
 	else
 		say "the module did not build for the stock kernel: no stock guest run"
 	fi
@@ -226,7 +218,7 @@ esac
 case ",$suites," in
 *,stock:exporter,*)
 	tap=$logs/host-stock-ivshmem.tap
-	sed 's/ivshmem/stock ivshmem/' "$logs/stock/main/host-ivshmem.tap" >"$tap" 2>/dev/null
+	sed 's/ivshmem/stock ivshmem/' "$logs/stock/boot/host-ivshmem.tap" >"$tap" 2>/dev/null
 	[ -s "$tap" ] || echo "not ok 1 stock ivshmem: the guest never wrote its pattern" >"$tap"
 	ivshmem_tap+=(--host-tap "$tap")
 	;;
