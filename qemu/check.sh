@@ -62,10 +62,10 @@ if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
 	done
 fi
 
-# run_guest LOGDIR SUITES: boot the guest once for SUITES. When the emulator
-# crashed, not the guest (qemu/run-vm.sh), keep its logs and boot once more;
-# a second crash fails the run.
-# run_guest LOGDIR SUITES [KERNEL INITRD]: the debug kernel by default.
+# run_guest LOGDIR SUITES [KERNEL INITRD]: boot the guest (by default the
+# debug kernel) once for SUITES. When the emulator crashed, not the guest
+# (qemu/run-vm.sh), keep its logs and boot once more; a second crash fails
+# the run.
 run_guest() {
 	local dir=$1 list=$2 rc=0
 	local kernel=${3:-$kdir/arch/x86/boot/bzImage} initrd=${4:-$build/initramfs.cpio.gz}
