@@ -16,10 +16,12 @@
 //! `vmap` run under 2 (taken by the core) and take 4. A fault runs under 3
 //! and takes 4. A buffer's `release` takes only 1, and runs from the last
 //! `fput()` of its file, which is always deferred: revoke drops file
-//! references under 1 without deadlock (shared/seeds/002). Revoke reaches a
-//! buffer only through `try_get`, which skips a buffer whose last reference
-//! is gone instead of looping on it (shared/seeds/000). Lockdep checks this
-//! order in every test run.
+//! references under 1 without deadlock (unlike the dma_buf_try_get() of
+//! "Allow MMIO regions to be exported through dmabuf", Dec 2024). Revoke
+//! reaches a buffer only through `try_get`, which skips a buffer whose last
+//! reference is gone instead of looping on it (as get_file_rcu() did on
+//! i915's mmap singleton, Oct 2023). Lockdep checks this order in every
+//! test run.
 //!
 //! # Revoke (memory off, unbind, module unload)
 //!
@@ -144,7 +146,7 @@ impl MmioDevice {
         }
         if req.reuse {
             // One pass over the list; a dying buffer is skipped, not waited
-            // for (shared/seeds/000).
+            // for (the get_file_rcu() loop, Oct 2023).
             let found = guard
                 .buffers()
                 .filter(|b| *b.data().key() == key)

@@ -10,7 +10,7 @@
 //! - The pending set owns every pending fence: a reference and the unique
 //!   handle that signals it. sync_files hold their own references. There is
 //!   no pointer to a fence without a reference, so no fence is ever revived
-//!   from a zero count (the C sw_sync bug of shared/seeds/004).
+//!   from a zero count (the C sw_sync kref 0->1 race, Jun 2024).
 //! - A pending fence refers to nothing of the timeline but the state it
 //!   shares with it (name and reached value), which the fence's signaller
 //!   keeps alive; once signalled the fence is detached from this module.

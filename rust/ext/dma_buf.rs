@@ -13,7 +13,10 @@
 //! - [`Exported`]: a list entry, from which only [`Exported::try_get`] gives a
 //!   [`DmaBuf`]; it fails, once, for a buffer whose last reference is gone.
 //!
-//! The rules that make the bugs of shared/seeds/000 and 002 impossible:
+//! The rules that make two known bugs impossible (the endless get_file_rcu()
+//! loop on a dying file, i915 mmap_singleton, Oct 2023; the deadlocking
+//! dma_buf_try_get() of "Allow MMIO regions to be exported through dmabuf",
+//! Dec 2024):
 //!
 //! - The list holds no reference to a buffer's file. While the lock is held,
 //!   an entry's buffer and file are alive even if the file count reached

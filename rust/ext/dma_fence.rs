@@ -31,7 +31,8 @@
 //! while `ops` is set, so an op entered before its fence signalled finishes
 //! before the state is freed. A fence thus never points at anything that
 //! can go away under it, whatever the order in which timeline and fences die
-//! (the sw_sync bugs of shared/seeds/004).
+//! (the sw_sync kref 0->1 race, "dma-buf/sw_sync: Avoid recursive lock
+//! during fence signal" follow-up, Jun 2024).
 
 use core::{
     marker::PhantomData,

@@ -4,9 +4,9 @@
 //!
 //! The set holds each fence's [`FenceSignaller`], and with it a reference:
 //! there is no pointer to a fence without a reference, so the set can never
-//! reach a fence whose count already fell to zero (the sw_sync bug of
-//! shared/seeds/004). The tree is intrusive (`rb_node` inside the fence), so
-//! inserting allocates nothing and all of a fence's memory is the one
+//! reach a fence whose count already fell to zero (the C sw_sync's kref
+//! 0->1 race, Jun 2024). The tree is intrusive (`rb_node` inside the
+//! fence), so inserting allocates nothing and all of a fence's memory is the one
 //! accounted allocation made by [`FenceSignaller::new`].
 
 use super::dma_fence::{DriverFence, FenceData, FenceSignaller};
