@@ -12,11 +12,11 @@
 
 build=$FENCEBUF_ROOT/build
 logs=${FENCEBUF_LOGS:-$build/logs/check}
-suites=${FENCEBUF_SUITES-module,timeline,stress,exporter,exporter-stress,importer,lifecycle,faultinject,fuzz,install,upstream-sync}
+suites=${FENCEBUF_SUITES-module,timeline,stress,exporter,exporter-stress,importer,userptr,lifecycle,faultinject,fuzz,install,upstream-sync}
 # On the stock kernel, the suites that need no debug kernel (faultinject and
 # fuzz need fail-nth and kmemleak, which Debian's kernel does not have).
 suites_debug=$suites
-stock_suites=${FENCEBUF_STOCK_SUITES-module,timeline,stress,lifecycle,exporter,importer,exporter-stress,install,upstream-sync}
+stock_suites=${FENCEBUF_STOCK_SUITES-module,timeline,stress,lifecycle,exporter,importer,userptr,exporter-stress,install,upstream-sync}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -101,7 +101,7 @@ if [ $built -eq 1 ]; then
 	main_suites=, single_suites=,
 	for s in ${suites//,/ }; do
 		case $s in
-		exporter-stress | fuzz) single_suites+=$s, ;;
+		exporter-stress | fuzz | userptr) single_suites+=$s, ;;
 		*) main_suites+=$s, ;;
 		esac
 	done

@@ -7,7 +7,7 @@ ko=/fencebuf/modules/fencebuf.ko
 debugfs_sw_sync=/sys/kernel/debug/sync/sw_sync
 
 case "$1" in
-module | timeline | stress | exporter | importer | lifecycle | faultinject | fuzz)
+module | timeline | stress | exporter | importer | userptr | lifecycle | faultinject | fuzz)
 	exec /fencebuf/tests/fencebuf_"$1"_test
 	;;
 exporter-stress)

@@ -5,47 +5,75 @@
 //!
 //! # Lock order
 //!
-//! 1. the device lock (the lock of [`Exports`]: device state and the list of
-//!    buffers);
-//! 2. a buffer's reservation lock (`dma_resv`);
-//! 3. the mmap lock of a task (`mm->mmap_lock`, held by the page fault path);
-//! 4. a buffer's mapping lock (its state: revoked, mapping counts), then the
-//!    core's own `i_mmap_rwsem` and page table locks.
+//! What fencebuf takes, outermost first, and where the core's locks fall:
 //!
-//! Revoke takes 1, then 2 for one buffer at a time, then 4. `map_dma_buf` and
-//! `vmap` run under 2 (taken by the core) and take 4. A fault runs under 3
-//! and takes 4. A buffer's `release` takes only 1, and runs from the last
-//! `fput()` of its file, which is always deferred: revoke drops file
-//! references under 1 without deadlock (unlike the dma_buf_try_get() of
-//! "Allow MMIO regions to be exported through dmabuf", Dec 2024). Revoke
-//! reaches a buffer only through `try_get`, which skips a buffer whose last
-//! reference is gone instead of looping on it (as get_file_rcu() did on
-//! i915's mmap singleton, Oct 2023). Lockdep checks this order in every
-//! test run.
+//! 1. the transition lock of a device (serialises memory on/off and unbind;
+//!    on unbind the driver core's PCI device lock is held around it);
+//! 2. the device lock (the lock of [`Exports`]: device state and the list of
+//!    buffers);
+//! 3. the mmap lock of a task (`mm->mmap_lock`: the page fault path holds it);
+//! 4. a buffer's reservation lock (`dma_resv`; the core primes mmap_lock ->
+//!    dma_resv at boot, so nothing may fault or take the mmap lock under it);
+//! 5. a buffer's mapping lock (its state: revoked, mapping counts), the
+//!    innermost.
+//!
+//! A revoke takes 1, then 2, and under 2, for one buffer at a time, 4 then
+//! 5: it marks the buffer revoked and invalidates its importers. It then
+//! drops 2 and, holding only 1, waits for each buffer's fences, zaps its CPU
+//! mappings and waits until importers have unmapped. The zap
+//! (`unmap_mapping_range`) takes `i_mmap_rwsem` and page table locks and
+//! runs the MMU notifiers of every range mirrored over a zapped mapping, for
+//! example an importer's userptr object aliased over it with MAP_FIXED. Those
+//! notifiers therefore run under lock 1 only, never under 2: a notifier that
+//! waits on a fence which a task signals after an EXPORT, or that drops the
+//! last reference of a buffer (whose `release` takes 2), cannot deadlock
+//! against the revoke, unlike i915's userptr notifier, which needed the
+//! struct_mutex its own zapping thread held ("drm/i915/userptr: Avoid
+//! struct_mutex recursion for mmu_invalidate_range_start", Nov 2018). A notifier must still not take a
+//! reservation lock (fs_reclaim and MMU notifiers are primed inside it) and
+//! must not call back into fencebuf's device: lockdep checks both.
+//!
+//! `map_dma_buf` and `vmap` run under 4 (taken by the core) and take 5. A
+//! fault runs under 3 and takes 5. A buffer's `release` takes only 2, and
+//! runs from the last `fput()` of its file, which is always deferred: revoke
+//! drops file references without running `release` (unlike the
+//! dma_buf_try_get() of "Allow MMIO regions to be exported through dmabuf",
+//! Dec 2024). Revoke reaches a buffer only through `try_get`, which skips a
+//! buffer whose last reference is gone instead of looping on it (as
+//! get_file_rcu() did on i915's mmap singleton, Oct 2023). Lockdep checks
+//! this order in every test run; the `mmu_notifier` suite puts notifiers on
+//! the zap path.
 //!
 //! # Revoke (memory off, unbind, module unload)
 //!
-//! Under the device lock, for each buffer it can still reference: take its
-//! reservation lock, mark it revoked, invalidate the importers' mappings,
-//! wait (at most `revoke_timeout_ms`) for the buffer's fences, unlock, zap
-//! every CPU mapping, and wait (same bound) until importers have unmapped.
-//! Memory decoding is turned off only after that. Restore turns decoding on
-//! first, then clears `revoked` and tells importers they may map again.
+//! Under the transition lock: first, under the device lock, every buffer it
+//! can still reference is marked revoked (faults, maps and vmaps fail from
+//! then on; buffers exported later are born revoked) and its importers'
+//! mappings are invalidated. Then, without the device lock, for each buffer:
+//! wait (at most `revoke_timeout_ms`) for its fences, zap every CPU mapping,
+//! and wait (same bound) until importers have unmapped. Memory decoding is
+//! turned off only after that. The references for the second half are held
+//! in a vector allocated first, so memory off either fails with `ENOMEM`
+//! before changing anything or revokes everything; unbind, which cannot
+//! fail, finishes each buffer under the device lock if that allocation fails.
+//! Restore turns decoding on first, then clears `revoked` and tells
+//! importers they may map again, all under the device lock: it zaps nothing.
 
 use crate::{
     ext::{
-        dma_buf::{DmaBuf, Exports, ExportsGuard},
+        dma_buf::{DmaBuf, Exported, Exports, ExportsGuard},
         p2pdma::{P2pProvider, PhysRange},
         pci_bar::{self, BarKind},
     },
     mmio_buffer::{BufferKey, MmioBuffer},
 };
 use kernel::{
+    new_mutex,
     page::PAGE_SIZE,
     pci,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, Arc, Mutex},
     time::msecs_to_jiffies,
 };
 
@@ -77,12 +105,20 @@ pub(crate) struct ExportRequest {
     pub(crate) reuse: bool,
 }
 
+/// Buffers a revoke holds between its two halves.
+type Held = KVVec<(DmaBuf, Arc<MmioBuffer>)>;
+
 /// The exporter of one PCI device.
+#[pin_data]
 pub(crate) struct MmioDevice {
     name: CString,
     pdev: ARef<pci::Device>,
     regions: KVec<Region>,
     exports: Arc<Exports<MmioBuffer>>,
+    /// Serialises memory on/off and unbind; the only fencebuf lock held
+    /// while a revoke zaps CPU mappings (see "Lock order").
+    #[pin]
+    transition: Mutex<()>,
 }
 
 impl MmioDevice {
@@ -101,15 +137,16 @@ impl MmioDevice {
                 gone: false,
             },
         )?;
-        Ok(Arc::new(
-            Self {
+        Arc::pin_init(
+            try_pin_init!(Self {
                 name,
                 pdev,
                 regions,
                 exports,
-            },
+                transition <- new_mutex!(()),
+            }),
             GFP_KERNEL,
-        )?)
+        )
     }
 
     /// The device's PCI address.
@@ -197,6 +234,7 @@ impl MmioDevice {
 
     /// Turns memory decoding on or off, restoring or revoking every buffer.
     pub(crate) fn set_memory_enabled(&self, on: bool) -> Result {
+        let _transition = self.transition.lock();
         let mut guard = self.exports.lock();
         if guard.state().gone {
             return Err(ENODEV);
@@ -208,55 +246,100 @@ impl MmioDevice {
             pci_bar::set_memory_decode(&self.pdev, true)?;
             guard.state_mut().memory_enabled = true;
             self.restore_all(&guard);
-        } else {
-            guard.state_mut().memory_enabled = false;
-            self.revoke_all(&guard);
-            pci_bar::set_memory_decode(&self.pdev, false)?;
+            return Ok(());
         }
-        Ok(())
+        // Room for a reference to every buffer, before anything changes: a
+        // failure leaves the device as it was.
+        let held = KVVec::with_capacity(guard.len(), GFP_KERNEL)?;
+        guard.state_mut().memory_enabled = false;
+        let held = Self::revoke_mark_all(&guard, held);
+        drop(guard);
+        for (buf, data) in held {
+            self.revoke_finish(buf, &data);
+        }
+        // Only now: no CPU or importer mapping is left to touch the BAR.
+        pci_bar::set_memory_decode(&self.pdev, false)
     }
 
     /// The device is being unbound: revoke everything for good.
     pub(crate) fn unbind(&self) {
+        let _transition = self.transition.lock();
         let mut guard = self.exports.lock();
         guard.state_mut().gone = true;
-        self.revoke_all(&guard);
-    }
-
-    fn revoke_all(&self, guard: &ExportsGuard<'_, MmioBuffer>) {
-        let timeout = msecs_to_jiffies(crate::revoke_timeout_ms());
-        for exported in guard.buffers() {
-            // A buffer whose last reference is gone has no importer and no
-            // CPU mapping left (both hold references): nothing to revoke.
-            let Some(buf) = exported.try_get() else {
-                continue;
-            };
-            let data = exported.data();
-            {
-                let locked = buf.lock();
-                data.set_revoked(true);
-                locked.invalidate_mappings();
-                if !locked.wait_fences(timeout) {
-                    pr_warn!(
-                        "{}: revoke: fences of a {} byte buffer still unsignalled after {} ms, revoking anyway\n",
-                        self.name(),
-                        data.size(),
-                        crate::revoke_timeout_ms()
-                    );
+        match KVVec::with_capacity(guard.len(), GFP_KERNEL) {
+            Ok(held) => {
+                let held = Self::revoke_mark_all(&guard, held);
+                drop(guard);
+                for (buf, data) in held {
+                    self.revoke_finish(buf, &data);
                 }
             }
-            buf.zap_cpu_mappings();
-            if !data.wait_unmapped(timeout) {
-                pr_warn!(
-                    "{}: revoke: an importer still maps a {} byte buffer after {} ms\n",
-                    self.name(),
-                    data.size(),
-                    crate::revoke_timeout_ms()
-                );
+            // Unbind cannot fail. Without room for the references, each
+            // buffer is finished under the device lock, as a revoke did
+            // before it was split in two.
+            Err(_) => {
+                for exported in guard.buffers() {
+                    if let Some(buf) = Self::revoke_mark(&exported) {
+                        self.revoke_finish(buf, exported.data());
+                    }
+                }
             }
-            // `fput()`: deferred, never `release` here.
-            drop(buf);
         }
+    }
+
+    /// Marks every buffer revoked and tells its importers (the first half of
+    /// a revoke, under the device lock). Returns the buffers to finish, in
+    /// `held`, which has room for all of them.
+    fn revoke_mark_all(guard: &ExportsGuard<'_, MmioBuffer>, mut held: Held) -> Held {
+        for exported in guard.buffers() {
+            if let Some(buf) = Self::revoke_mark(&exported) {
+                // Cannot fail: `held` has room for every buffer on the list,
+                // and the list cannot grow while the device lock is held.
+                let _ = held.push_within_capacity((buf, exported.data().clone()));
+            }
+        }
+        held
+    }
+
+    /// Marks one buffer revoked and invalidates its importers' mappings,
+    /// under its reservation lock. `None` for a buffer whose last reference
+    /// is gone: it has no importer and no CPU mapping left (both hold
+    /// references), so nothing to revoke.
+    fn revoke_mark(exported: &Exported<'_, MmioBuffer>) -> Option<DmaBuf> {
+        let buf = exported.try_get()?;
+        {
+            let locked = buf.lock();
+            exported.data().set_revoked(true);
+            locked.invalidate_mappings();
+        }
+        Some(buf)
+    }
+
+    /// The second half of a buffer's revoke, without the device lock: wait
+    /// for its fences, zap its CPU mappings (which runs the MMU notifiers of
+    /// every range mirrored over them), wait until importers have unmapped.
+    /// Each wait is bounded by `revoke_timeout_ms`.
+    fn revoke_finish(&self, buf: DmaBuf, data: &MmioBuffer) {
+        let timeout = msecs_to_jiffies(crate::revoke_timeout_ms());
+        if !buf.wait_fences(timeout) {
+            dev_warn!(
+                self.pdev.as_ref(),
+                "revoke: fences of a {} byte buffer still unsignalled after {} ms, revoking anyway\n",
+                data.size(),
+                crate::revoke_timeout_ms()
+            );
+        }
+        buf.zap_cpu_mappings();
+        if !data.wait_unmapped(timeout) {
+            dev_warn!(
+                self.pdev.as_ref(),
+                "revoke: an importer still maps a {} byte buffer after {} ms\n",
+                data.size(),
+                crate::revoke_timeout_ms()
+            );
+        }
+        // `fput()`: deferred, never `release` here.
+        drop(buf);
     }
 
     fn restore_all(&self, guard: &ExportsGuard<'_, MmioBuffer>) {

@@ -444,15 +444,24 @@ impl DmaBuf {
         unsafe { ARef::from_raw(file.unwrap_unchecked()) }
     }
 
-    /// Takes the buffer's reservation lock.
-    pub(crate) fn lock(&self) -> LockedDmaBuf<'_> {
+    fn resv(&self) -> &Resv {
         // SAFETY: The buffer, and so its reservation object, is alive for
         // the borrow of `self`.
-        let resv = unsafe { Resv::from_raw((*self.0.as_ptr()).resv) };
+        unsafe { Resv::from_raw((*self.0.as_ptr()).resv) }
+    }
+
+    /// Takes the buffer's reservation lock.
+    pub(crate) fn lock(&self) -> LockedDmaBuf<'_> {
         LockedDmaBuf {
             buf: self,
-            resv: resv.lock(),
+            _resv: self.resv().lock(),
         }
+    }
+
+    /// Waits for the buffer's fences, at most `timeout` jiffies; `false` on
+    /// timeout. Needs no lock.
+    pub(crate) fn wait_fences(&self, timeout: usize) -> bool {
+        self.resv().wait_fences(timeout)
     }
 
     /// Zaps every CPU mapping of the buffer: the next access faults.
@@ -474,7 +483,7 @@ impl Drop for DmaBuf {
 /// A buffer with its reservation lock held.
 pub(crate) struct LockedDmaBuf<'a> {
     buf: &'a DmaBuf,
-    resv: ResvGuard<'a>,
+    _resv: ResvGuard<'a>,
 }
 
 impl LockedDmaBuf<'_> {
@@ -484,12 +493,6 @@ impl LockedDmaBuf<'_> {
         // SAFETY: The buffer is alive and its reservation lock held, as the
         // core requires.
         unsafe { bindings::dma_buf_invalidate_mappings(self.buf.0.as_ptr()) };
-    }
-
-    /// Waits for the buffer's fences, at most `timeout` jiffies; `false` on
-    /// timeout.
-    pub(crate) fn wait_fences(&self, timeout: usize) -> bool {
-        self.resv.wait_fences(timeout)
     }
 }
 

@@ -39,6 +39,43 @@ impl Resv {
             _not_send: PhantomData,
         }
     }
+
+    /// Waits until every fence of the object (all usages, including
+    /// bookkeeping ones) has signalled, or `timeout` jiffies have passed.
+    /// Takes no lock: the fences are read under RCU, so this may run with or
+    /// without the reservation lock, and inside an MMU notifier.
+    ///
+    /// Returns `true` if every fence signalled, `false` on timeout.
+    pub(crate) fn wait_fences(&self, timeout: usize) -> bool {
+        // MAX_SCHEDULE_TIMEOUT is LONG_MAX: never wait longer than that.
+        let timeout = core::cmp::min(timeout, isize::MAX as usize);
+        // SAFETY: The object is initialised (type invariant); an
+        // uninterruptible wait needs no lock.
+        let ret = unsafe {
+            bindings::dma_resv_wait_timeout(
+                self.0.get(),
+                bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+                false,
+                timeout as c_ulong,
+            )
+        };
+        ret > 0
+    }
+
+    /// Whether every fence of the object (all usages) has signalled. Never
+    /// sleeps and takes no lock.
+    // Used by the sample importer's MMU notifier, which shares this file.
+    #[allow(dead_code)]
+    pub(crate) fn fences_signaled(&self) -> bool {
+        // SAFETY: The object is initialised (type invariant); the test reads
+        // the fences under RCU.
+        unsafe {
+            bindings::dma_resv_test_signaled(
+                self.0.get(),
+                bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+            )
+        }
+    }
 }
 
 /// The lock of a [`Resv`], held; unlocked on drop.
@@ -53,26 +90,6 @@ pub(crate) struct ResvGuard<'a> {
 }
 
 impl ResvGuard<'_> {
-    /// Waits until every fence of the object (all usages, including
-    /// bookkeeping ones) has signalled, or `timeout` jiffies have passed.
-    ///
-    /// Returns `true` if every fence signalled, `false` on timeout.
-    pub(crate) fn wait_fences(&self, timeout: usize) -> bool {
-        // MAX_SCHEDULE_TIMEOUT is LONG_MAX: never wait longer than that.
-        let timeout = core::cmp::min(timeout, isize::MAX as usize);
-        // SAFETY: The object is alive for `'a`; an uninterruptible wait with
-        // the lock held is how the core expects exporters to drain fences.
-        let ret = unsafe {
-            bindings::dma_resv_wait_timeout(
-                self.resv.as_ref().0.get(),
-                bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
-                false,
-                timeout as c_ulong,
-            )
-        };
-        ret > 0
-    }
-
     /// The raw object, for callers that need the lock held.
     pub(crate) fn as_raw(&self) -> *mut bindings::dma_resv {
         // SAFETY: The object is alive for `'a`.

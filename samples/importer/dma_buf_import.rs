@@ -53,10 +53,38 @@ pub(crate) trait Importer: Send + Sync + 'static {
 
 /// A reference to a dma-buf, from its fd (`dma_buf_get`).
 ///
+/// Dropping it is `dma_buf_put()`, an `fput()` of the buffer's file, which
+/// never runs the buffer's `release` synchronously (it is deferred to task
+/// work or a workqueue): the last reference may be dropped under any lock,
+/// and inside an MMU notifier.
+///
 /// # Invariants
 ///
 /// We own one reference to the buffer.
-struct ImportedBuf(NonNull<bindings::dma_buf>);
+pub(crate) struct ImportedBuf(NonNull<bindings::dma_buf>);
+
+// SAFETY: A reference may be used and dropped on any thread.
+unsafe impl Send for ImportedBuf {}
+// SAFETY: Every `&self` method is safe from any thread.
+unsafe impl Sync for ImportedBuf {}
+
+impl ImportedBuf {
+    /// A reference to the dma-buf at `fd` of the current task.
+    pub(crate) fn get(fd: i32) -> Result<Self> {
+        // SAFETY: Any fd may be passed; returns a new reference or an error.
+        let buf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
+        // INVARIANT: `dma_buf_get` gave us a reference.
+        // SAFETY: Not NULL on success.
+        Ok(Self(unsafe { NonNull::new_unchecked(buf) }))
+    }
+
+    /// The buffer's reservation object: its lock and fences.
+    pub(crate) fn resv(&self) -> &Resv {
+        // SAFETY: The buffer, and so its reservation object, is alive for
+        // the borrow of `self`.
+        unsafe { Resv::from_raw((*self.0.as_ptr()).resv) }
+    }
+}
 
 impl Drop for ImportedBuf {
     fn drop(&mut self) {
@@ -121,11 +149,7 @@ impl<T: Importer> Attachment<T> {
         data: Arc<T>,
         kind: AttachKind,
     ) -> Result<Self> {
-        // SAFETY: Any fd may be passed; returns a new reference or an error.
-        let buf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
-        // INVARIANT: `dma_buf_get` gave us a reference.
-        // SAFETY: Not NULL on success.
-        let buf = ImportedBuf(unsafe { NonNull::new_unchecked(buf) });
+        let buf = ImportedBuf::get(fd)?;
         let shared = Arc::new(
             Shared {
                 sgt: UnsafeCell::new(None),
@@ -175,11 +199,9 @@ impl<T: Importer> Attachment<T> {
 
     /// Takes the buffer's reservation lock.
     pub(crate) fn lock(&self) -> LockedAttachment<'_, T> {
-        // SAFETY: The buffer is alive for the borrow of `self`.
-        let resv = unsafe { Resv::from_raw((*self.buf.0.as_ptr()).resv) };
         LockedAttachment {
             att: self,
-            _guard: resv.lock(),
+            _guard: self.buf.resv().lock(),
         }
     }
 

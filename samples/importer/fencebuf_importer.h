@@ -73,4 +73,95 @@ struct fbimp_attach {
 /* ATTACH as a given kind of importer. EINVAL for an unknown kind. */
 #define FBIMP_IOC_ATTACH_AS	_IOW('I', 6, struct fbimp_attach)
 
+/*
+ * Userptr: one range of the caller's memory mirrored by the importer, as a
+ * GPU driver mirrors a "userptr" object: an mmu_interval_notifier over the
+ * range, the pages pinned under it, and "jobs" on those pages that every
+ * invalidation waits for (the fences of a dma-buf). At most one per open file.
+ */
+
+/**
+ * struct fbimp_userptr - argument of %FBIMP_IOC_USERPTR
+ * @addr: start of the range, page aligned
+ * @len: bytes, page aligned, at most %FBIMP_USERPTR_MAX_LEN
+ * @wait_fd: a dma-buf whose fences stand for the importer's jobs on the
+ *           pages: every invalidation waits for them (without the buffer's
+ *           reservation lock), or -1 for none
+ * @wait_ms: the longest one invalidation waits, at most 10000
+ */
+struct fbimp_userptr {
+	__u64 addr;
+	__u64 len;
+	__s32 wait_fd;
+	__u32 wait_ms;
+};
+
+#define FBIMP_USERPTR_MAX_LEN	(64ULL << 20)
+
+/**
+ * struct fbimp_inval - one invalidation seen by the userptr's notifier
+ * @start: first invalidated address (may lie before the range)
+ * @end: end of the invalidated addresses (exclusive)
+ * @event: enum mmu_notifier_event: 0 unmap (munmap, MAP_FIXED), 1 clear
+ *         (a zap such as an exporter's revoke), 2/3 protection, 5 release
+ *         (exit), 6 migrate
+ * @blockable: 1 if the notifier was allowed to sleep
+ */
+struct fbimp_inval {
+	__u64 start;
+	__u64 end;
+	__u32 event;
+	__u32 blockable;
+};
+
+#define FBIMP_USERPTR_LOG	8
+
+/**
+ * struct fbimp_userptr_status - argument of %FBIMP_IOC_USERPTR_STATUS
+ * @invalidations: invalidations seen since %FBIMP_IOC_USERPTR
+ * @refused: non-blockable invalidations refused (jobs still running)
+ * @wait_timeouts: invalidations whose wait for the jobs hit @wait_ms
+ * @mirrored: 1 if the pinned pages mirror the range (no invalidation since
+ *           %FBIMP_IOC_USERPTR_POPULATE)
+ * @pages: pages pinned (current or not)
+ * @max_wait_ns: the longest wait of one invalidation
+ * @held: 1 while a reference from %FBIMP_IOC_USERPTR_HOLD is held
+ * @nlog: entries of @log filled: the invalidations since the previous
+ *        STATUS, oldest first (the last %FBIMP_USERPTR_LOG of them)
+ * @log: those invalidations
+ */
+struct fbimp_userptr_status {
+	__u32 invalidations;
+	__u32 refused;
+	__u32 wait_timeouts;
+	__u32 mirrored;
+	__u64 pages;
+	__u64 max_wait_ns;
+	__u32 held;
+	__u32 nlog;
+	struct fbimp_inval log[FBIMP_USERPTR_LOG];
+};
+
+/*
+ * Mirror a range. EBUSY if this file mirrors one already; EINVAL for an
+ * unaligned, empty or too large range or @wait_ms over 10000; EBADF (or
+ * EINVAL) if @wait_fd is not a dma-buf.
+ */
+#define FBIMP_IOC_USERPTR		_IOW('I', 7, struct fbimp_userptr)
+/*
+ * Pin the range's pages (writable), retrying while invalidations collide, at
+ * most 16 times, then EAGAIN. Returns the number of pages. EFAULT if a page
+ * cannot be pinned (nothing mapped there, or an I/O mapping such as a
+ * fencebuf buffer); EINVAL from another process or without a range.
+ */
+#define FBIMP_IOC_USERPTR_POPULATE	_IOR('I', 8, __u64)
+/*
+ * Give the notifier a reference to a dma-buf, which the next invalidation
+ * drops (from inside the notifier). EBUSY if one is held already.
+ */
+#define FBIMP_IOC_USERPTR_HOLD		_IOW('I', 9, __s32)
+#define FBIMP_IOC_USERPTR_STATUS	_IOR('I', 10, struct fbimp_userptr_status)
+/* Stop mirroring: remove the notifier, unpin the pages. EINVAL without a range. */
+#define FBIMP_IOC_USERPTR_REMOVE	_IO('I', 11)
+
 #endif /* FENCEBUF_IMPORTER_H */

@@ -10,9 +10,13 @@
 //! unmaps when invalidated (see `dma_buf_import` for the rules). The uAPI is
 //! `fencebuf_importer.h`.
 //!
-//! This module is safe Rust over the small abstraction in `dma_buf_import`
-//! (and fencebuf's own `dma_resv`, `misc_node` and `node_file`, shared by
-//! path).
+//! It can also mirror a range of user memory ("userptr", `userptr`): an
+//! MMU interval notifier over the range, pinned pages and jobs that every
+//! invalidation waits for, as GPU drivers do.
+//!
+//! This module is safe Rust over the small abstractions in `dma_buf_import`
+//! and `user_range` (and fencebuf's own `dma_resv`, `misc_node` and
+//! `node_file`, shared by path).
 
 mod dma_buf_import;
 #[allow(dead_code)]
@@ -25,6 +29,9 @@ mod misc_node;
 #[path = "../../rust/ext/node_file.rs"]
 mod node_file;
 mod uapi;
+mod user_range;
+#[forbid(unsafe_code)]
+mod userptr;
 
 kernel::module_pci_driver! {
     type: importer::ImporterPci,

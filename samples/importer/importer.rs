@@ -22,7 +22,8 @@ use crate::{
     dma_buf_import::{AttachKind, Attachment, Importer},
     misc_node::MiscNode,
     node_file::NodeFile,
-    uapi::{FbimpAccess, FbimpAttach, FbimpStatus},
+    uapi::{FbimpAccess, FbimpAttach, FbimpStatus, FbimpUserptr, FbimpUserptrStatus},
+    userptr::{self, Userptr},
 };
 
 const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>('I' as u32, 0);
@@ -32,6 +33,11 @@ const FBIMP_IOC_ACCESS: u32 = _IOW::<FbimpAccess>('I' as u32, 3);
 const FBIMP_IOC_STATUS: u32 = _IOR::<FbimpStatus>('I' as u32, 4);
 const FBIMP_IOC_DETACH: u32 = _IO('I' as u32, 5);
 const FBIMP_IOC_ATTACH_AS: u32 = _IOW::<FbimpAttach>('I' as u32, 6);
+const FBIMP_IOC_USERPTR: u32 = _IOW::<FbimpUserptr>('I' as u32, 7);
+const FBIMP_IOC_USERPTR_POPULATE: u32 = _IOR::<u64>('I' as u32, 8);
+const FBIMP_IOC_USERPTR_HOLD: u32 = _IOW::<i32>('I' as u32, 9);
+const FBIMP_IOC_USERPTR_STATUS: u32 = _IOR::<FbimpUserptrStatus>('I' as u32, 10);
+const FBIMP_IOC_USERPTR_REMOVE: u32 = _IO('I' as u32, 11);
 
 /// Largest copy of one ACCESS.
 const MAX_ACCESS: usize = 1 << 20;
@@ -55,6 +61,10 @@ pub(crate) struct ImporterFile {
     /// Lock order: this, then the buffer's reservation lock.
     #[pin]
     attachment: Mutex<Option<Attachment<Counter>>>,
+    /// Taken before the mmap lock (notifier insertion and pinning run under
+    /// it), never by the notifier.
+    #[pin]
+    userptr: Mutex<Option<Userptr>>,
 }
 
 impl NodeFile for ImporterFile {
@@ -72,6 +82,7 @@ impl NodeFile for ImporterFile {
                 dev: dev.clone(),
                 counter,
                 attachment <- kernel::new_mutex!(None),
+                userptr <- kernel::new_mutex!(None),
             }),
             GFP_KERNEL,
         )
@@ -128,6 +139,39 @@ impl NodeFile for ImporterFile {
             }
             FBIMP_IOC_DETACH => {
                 let old = self.attachment.lock().take().ok_or(EINVAL)?;
+                drop(old);
+                Ok(0)
+            }
+            FBIMP_IOC_USERPTR => {
+                let req: FbimpUserptr = UserSlice::new(arg, core::mem::size_of::<FbimpUserptr>())
+                    .reader()
+                    .read()?;
+                let mut userptr = self.userptr.lock();
+                if userptr.is_some() {
+                    return Err(EBUSY);
+                }
+                *userptr = Some(userptr::create(&req)?);
+                Ok(0)
+            }
+            FBIMP_IOC_USERPTR_POPULATE => {
+                let pages = self.userptr.lock().as_ref().ok_or(EINVAL)?.populate()?;
+                UserSlice::new(arg, 8).writer().write(&(pages as u64))?;
+                Ok(0)
+            }
+            FBIMP_IOC_USERPTR_HOLD => {
+                let fd: i32 = UserSlice::new(arg, 4).reader().read()?;
+                userptr::hold(self.userptr.lock().as_ref().ok_or(EINVAL)?, fd)?;
+                Ok(0)
+            }
+            FBIMP_IOC_USERPTR_STATUS => {
+                let st = userptr::status(self.userptr.lock().as_ref().ok_or(EINVAL)?);
+                UserSlice::new(arg, core::mem::size_of::<FbimpUserptrStatus>())
+                    .writer()
+                    .write(&st)?;
+                Ok(0)
+            }
+            FBIMP_IOC_USERPTR_REMOVE => {
+                let old = self.userptr.lock().take().ok_or(EINVAL)?;
                 drop(old);
                 Ok(0)
             }

@@ -46,3 +46,56 @@ const _: () = assert!(core::mem::size_of::<FbimpAttach>() == 8);
 
 // SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
 unsafe impl FromBytes for FbimpAttach {}
+
+/// `struct fbimp_userptr`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpUserptr {
+    pub(crate) addr: u64,
+    pub(crate) len: u64,
+    pub(crate) wait_fd: i32,
+    pub(crate) wait_ms: u32,
+}
+
+/// `struct fbimp_inval`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpInval {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) event: u32,
+    pub(crate) blockable: u32,
+}
+
+/// `FBIMP_USERPTR_LOG`.
+pub(crate) const USERPTR_LOG: usize = 8;
+
+/// `FBIMP_USERPTR_MAX_LEN`.
+pub(crate) const USERPTR_MAX_LEN: u64 = 64 << 20;
+
+/// `struct fbimp_userptr_status`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpUserptrStatus {
+    pub(crate) invalidations: u32,
+    pub(crate) refused: u32,
+    pub(crate) wait_timeouts: u32,
+    pub(crate) mirrored: u32,
+    pub(crate) pages: u64,
+    pub(crate) max_wait_ns: u64,
+    pub(crate) held: u32,
+    pub(crate) nlog: u32,
+    pub(crate) log: [FbimpInval; USERPTR_LOG],
+}
+
+const _: () = assert!(core::mem::size_of::<FbimpUserptr>() == 24);
+const _: () = assert!(core::mem::size_of::<FbimpInval>() == 24);
+const _: () = assert!(core::mem::size_of::<FbimpUserptrStatus>() == 40 + 24 * USERPTR_LOG);
+
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FbimpUserptr {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl AsBytes for FbimpInval {}
+// SAFETY: `repr(C)`, integer fields and arrays of `FbimpInval`, no padding
+// (asserted above).
+unsafe impl AsBytes for FbimpUserptrStatus {}
