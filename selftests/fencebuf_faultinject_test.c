@@ -317,9 +317,17 @@ static int run_first_touch(struct fi_ctx *c)
 	return fb_touch(c->map + FB_PAGE, 1, 7, NULL) ? -EFAULT : 0;
 }
 
+/*
+ * Memory off either revokes (the mapping faults) or fails with nothing
+ * changed (the mapping still works).
+ */
 static int run_memory_off(struct fi_ctx *c)
 {
-	return fb_memory(c->dev, 0);
+	int ret = fb_memory(c->dev, 0);
+
+	if (fb_touch(c->map, 0, 0, NULL) != !ret)
+		return -EPROTO;
+	return ret;
 }
 
 static int setup_memory_off(struct fi_ctx *c)
@@ -374,6 +382,20 @@ static int run_bind(struct fi_ctx *c)
 {
 	(void)c;
 	return fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR);
+}
+
+/*
+ * Unbind cannot fail: when it cannot allocate, it revokes each buffer under
+ * the device lock instead. Either way the mapping faults afterwards (unless
+ * the sysfs write itself failed before reaching the driver).
+ */
+static int run_unbind(struct fi_ctx *c)
+{
+	int ret = fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR);
+
+	if (ret)
+		return ret;
+	return fb_touch(c->map, 0, 0, NULL) ? 0 : -EPROTO;
 }
 
 static int run_load(struct fi_ctx *c)
@@ -558,6 +580,7 @@ PATH(importer_map, .setup = setup_attached, .run = run_map, .undo = undo_unmap,
  * misc_register() (the minor's), which do not tell it from a taken BAR or
  * minor.
  */
+PATH(pci_unbind, .setup = setup_busy_buffer, .run = run_unbind);
 PATH(pci_probe, .setup = setup_unbound, .run = run_bind, .errnos = { EBUSY });
 /*
  * The same in the module's init, and EINVAL from the driver core's
