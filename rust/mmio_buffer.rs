@@ -83,8 +83,8 @@ impl MmioBuffer {
                     revoked,
                     maps: 0,
                     vmaps: 0,
-                }),
-                unmapped <- new_condvar!(),
+                }, "MmioBuffer::state"),
+                unmapped <- new_condvar!("MmioBuffer::unmapped"),
             }),
             GFP_KERNEL,
         )

@@ -41,8 +41,10 @@
 //! Dec 2024). Revoke reaches a buffer only through `try_get`, which skips a
 //! buffer whose last reference is gone instead of looping on it (as
 //! get_file_rcu() did on i915's mmap singleton, Oct 2023). Lockdep checks
-//! this order in every test run; the `mmu_notifier` suite puts notifiers on
-//! the zap path.
+//! this order in every test run, and the `userptr` suite, which puts MMU
+//! notifiers on the zap, compares it with what lockdep recorded (the lock
+//! classes are named `MmioDevice::transition`, `Exports::inner` and
+//! `MmioBuffer::state`).
 //!
 //! # Revoke (memory off, unbind, module unload)
 //!
@@ -143,7 +145,7 @@ impl MmioDevice {
                 pdev,
                 regions,
                 exports,
-                transition <- new_mutex!(()),
+                transition <- new_mutex!((), "MmioDevice::transition"),
             }),
             GFP_KERNEL,
         )

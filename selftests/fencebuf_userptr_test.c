@@ -150,19 +150,26 @@ static int map_buffer_over(int dev, void *range, __u64 off)
 static int udmabuf_new(void)
 {
 	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = FB_PAGE };
-	int dev, buf;
+	int memfd, dev, buf;
 
-	c.memfd = memfd_create("fencebuf-jobs", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	if (c.memfd < 0 || ftruncate(c.memfd, FB_PAGE) ||
-	    fcntl(c.memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+	memfd = memfd_create("fencebuf-jobs", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (memfd < 0)
 		return -errno;
+	c.memfd = memfd;
+	if (ftruncate(memfd, FB_PAGE) || fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		buf = -errno;
+		close(memfd);
+		return buf;
+	}
 	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return -errno;
-	buf = ioctl(dev, UDMABUF_CREATE, &c);
-	buf = buf < 0 ? -errno : buf;
-	close(dev);
-	close(c.memfd);
+	if (dev < 0) {
+		buf = -errno;
+	} else {
+		buf = ioctl(dev, UDMABUF_CREATE, &c);
+		buf = buf < 0 ? -errno : buf;
+		close(dev);
+	}
+	close(memfd);
 	return buf;
 }
 
@@ -503,6 +510,98 @@ TEST_F(up, race_revoke_remap_populate)
 	EXPECT_EQ(0, fb_touch(self->range, 1, 3, NULL));
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_USERPTR_REMOVE));
 	close(jobs);
+}
+
+/*
+ * The lock order of rust/mmio_device.rs ("Lock order"), outermost first,
+ * checked against the dependencies lockdep recorded in this boot: every
+ * direct edge between two of these classes goes inward, revoke's zap ran
+ * under the transition lock and never under the device lock, and no MMU
+ * notifier took a fencebuf lock.
+ */
+static const char *const lock_order[] = {
+	"MmioDevice::transition", "Exports::inner", "&mm->mmap_lock",
+	"reservation_ww_class_mutex", "MmioBuffer::state",
+};
+#define N_ORDER (sizeof(lock_order) / sizeof(lock_order[0]))
+#define ZAP_LOCK "&mapping->i_mmap_rwsem"
+#define NOTIFIER_MAP "mmu_notifier_invalidate_range_start"
+
+/* Whether lockdep's printed class @name is @want (maybe with /subclass or #n). */
+static int class_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+
+	return !strncmp(name, want, n) && (!name[n] || strchr("/#", name[n]));
+}
+
+static int rank(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_ORDER; i++)
+		if (class_is(name, lock_order[i]))
+			return (int)i;
+	return -1;
+}
+
+/* The class name of a /proc/lockdep line: after ": " or "] ". */
+static void class_name(const char *line, const char *sep, char *out, size_t len)
+{
+	const char *p = strstr(line, sep);
+
+	snprintf(out, len, "%s", p ? p + strlen(sep) : "");
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* Runs last: the tests above put every path of the order in the record. */
+TEST(lock_order_matches_what_lockdep_recorded)
+{
+	int edges = 0, zap_under_transition = 0, fault_edge = 0, bad = 0;
+	char line[512], from[256] = "", to[256];
+	FILE *f = fopen("/proc/lockdep", "r");
+
+	if (!f)
+		SKIP(return, "no /proc/lockdep (a kernel without lockdep)");
+	while (fgets(line, sizeof(line), f)) {
+		int r, s;
+
+		if (line[0] != ' ') {
+			class_name(line, ": ", from, sizeof(from));
+			continue;
+		}
+		if (strncmp(line, " -> [", 5))
+			continue;
+		class_name(line, "] ", to, sizeof(to));
+		r = rank(from);
+		s = rank(to);
+		if (class_is(from, NOTIFIER_MAP) && s >= 0) {
+			printf("# an MMU notifier took %s\n", to);
+			bad++;
+		}
+		if (r < 0)
+			continue;
+		if (class_is(to, ZAP_LOCK)) {
+			printf("# %s -> %s (a zap)\n", from, to);
+			if (r == 0)
+				zap_under_transition = 1;
+			else if (r == 1)
+				bad++;
+		}
+		if (s < 0)
+			continue;
+		printf("# %s -> %s\n", from, to);
+		edges++;
+		if (s <= r)
+			bad++;
+		if (r == 2 && s == 4)
+			fault_edge = 1;
+	}
+	fclose(f);
+	EXPECT_EQ(0, bad);
+	EXPECT_TRUE(zap_under_transition);
+	EXPECT_TRUE(fault_edge);
+	EXPECT_GE(edges, 3);
 }
 
 TEST_HARNESS_MAIN

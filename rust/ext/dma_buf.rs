@@ -132,7 +132,7 @@ impl<T: Exporter> Exports<T> {
                 inner <- new_mutex!(ExportsInner {
                     state,
                     entries: KVec::new(),
-                }),
+                }, "Exports::inner"),
             }),
             GFP_KERNEL,
         )

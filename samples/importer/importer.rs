@@ -82,7 +82,7 @@ impl NodeFile for ImporterFile {
                 dev: dev.clone(),
                 counter,
                 attachment <- kernel::new_mutex!(None),
-                userptr <- kernel::new_mutex!(None),
+                userptr <- kernel::new_mutex!(None, "ImporterFile::userptr"),
             }),
             GFP_KERNEL,
         )

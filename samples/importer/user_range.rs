@@ -225,7 +225,7 @@ impl<T: Mirror> UserRange<T> {
                 pages <- kernel::new_spinlock!(Pages {
                     pinned: None,
                     current: false,
-                }),
+                }, "UserRange::pages"),
                 // Last: the callback may run as soon as it is inserted, and
                 // finds every other field initialised.
                 // INVARIANT: inserted here, removed in `drop`.

@@ -123,7 +123,7 @@ pub(crate) fn create(req: &FbimpUserptr) -> Result<Userptr> {
         try_pin_init!(Jobs {
             wait_on,
             wait: msecs_to_jiffies(req.wait_ms),
-            log <- kernel::new_spinlock!(Log::default()),
+            log <- kernel::new_spinlock!(Log::default(), "Jobs::log"),
         }),
     )
 }
