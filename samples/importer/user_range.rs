@@ -101,7 +101,7 @@ impl Invalidation<'_> {
         if !self.blockable() {
             return Err(WouldBlock(()));
         }
-        Ok(resv.wait_fences(timeout as usize))
+        Ok(resv.wait_fences(timeout))
     }
 }
 
@@ -322,9 +322,8 @@ impl<T: Mirror> UserRange<T> {
             )
         };
         // SAFETY: The core passes a valid range for the call.
-        let inv = Invalidation {
-            range: unsafe { &*range },
-        };
+        let range = unsafe { &*range };
+        let inv = Invalidation { range };
         {
             let mut pages = this.pages.lock();
             // `mmu_interval_set_seq()`: under the lock `populate` checks it.
