@@ -23,15 +23,17 @@
 //! mappings and waits until importers have unmapped. The zap
 //! (`unmap_mapping_range`) takes `i_mmap_rwsem` and page table locks and
 //! runs the MMU notifiers of every range mirrored over a zapped mapping, for
-//! example an importer's userptr object aliased over it with MAP_FIXED. Those
-//! notifiers therefore run under lock 1 only, never under 2: a notifier that
-//! waits on a fence which a task signals after an EXPORT, or that drops the
-//! last reference of a buffer (whose `release` takes 2), cannot deadlock
-//! against the revoke, unlike i915's userptr notifier, which needed the
-//! struct_mutex its own zapping thread held ("drm/i915/userptr: Avoid
-//! struct_mutex recursion for mmu_invalidate_range_start", Nov 2018). A notifier must still not take a
-//! reservation lock (fs_reclaim and MMU notifiers are primed inside it) and
-//! must not call back into fencebuf's device: lockdep checks both.
+//! example an importer's userptr object aliased over it with MAP_FIXED.
+//! Those notifiers therefore run under lock 1 only, never under 2. A
+//! notifier that waits on a fence which a task signals after an EXPORT, or
+//! that drops a reference to a buffer (whose `release` takes 2), cannot
+//! deadlock against the revoke, unlike i915's userptr notifier, which needed
+//! the struct_mutex its own zapping thread held ("drm/i915/userptr: Avoid
+//! struct_mutex recursion for mmu_invalidate_range_start", Nov 2018). The
+//! revoke also holds its own reference to every buffer until it has
+//! finished, so such a drop is never the last. A notifier must still not
+//! take a reservation lock (fs_reclaim and MMU notifiers are primed inside
+//! it) and must not call back into fencebuf's device: lockdep checks both.
 //!
 //! `map_dma_buf` and `vmap` run under 4 (taken by the core) and take 5. A
 //! fault runs under 3 and takes 5. A buffer's `release` takes only 2, and

@@ -29,8 +29,14 @@ mod misc_node;
 #[path = "../../rust/ext/node_file.rs"]
 mod node_file;
 mod uapi;
+#[cfg(CONFIG_MMU_NOTIFIER)]
 mod user_range;
+#[cfg(CONFIG_MMU_NOTIFIER)]
 #[forbid(unsafe_code)]
+mod userptr;
+#[cfg(not(CONFIG_MMU_NOTIFIER))]
+#[forbid(unsafe_code)]
+#[path = "userptr_unsupported.rs"]
 mod userptr;
 
 kernel::module_pci_driver! {

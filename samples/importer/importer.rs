@@ -154,7 +154,7 @@ impl NodeFile for ImporterFile {
                 Ok(0)
             }
             FBIMP_IOC_USERPTR_POPULATE => {
-                let pages = self.userptr.lock().as_ref().ok_or(EINVAL)?.populate()?;
+                let pages = userptr::populate(self.userptr.lock().as_ref().ok_or(EINVAL)?)?;
                 UserSlice::new(arg, 8).writer().write(&(pages as u64))?;
                 Ok(0)
             }

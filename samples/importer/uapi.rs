@@ -71,6 +71,7 @@ pub(crate) struct FbimpInval {
 pub(crate) const USERPTR_LOG: usize = 8;
 
 /// `FBIMP_USERPTR_MAX_LEN`.
+#[cfg_attr(not(CONFIG_MMU_NOTIFIER), allow(dead_code))]
 pub(crate) const USERPTR_MAX_LEN: u64 = 64 << 20;
 
 /// `struct fbimp_userptr_status`.

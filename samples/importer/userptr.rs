@@ -128,8 +128,13 @@ pub(crate) fn create(req: &FbimpUserptr) -> Result<Userptr> {
     )
 }
 
+/// Pins the range's pages; returns how many.
+pub(crate) fn populate(range: &Userptr) -> Result<usize> {
+    range.populate()
+}
+
 /// Gives the notifier a reference to drop; `EBUSY` if it holds one.
-pub(crate) fn hold(range: &UserRange<Jobs>, fd: i32) -> Result {
+pub(crate) fn hold(range: &Userptr, fd: i32) -> Result {
     let buf = ImportedBuf::get(fd)?;
     let refused = {
         let mut log = range.data().log.lock();
@@ -152,7 +157,7 @@ pub(crate) fn hold(range: &UserRange<Jobs>, fd: i32) -> Result {
 
 /// The counters, and the invalidations logged since the last status (which
 /// this empties).
-pub(crate) fn status(range: &UserRange<Jobs>) -> FbimpUserptrStatus {
+pub(crate) fn status(range: &Userptr) -> FbimpUserptrStatus {
     let (pages, mirrored) = range.pages();
     let mut log = range.data().log.lock();
     let nlog = log.since.min(USERPTR_LOG);
