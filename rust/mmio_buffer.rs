@@ -6,10 +6,11 @@
 //! The buffer's state lock (the "mapping lock" of the order documented in
 //! `mmio_device`) is the innermost lock: the fault path takes it under the
 //! mmap lock, `map`/`vmap` under the reservation lock, revoke under both the
-//! device and reservation locks. Whoever inserts a page or creates a mapping
-//! checks `revoked` under it, and revoke sets `revoked` under it before
-//! zapping and invalidating: nothing can be mapped after revoke that revoke
-//! does not remove.
+//! device and reservation locks (to mark the buffer revoked) and under the
+//! transition lock (to wait for unmaps). Whoever inserts a page or creates a
+//! mapping checks `revoked` under it, and revoke sets `revoked` under it
+//! before zapping and invalidating: nothing can be mapped after revoke that
+//! revoke does not remove.
 
 use crate::ext::{
     dma_buf::{Attachment, Direction, Exporter},
