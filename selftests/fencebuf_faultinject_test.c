@@ -486,7 +486,7 @@ static int device_works(void)
 }
 
 /*
- * Loaded, bound, both nodes there: after a failed load or probe, and after
+ * Loaded, bound, both nodes there: after a failed load, probe or unbind, and after
  * one that succeeded although an allocation failed on its way, as
  * device_add() carries on when devtmpfs could not make the node.
  */
@@ -502,6 +502,15 @@ static int recover(void)
 		ret = fb_load("");
 		if (ret)
 			return ret;
+	}
+	/*
+	 * Unbound: a failed allocation in the unbind's devtmpfs request can
+	 * leave the node of the unbound device behind (opening it is ENODEV),
+	 * so the driver's link decides, and a stale node goes.
+	 */
+	if (access(FB_DRIVER_DIR "/" FB_PCI_ADDR, F_OK)) {
+		unlink(FB_EXPORTER_DEV);
+		return fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR);
 	}
 	if (access(FB_EXPORTER_DEV, F_OK)) {
 		fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR);
