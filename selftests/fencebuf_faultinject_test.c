@@ -486,8 +486,8 @@ static int device_works(void)
 }
 
 /*
- * Loaded, bound, both nodes there: after a failed load, probe or unbind, and after
- * one that succeeded although an allocation failed on its way, as
+ * Loaded, bound, both nodes there: after a failed load, probe or unbind,
+ * and after one that succeeded although an allocation failed on its way, as
  * device_add() carries on when devtmpfs could not make the node.
  */
 static int recover(void)
