@@ -256,11 +256,7 @@ impl MmioDevice {
         // failure leaves the device as it was.
         let held = KVVec::with_capacity(guard.len(), GFP_KERNEL)?;
         guard.state_mut().memory_enabled = false;
-        let held = Self::revoke_mark_all(&guard, held);
-        drop(guard);
-        for (buf, data) in held {
-            self.revoke_finish(buf, &data);
-        }
+        self.revoke_all(guard, held);
         // Only now: no CPU or importer mapping is left to touch the BAR.
         pci_bar::set_memory_decode(&self.pdev, false)
     }
@@ -271,13 +267,7 @@ impl MmioDevice {
         let mut guard = self.exports.lock();
         guard.state_mut().gone = true;
         match KVVec::with_capacity(guard.len(), GFP_KERNEL) {
-            Ok(held) => {
-                let held = Self::revoke_mark_all(&guard, held);
-                drop(guard);
-                for (buf, data) in held {
-                    self.revoke_finish(buf, &data);
-                }
-            }
+            Ok(held) => self.revoke_all(guard, held),
             // Unbind cannot fail. Without room for the references, each
             // buffer is finished under the device lock, as a revoke did
             // before it was split in two.
@@ -291,10 +281,10 @@ impl MmioDevice {
         }
     }
 
-    /// Marks every buffer revoked and tells its importers (the first half of
-    /// a revoke, under the device lock). Returns the buffers to finish, in
-    /// `held`, which has room for all of them.
-    fn revoke_mark_all(guard: &ExportsGuard<'_, MmioBuffer>, mut held: Held) -> Held {
+    /// Revokes every buffer: the first half under the device lock, which
+    /// `guard` holds and which is dropped here, the second without it.
+    /// `held` has room for a reference to every buffer.
+    fn revoke_all(&self, guard: ExportsGuard<'_, MmioBuffer>, mut held: Held) {
         for exported in guard.buffers() {
             if let Some(buf) = Self::revoke_mark(&exported) {
                 // Cannot fail: `held` has room for every buffer on the list,
@@ -302,7 +292,10 @@ impl MmioDevice {
                 let _ = held.push_within_capacity((buf, exported.data().clone()));
             }
         }
-        held
+        drop(guard);
+        for (buf, data) in held {
+            self.revoke_finish(buf, &data);
+        }
     }
 
     /// Marks one buffer revoked and invalidates its importers' mappings,

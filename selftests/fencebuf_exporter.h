@@ -14,6 +14,8 @@
 #include <linux/dma-buf.h>
 #include <linux/fencebuf.h>
 
+#include "fencebuf_test.h"
+
 /* The guest's ivshmem device sits behind a bridge (qemu/run-vm.sh). */
 #define FB_PCI_ADDR "0000:01:01.0"
 #define FB_EXPORTER_DEV "/dev/fencebuf/" FB_PCI_ADDR
@@ -21,6 +23,11 @@
 /* ivshmem's shared memory BAR. */
 #define FB_BAR 2
 #define FB_PAGE 4096
+
+/* The sample importer (samples/importer), in the guest's image. */
+#define IMP_KO "/fencebuf/modules/fencebuf_importer.ko"
+#define IMP_NAME "fencebuf_importer"
+#define IMP_DEV "/dev/fencebuf_importer"
 
 /* Layout of BAR2 shared with the host (qemu/ivshmem.py). */
 #define FB_HOST_OFF (1 << 20)
@@ -56,6 +63,21 @@ static inline int fb_import_fence(int buf, int fence)
 	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = fence };
 
 	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp) ? -errno : 0;
+}
+
+/* Fresh loads of fencebuf and the sample importer; 0 or -errno. */
+static inline int fb_reload_with_importer(void)
+{
+	int ret;
+
+	fb_unload_name(IMP_NAME);
+	if (fb_loaded()) {
+		ret = fb_unload();
+		if (ret)
+			return ret;
+	}
+	ret = fb_load("");
+	return ret ? ret : fb_load_path(IMP_KO, "");
 }
 
 static inline int fb_memory(int dev, __u32 on)

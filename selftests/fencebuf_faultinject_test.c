@@ -25,9 +25,6 @@
 #include "fencebuf_exporter.h"
 #include "fencebuf_importer.h"
 
-#define IMP_KO "/fencebuf/modules/fencebuf_importer.ko"
-#define IMP_NAME "fencebuf_importer"
-#define IMP_DEV "/dev/fencebuf_importer"
 #define DEBUGFS "/sys/kernel/debug/"
 /* Away from the areas the host checks (qemu/ivshmem.py). */
 #define BUF_OFF (3 << 20)

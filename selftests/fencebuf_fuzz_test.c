@@ -44,9 +44,6 @@
 #include "fencebuf_exporter.h"
 #include "fencebuf_importer.h"
 
-#define IMP_KO "/fencebuf/modules/fencebuf_importer.ko"
-#define IMP_NAME "fencebuf_importer"
-#define IMP_DEV "/dev/fencebuf_importer"
 #define BAR_SIZE (4 << 20)
 
 #define WORKERS 3

@@ -18,9 +18,6 @@
 #include "fencebuf_exporter.h"
 #include "fencebuf_importer.h"
 
-#define IMP_KO "/fencebuf/modules/fencebuf_importer.ko"
-#define IMP_NAME "fencebuf_importer"
-#define IMP_DEV "/dev/fencebuf_importer"
 /* Away from the areas the host checks (qemu/ivshmem.py). */
 #define BUF_OFF (3 << 20)
 #define BUF_LEN (4 * FB_PAGE)
@@ -34,12 +31,7 @@ FIXTURE_SETUP(imp)
 {
 	int i;
 
-	if (fb_unload_name(IMP_NAME) && fb_loaded())
-		ASSERT_EQ(0, fb_unload());
-	if (fb_loaded())
-		ASSERT_EQ(0, fb_unload());
-	ASSERT_EQ(0, fb_load(""));
-	ASSERT_EQ(0, fb_load_path(IMP_KO, ""));
+	ASSERT_EQ(0, fb_reload_with_importer());
 	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->dev, 0);
 	self->imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);

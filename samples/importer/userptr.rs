@@ -136,23 +136,14 @@ pub(crate) fn populate(range: &Userptr) -> Result<usize> {
 /// Gives the notifier a reference to drop; `EBUSY` if it holds one.
 pub(crate) fn hold(range: &Userptr, fd: i32) -> Result {
     let buf = ImportedBuf::get(fd)?;
-    let refused = {
-        let mut log = range.data().log.lock();
-        if log.held.is_some() {
-            Some(buf)
-        } else {
-            log.held = Some(buf);
-            None
-        }
-    };
-    // Dropped outside the leaf lock.
-    match refused {
-        Some(buf) => {
-            drop(buf);
-            Err(EBUSY)
-        }
-        None => Ok(()),
+    let mut log = range.data().log.lock();
+    if log.held.is_some() {
+        // The leaf lock first, then `buf`.
+        drop(log);
+        return Err(EBUSY);
     }
+    log.held = Some(buf);
+    Ok(())
 }
 
 /// The counters, and the invalidations logged since the last status (which
