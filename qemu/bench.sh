@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: build (or reuse) the perf kernel, boot it once, run
 # selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
-# interleaved, and the exporter against a direct mapping of the same BAR;
+# interleaved, and the exporter against VFIO's on a second ivshmem device and
+# against a direct mapping of the same BAR;
 # then write the table, JSON and plots (qemu/bench-report.py).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +27,7 @@ logged "building the benchmark" "$logs/bench-build.log" \
 	KHDR="$kdir/usr/include" OUT="$out/guest" tests ||
 	die "benchmark build failed (log: $logs/bench-build.log)"
 install -D -m 0644 "$out/module/fencebuf.ko" "$out/guest/modules/fencebuf.ko"
+install -D -m 0644 "$out/importer/fencebuf_importer.ko" "$out/guest/modules/fencebuf_importer.ko"
 echo "${FENCEBUF_BENCH_ARGS:--r 9}" >"$out/guest/bench-args"
 "$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$out/initramfs.cpio.gz" "$out/guest"
 

@@ -22,6 +22,16 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup
 
+# The second ivshmem device (qemu/run-vm.sh) is VFIO's, the reference
+# exporter: driver_override lets only vfio-pci bind it, so fencebuf, loaded
+# later by the tests, never does. Where vfio-pci is not built in (Debian's
+# kernel: a module this initramfs does not carry) the device stays unbound.
+vfio_bdf=0000:01:03.0
+if [ -e /sys/bus/pci/devices/$vfio_bdf ]; then
+	echo vfio-pci >/sys/bus/pci/devices/$vfio_bdf/driver_override
+	echo $vfio_bdf >/sys/bus/pci/drivers_probe 2>/dev/null
+fi
+
 out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null
 exec >"$out" 2>&1
@@ -73,9 +83,14 @@ if [ -w $kmemleak ]; then
 	echo scan >$kmemleak
 	sleep 1
 	echo scan >$kmemleak
-	leaks=$(grep -c '^unreferenced object' $kmemleak)
+	# Records of the Linux 7.3 leak that VFIO's exporter hits on every
+	# mapping (FB_KNOWN_LEAK in selftests/fencebuf_test.h) count apart.
+	counts=$(awk '/^unreferenced object/ { n++; if (k) known++; k = 0 }
+		/vfio_pci_dma_buf_map/ { k = 1 }
+		END { if (k) known++; print n - known + 0, known + 0 }' $kmemleak)
 	cat $kmemleak
-	echo "@@fencebuf kmemleak $leaks"
+	echo "@@fencebuf kmemleak ${counts% *}"
+	echo "@@fencebuf kmemleak-known ${counts#* } vfio_pci_dma_buf_map"
 fi
 echo "@@fencebuf done"
 sync

@@ -73,14 +73,17 @@ demo)
 	exec /fencebuf/demo.sh
 	;;
 bench)
-	# Not TAP: @@bench lines for qemu/bench-report.py.
+	# Not TAP: @@bench lines for qemu/bench-report.py. The importer
+	# attaches to both exporters' buffers.
 	insmod $ko || exit 1
+	insmod /fencebuf/modules/fencebuf_importer.ko || exit 1
 	# shellcheck disable=SC2046
 	exec /fencebuf/tests/fencebuf_bench $(cat /fencebuf/bench-args 2>/dev/null)
 	;;
 count)
 	# Not TAP: @@count lines for qemu/count-report.py, under the plugin.
 	insmod $ko || exit 1
+	insmod /fencebuf/modules/fencebuf_importer.ko || exit 1
 	exec /fencebuf/tests/fencebuf_count
 	;;
 *)

@@ -59,17 +59,21 @@ cpus=2
 # can check from outside the guest what reached device memory. It sits behind
 # a PCI bridge with the sample importer's device (pci-testdev): a common
 # upstream bridge lets the importer reach the BAR peer to peer
-# (0000:01:01.0 and 0000:01:02.0).
+# (0000:01:01.0 and 0000:01:02.0). A second ivshmem device behind the same
+# bridge (0000:01:03.0) is VFIO's: the guest binds it to vfio-pci
+# (qemu/guest-init.sh), so the importer suite and the benchmarks compare
+# the two exporters on the same kind of device in one boot.
 shm=/dev/shm/fencebuf-$$
+vfio_shm=/dev/shm/fencebuf-$$-vfio
 qemu=
 # Interrupted or not, leave no VM and no backing file behind.
 cleanup() {
 	[ -z "$qemu" ] || kill "$qemu" 2>/dev/null || true
-	rm -f "$shm"
+	rm -f "$shm" "$vfio_shm"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-truncate -s 4M "$shm"
+truncate -s 4M "$shm" "$vfio_shm"
 "$FENCEBUF_ROOT/qemu/ivshmem.py" prefill "$shm"
 rm -f "$logdir/host-ivshmem.tap"
 
@@ -80,13 +84,15 @@ rm -f "$logdir/host-ivshmem.tap"
 qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites $suite_timeout$guest_env" \
+	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites vfio.enable_unsafe_noiommu_mode=1 $suite_timeout$guest_env" \
 	-display none -monitor none "${plugin_args[@]}" \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
 	-device pci-bridge,id=p2p,chassis_nr=1,shpc=off,addr=04.0 \
 	-device ivshmem-plain,memdev=hostmem,bus=p2p,addr=01.0 \
 	-device pci-testdev,bus=p2p,addr=02.0 \
+	-object "memory-backend-file,id=vfiomem,size=4M,share=on,mem-path=$vfio_shm" \
+	-device ivshmem-plain,memdev=vfiomem,bus=p2p,addr=03.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
 say "VM started ($accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"

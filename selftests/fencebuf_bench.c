@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fencebuf_bench: fencebuf against the kernel's C sw_sync, in one boot, and
- * the MMIO exporter against a direct mapping of the same BAR.
+ * the MMIO exporter against VFIO's (vfio-pci's dma-buf export, on a second
+ * ivshmem device) and against a direct mapping of the same BAR.
  *
  *   fencebuf_bench [-r REPS] [-t MS] [-q]
  *
@@ -10,11 +11,12 @@
  * MS milliseconds each (default 300); -q is a quick smoke run. Results are
  * printed one per line as
  *
- *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"direct", "param": N,
+ *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"vfio"|"direct", "param": N,
  *            "rep": R, "value": V, "unit": ...}
  *
  * and summarised on the host (qemu/bench-report.py): medians, ratios, plots.
- * fencebuf must be loaded, the exporter bound to the ivshmem device.
+ * fencebuf and the sample importer must be loaded, fencebuf bound to the first
+ * ivshmem device, vfio-pci to the second.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +39,6 @@
 #include <linux/sync_file.h>
 
 #include "fencebuf_bench.h"
-#include "fencebuf_exporter.h"
 
 /* The same BAR through sysfs: write-combined where the kernel has PAT. */
 #define RESOURCE_WC "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2_wc"
@@ -405,27 +406,6 @@ static void timeline_benchmarks(void)
 				inc_scaling(&impls[(k + rep) % 2], ns[j], rep);
 }
 
-static int export_fd(int dev, uint64_t off, uint64_t len)
-{
-	int fd = fb_export(dev, off, len);
-
-	if (fd < 0) {
-		errno = -fd;
-		die("EXPORT");
-	}
-	return fd;
-}
-
-static void set_memory(int dev, int on)
-{
-	int ret = fb_memory(dev, on);
-
-	if (ret) {
-		errno = -ret;
-		die("MEMORY_ENABLE");
-	}
-}
-
 /* Sequential copy bandwidth (MB/s) through @p, reading or writing. */
 static double bandwidth(volatile uint8_t *p, size_t len, int write)
 {
@@ -442,88 +422,142 @@ static double bandwidth(volatile uint8_t *p, size_t len, int write)
 	return (double)len * n / (now() - t0) / 1e6;
 }
 
+/* EXPORT + close; importer attach + map + unmap + detach; CPU access. */
+static void exporter_ops(struct exporter *e, int rep)
+{
+	double t0 = now(), end = t0 + window_ms / 1e3;
+	int imp, fd, i;
+	long n = 0;
+	uint8_t *p;
+	__u64 len;
+
+	while (now() < end) {
+		close(export_fd(e, 0, FB_PAGE));
+		n++;
+	}
+	emit("export_close", e->name, 0, rep, n / (now() - t0), "ops/s");
+
+	imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+	if (imp < 0)
+		die(IMP_DEV);
+	fd = export_fd(e, 0, FB_PAGE);
+	n = 0;
+	t0 = now();
+	end = t0 + window_ms / 1e3;
+	while (now() < end) {
+		imp_ioctl(imp, FBIMP_IOC_ATTACH, &fd);
+		imp_ioctl(imp, FBIMP_IOC_MAP, &len);
+		imp_ioctl(imp, FBIMP_IOC_UNMAP, NULL);
+		imp_ioctl(imp, FBIMP_IOC_DETACH, NULL);
+		n++;
+	}
+	emit("attach_map", e->name, 0, rep, n / (now() - t0), "ops/s");
+	close(fd);
+	close(imp);
+
+	/* First touch of each page of a fresh mapping of the whole BAR. */
+	fd = export_fd(e, 0, BAR_LEN);
+	p = cpu_map(e, fd, BAR_LEN, 0);
+	t0 = now();
+	for (i = 0; i < BAR_LEN; i += FB_PAGE)
+		((volatile uint8_t *)p)[i];
+	emit("first_touch_fault", e->name, FB_PAGE, rep,
+	     (now() - t0) / (BAR_LEN / FB_PAGE) * 1e9, "ns");
+	emit("read_bw", e->name, 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
+	emit("write_bw", e->name, 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
+	munmap(p, BAR_LEN);
+	close(fd);
+}
+
+/*
+ * Revoke and restore with @nb live buffers of one page, either each
+ * attached and mapped by an importer (one importer file each), or each with
+ * a CPU mapping touched (fencebuf: the buffer's mmap; VFIO: a mapping of the
+ * BAR region at the buffer's offset).
+ */
+static void revoke_restore(struct exporter *e, long nb, int cpu, int rep)
+{
+	int *fds = calloc(nb, sizeof(int)), *imps = calloc(nb, sizeof(int));
+	uint8_t **maps = calloc(nb, sizeof(uint8_t *));
+	double t0;
+	__u64 len;
+	long b;
+
+	if (!fds || !imps || !maps)
+		die("calloc");
+	for (b = 0; b < nb; b++) {
+		uint64_t off = (b % (BAR_LEN / FB_PAGE)) * FB_PAGE;
+
+		fds[b] = export_fd(e, off, FB_PAGE);
+		if (cpu) {
+			maps[b] = cpu_map(e, fds[b], FB_PAGE, off);
+			maps[b][0] = 1;
+		} else {
+			imps[b] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+			if (imps[b] < 0)
+				die(IMP_DEV);
+			imp_ioctl(imps[b], FBIMP_IOC_ATTACH, &fds[b]);
+			imp_ioctl(imps[b], FBIMP_IOC_MAP, &len);
+		}
+	}
+	t0 = now();
+	set_memory(e, 0);
+	emit(cpu ? "revoke_cpu" : "revoke", e->name, nb, rep, (now() - t0) * 1e6, "us");
+	t0 = now();
+	set_memory(e, 1);
+	emit(cpu ? "restore_cpu" : "restore", e->name, nb, rep, (now() - t0) * 1e6, "us");
+	for (b = 0; b < nb; b++) {
+		if (cpu)
+			munmap(maps[b], FB_PAGE);
+		else
+			close(imps[b]);
+		close(fds[b]);
+	}
+	free(fds);
+	free(imps);
+	free(maps);
+}
+
+static void direct_bandwidth(int rep)
+{
+	int direct = open(RESOURCE_WC, O_RDWR | O_CLOEXEC), i;
+	uint8_t *p;
+
+	if (direct < 0 && errno == ENOENT) {
+		if (rep == 0)
+			printf("# no resource2_wc (no PAT): both mappings are uncached\n");
+		direct = open(RESOURCE_UC, O_RDWR | O_CLOEXEC);
+	}
+	if (direct < 0)
+		die(RESOURCE_UC);
+	p = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, direct, 0);
+	if (p == MAP_FAILED)
+		die("mmap resource2");
+	for (i = 0; i < BAR_LEN; i += FB_PAGE)
+		((volatile uint8_t *)p)[i];
+	emit("read_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
+	emit("write_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
+	munmap(p, BAR_LEN);
+	close(direct);
+}
+
 static void exporter_benchmarks(void)
 {
 	static const long bufs[] = { 1, 10, 100, 1000, 10000 };
-	int dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC), rep, j;
+	struct exporter ex[2];
+	int rep, j, k, cpu;
 
-	if (dev < 0)
-		die(FB_EXPORTER_DEV);
+	open_exporters(ex);
 	for (rep = 0; rep < reps; rep++) {
-		double t0 = now(), end = t0 + window_ms / 1e3;
-		long n = 0;
-		uint8_t *p;
-		int fd, direct, i;
-
-		while (now() < end) {
-			close(export_fd(dev, 0, FB_PAGE));
-			n++;
-		}
-		emit("export_close", "fencebuf", 0, rep, n / (now() - t0), "ops/s");
-
-		/* First touch of each page of a fresh mapping of the whole BAR. */
-		fd = export_fd(dev, 0, BAR_LEN);
-		p = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			die("mmap dma-buf");
-		t0 = now();
-		for (i = 0; i < BAR_LEN; i += FB_PAGE)
-			((volatile uint8_t *)p)[i];
-		emit("first_touch_fault", "fencebuf", FB_PAGE, rep,
-		     (now() - t0) / (BAR_LEN / FB_PAGE) * 1e9, "ns");
-		emit("read_bw", "fencebuf", 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
-		emit("write_bw", "fencebuf", 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
-		munmap(p, BAR_LEN);
-		close(fd);
-
-		/* The same memory through sysfs: the limit. */
-		direct = open(RESOURCE_WC, O_RDWR | O_CLOEXEC);
-		if (direct < 0 && errno == ENOENT) {
-			if (rep == 0)
-				printf("# no resource2_wc (no PAT): both mappings are uncached\n");
-			direct = open(RESOURCE_UC, O_RDWR | O_CLOEXEC);
-		}
-		if (direct < 0)
-			die(RESOURCE_UC);
-		p = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, direct, 0);
-		if (p == MAP_FAILED)
-			die("mmap resource2");
-		for (i = 0; i < BAR_LEN; i += FB_PAGE)
-			((volatile uint8_t *)p)[i];
-		emit("read_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 0), "MB/s");
-		emit("write_bw", "direct", 0, rep, bandwidth(p, BAR_LEN, 1), "MB/s");
-		munmap(p, BAR_LEN);
-		close(direct);
-
-		/* Revoke and restore with N live buffers, each mapped and touched. */
-		for (j = 0; j < (quick ? 3 : 5); j++) {
-			long nb = bufs[j], b;
-			int *fds = calloc(nb, sizeof(int));
-			uint8_t **maps = calloc(nb, sizeof(uint8_t *));
-
-			for (b = 0; b < nb; b++) {
-				fds[b] = export_fd(dev, (b % (BAR_LEN / FB_PAGE)) * FB_PAGE, FB_PAGE);
-				maps[b] = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-					       fds[b], 0);
-				if (maps[b] == MAP_FAILED)
-					die("mmap");
-				maps[b][0] = 1;
-			}
-			t0 = now();
-			set_memory(dev, 0);
-			emit("revoke", "fencebuf", nb, rep, (now() - t0) * 1e6, "us");
-			t0 = now();
-			set_memory(dev, 1);
-			emit("restore", "fencebuf", nb, rep, (now() - t0) * 1e6, "us");
-			for (b = 0; b < nb; b++) {
-				munmap(maps[b], FB_PAGE);
-				close(fds[b]);
-			}
-			free(fds);
-			free(maps);
-		}
+		for (k = 0; k < 2; k++)
+			exporter_ops(&ex[(k + rep) % 2], rep);
+		direct_bandwidth(rep);
+		for (cpu = 0; cpu < 2; cpu++)
+			for (j = 0; j < (quick ? 3 : 5); j++)
+				for (k = 0; k < 2; k++)
+					revoke_restore(&ex[(k + rep) % 2], bufs[j], cpu, rep);
 	}
-	close(dev);
+	close_exporters(ex);
 }
 
 int main(int argc, char **argv)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the two benchmark programs share (fencebuf_bench.c times the timeline
- * operations, fencebuf_count.c runs them for the counting plugin): the two
- * implementations, and calls that end the program on failure.
+ * and exporter operations, fencebuf_count.c runs them for the counting
+ * plugin): the two timeline implementations, the two exporters, and calls
+ * that end the program on failure.
  */
 #ifndef FENCEBUF_BENCH_H
 #define FENCEBUF_BENCH_H
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #include "fencebuf_sync.h"
+#include "fencebuf_exporter.h"
+#include "fencebuf_importer.h"
+#include "fencebuf_vfio.h"
 
 /* The kernel's C sw_sync, the reference, and fencebuf, in one boot. */
 static const struct impl {
@@ -56,6 +60,81 @@ static inline void inc(int tl, uint32_t n)
 		errno = -ret;
 		die("INC");
 	}
+}
+
+/*
+ * The two MMIO exporters on the same kind of device in one boot: fencebuf's
+ * (the first ivshmem device) and VFIO's (the second, bound to vfio-pci and
+ * opened as a VMM opens it, fencebuf_vfio.h).
+ */
+struct exporter {
+	const char *name;
+	int dev;		/* fencebuf's exporter node, or -1 for VFIO */
+	struct fb_vfio vfio;	/* VFIO's device */
+};
+
+static inline void open_exporters(struct exporter ex[2])
+{
+	ex[0] = (struct exporter){ .name = "fencebuf" };
+	ex[0].dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+	if (ex[0].dev < 0)
+		die(FB_EXPORTER_DEV);
+	ex[1] = (struct exporter){ .name = "vfio", .dev = -1 };
+	if (fb_vfio_open(&ex[1].vfio, FB_VFIO_PCI_ADDR)) {
+		fprintf(stderr, "%s: vfio: %s\n", program_invocation_short_name, ex[1].vfio.why);
+		exit(1);
+	}
+}
+
+static inline void close_exporters(struct exporter ex[2])
+{
+	close(ex[0].dev);
+	fb_vfio_close(&ex[1].vfio);
+}
+
+/* Export [off, off + len) of the BAR; the dma-buf fd. */
+static inline int export_fd(struct exporter *e, uint64_t off, uint64_t len)
+{
+	int fd = e->dev >= 0 ? fb_export(e->dev, off, len) : fb_vfio_export(&e->vfio, off, len);
+
+	if (fd < 0) {
+		errno = -fd;
+		die("EXPORT");
+	}
+	return fd;
+}
+
+/* Memory decoding on (restore) or off (revoke). */
+static inline void set_memory(struct exporter *e, int on)
+{
+	int ret = e->dev >= 0 ? fb_memory(e->dev, on) : fb_vfio_memory(&e->vfio, on);
+
+	if (ret) {
+		errno = -ret;
+		die("memory enable");
+	}
+}
+
+/*
+ * A CPU mapping of [off, off + len) of the BAR: fencebuf's is the buffer
+ * @buf's own mmap; VFIO's dma-bufs have none, so it is the BAR region of the
+ * device fd, as a VMM maps it.
+ */
+static inline uint8_t *cpu_map(struct exporter *e, int buf, size_t len, uint64_t off)
+{
+	void *p = e->dev >= 0 ?
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0) :
+		fb_vfio_mmap_bar(&e->vfio, len, off);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static inline void imp_ioctl(int imp, unsigned long cmd, void *arg)
+{
+	if (ioctl(imp, cmd, arg))
+		die("importer ioctl");
 }
 
 #endif /* FENCEBUF_BENCH_H */

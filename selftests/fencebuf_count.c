@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fencebuf_count: the timeline operations of the benchmark, each run N
- * times on the kernel's C sw_sync and on fencebuf between two markers, for
+ * times on the kernel's C sw_sync and on fencebuf, and the exporter
+ * operations on VFIO's exporter and on fencebuf's, between two markers, for
  * qemu/tb-count-plugin.c to count the guest kernel code they execute.
  *
  *   fencebuf_count [-n N]
@@ -12,7 +13,7 @@
  * run outside it; those of the operation itself, as in `cycle`, run inside.
  * Each measured interval is described by a line
  *
- *   @@count {"interval": I, "impl": "c"|"fencebuf", "op": ..., "n": N}
+ *   @@count {"interval": I, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}
  *
  * and the module's load address by `@@count-module <address>`. Kernel code
  * only: what userspace runs is the same program for both.
@@ -31,6 +32,9 @@
 #include <linux/sync_file.h>
 
 #include "fencebuf_bench.h"
+
+/* Exporter operations counted per implementation (and buffers revoked). */
+#define EXPORTER_N 200
 
 /*
  * Linked at a fixed address (selftests/Makefile), which the plugin is given:
@@ -51,7 +55,7 @@ static void begin(void)
 	marks++;
 }
 
-static void end(const struct impl *im, const char *op, long n)
+static void end(const char *impl, const char *op, long n)
 {
 	int interval = marks;
 
@@ -59,7 +63,7 @@ static void end(const struct impl *im, const char *op, long n)
 	marks++;
 	if (round_no > 0)
 		printf("@@count {\"interval\": %d, \"impl\": \"%s\", \"op\": \"%s\", \"n\": %ld}\n",
-		       interval, im->name, op, n);
+		       interval, impl, op, n);
 }
 
 static void count_timeline(const struct impl *im, int *fds, long n)
@@ -70,23 +74,23 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 	begin();
 	for (i = 0; i < n; i++)
 		fds[i] = create(tl, i + 1);
-	end(im, "create_pending", n);
+	end(im->name, "create_pending", n);
 
 	begin();
 	for (i = 0; i < n; i++)
 		inc(tl, 0);
-	end(im, "inc_empty", n);
+	end(im->name, "inc_empty", n);
 
 	begin();
 	inc(tl, n);
-	end(im, "inc_signal", n);
+	end(im->name, "inc_signal", n);
 	if (fb_status(fds[n - 1]) != 1)
 		die("INC did not signal");
 
 	begin();
 	for (i = 0; i < n; i++)
 		close(fds[i]);
-	end(im, "close_signalled", n);
+	end(im->name, "close_signalled", n);
 
 	begin();
 	for (i = 0; i < n; i++) {
@@ -97,7 +101,7 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 			die("poll");
 		close(f);
 	}
-	end(im, "cycle", n);
+	end(im->name, "cycle", n);
 
 	a = create(tl, 2 * n + 1);
 	b = create(tl, 2 * n + 2);
@@ -111,10 +115,74 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 		}
 		close(m);
 	}
-	end(im, "merge", n);
+	end(im->name, "merge", n);
 	close(a);
 	close(b);
 	close(tl);
+}
+
+/*
+ * The exporter operations of the benchmark on fencebuf's exporter and on
+ * VFIO's (fencebuf_vfio.h), n times each: EXPORT + close, importer attach +
+ * map + unmap + detach, first touch of a page of a CPU mapping, and revoke
+ * and restore of n buffers attached and mapped by importers (per buffer).
+ */
+static void count_exporter(struct exporter *e, int *fds, int *imps, long n)
+{
+	const long pages = (4 << 20) / FB_PAGE;
+	volatile uint8_t *p;
+	int fd, importer;
+	__u64 len;
+	long i;
+
+	begin();
+	for (i = 0; i < n; i++)
+		close(export_fd(e, 0, FB_PAGE));
+	end(e->name, "export_close", n);
+
+	importer = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+	if (importer < 0)
+		die(IMP_DEV);
+	fd = export_fd(e, 0, FB_PAGE);
+	begin();
+	for (i = 0; i < n; i++) {
+		imp_ioctl(importer, FBIMP_IOC_ATTACH, &fd);
+		imp_ioctl(importer, FBIMP_IOC_MAP, &len);
+		imp_ioctl(importer, FBIMP_IOC_UNMAP, NULL);
+		imp_ioctl(importer, FBIMP_IOC_DETACH, NULL);
+	}
+	end(e->name, "attach_map", n);
+	close(fd);
+	close(importer);
+
+	/* fencebuf's own mmap of a buffer; VFIO's BAR region (no dma-buf mmap). */
+	fd = export_fd(e, 0, pages * FB_PAGE);
+	p = cpu_map(e, fd, pages * FB_PAGE, 0);
+	begin();
+	for (i = 0; i < pages; i++)
+		p[i * FB_PAGE];
+	end(e->name, "first_touch", pages);
+	munmap((void *)p, pages * FB_PAGE);
+	close(fd);
+
+	for (i = 0; i < n; i++) {
+		fds[i] = export_fd(e, (i % pages) * FB_PAGE, FB_PAGE);
+		imps[i] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+		if (imps[i] < 0)
+			die(IMP_DEV);
+		imp_ioctl(imps[i], FBIMP_IOC_ATTACH, &fds[i]);
+		imp_ioctl(imps[i], FBIMP_IOC_MAP, &len);
+	}
+	begin();
+	set_memory(e, 0);
+	end(e->name, "revoke", n);
+	begin();
+	set_memory(e, 1);
+	end(e->name, "restore", n);
+	for (i = 0; i < n; i++) {
+		close(imps[i]);
+		close(fds[i]);
+	}
 }
 
 /* The module's load address, for naming its functions. */
@@ -136,9 +204,10 @@ static void print_module_base(void)
 int main(int argc, char **argv)
 {
 	struct rlimit nofile = { 65536, 65536 };
+	struct exporter ex[2];
 	cpu_set_t cpu0;
 	long n = 2000;
-	int *fds, c, k;
+	int *fds, *imps, c, k;
 
 	while ((c = getopt(argc, argv, "n:")) != -1) {
 		if (c != 'n' || (n = atol(optarg)) < 1 || n > 60000) {
@@ -148,7 +217,7 @@ int main(int argc, char **argv)
 	}
 	if (setrlimit(RLIMIT_NOFILE, &nofile))
 		die("setrlimit(RLIMIT_NOFILE)");
-	fds = calloc(n, sizeof(int));
+	fds = calloc(n > EXPORTER_N ? n : EXPORTER_N, sizeof(int));
 	if (!fds)
 		die("calloc");
 	/* One vCPU; the other only takes its timer ticks. */
@@ -163,6 +232,14 @@ int main(int argc, char **argv)
 	for (round_no = 0; round_no < 2; round_no++)
 		for (k = 0; k < 2; k++)
 			count_timeline(&impls[(k + round_no) % 2], fds, n);
+	open_exporters(ex);
+	imps = calloc(EXPORTER_N, sizeof(int));
+	if (!imps)
+		die("calloc");
+	for (round_no = 0; round_no < 2; round_no++)
+		for (k = 0; k < 2; k++)
+			count_exporter(&ex[(k + round_no) % 2], fds, imps, EXPORTER_N);
+	close_exporters(ex);
 	printf("# fencebuf_count: done\n");
 	return 0;
 }

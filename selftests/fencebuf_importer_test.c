@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fencebuf's MMIO dma-bufs seen by an in-kernel importer: the sample
- * importer (samples/importer) attaches dynamically through QEMU's PCI test
- * device, maps the buffer peer to peer, reads and writes it through vmap,
- * and is invalidated by revoke (memory off, unbind). Each test starts with
- * both modules freshly loaded.
+ * MMIO dma-bufs seen by an in-kernel importer, from two exporters on the
+ * same kind of device in one boot: fencebuf's (the guest's first ivshmem
+ * device) and vfio-pci's (the second, opened as a VMM opens it,
+ * fencebuf_vfio.h). The sample importer (samples/importer) attaches
+ * dynamically through QEMU's PCI test device, maps the buffer peer to peer,
+ * reads and writes it through vmap where the exporter has one, and is
+ * invalidated by revoke (memory off, unbind). Each test runs once per
+ * exporter (the harness's variants), with fencebuf and the importer freshly
+ * loaded. Where the two exporters differ, the test says which and why; the
+ * README's comparison table lists the same differences.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "fencebuf_test.h"
 #include "fencebuf_exporter.h"
 #include "fencebuf_importer.h"
+#include "fencebuf_vfio.h"
 
 /* Away from the areas the host checks (qemu/ivshmem.py). */
 #define BUF_OFF (3 << 20)
@@ -24,22 +32,96 @@
 
 FIXTURE(imp) {
 	int dev, imp, buf;
+	struct fb_vfio vfio;
+	/* The buffer's memory as userspace sees it: fencebuf's dma-buf
+	 * mmapped, or VFIO's BAR region at the same offset (VFIO's dma-bufs
+	 * have no mmap).
+	 */
 	uint8_t *map;
 };
+
+FIXTURE_VARIANT(imp) {
+	bool vfio;
+	const char *bdf;
+};
+
+FIXTURE_VARIANT_ADD(imp, fencebuf) {
+	.vfio = false,
+	.bdf = FB_PCI_ADDR,
+};
+
+FIXTURE_VARIANT_ADD(imp, vfio) {
+	.vfio = true,
+	.bdf = FB_VFIO_PCI_ADDR,
+};
+
+static int exp_export_ranges(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant,
+			     __u32 region, __u32 flags, const struct fencebuf_range *r, __u32 n)
+{
+	/* struct fencebuf_range and struct vfio_region_dma_range agree. */
+	_Static_assert(sizeof(struct fencebuf_range) == sizeof(struct vfio_region_dma_range),
+		       "range layouts");
+	if (variant->vfio)
+		return fb_vfio_export_ranges(&self->vfio, region, flags,
+					     (const struct vfio_region_dma_range *)r, n);
+	return fb_export_ranges(self->dev, region, flags, r, n);
+}
+
+static int exp_export(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant,
+		      __u64 offset, __u64 len)
+{
+	struct fencebuf_range r = { .offset = offset, .length = len };
+
+	return exp_export_ranges(self, variant, FB_BAR, 0, &r, 1);
+}
+
+static int exp_memory(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant, int on)
+{
+	return variant->vfio ? fb_vfio_memory(&self->vfio, on) : fb_memory(self->dev, on);
+}
+
+/* Closes what userspace holds of the exporter: its device file(s). */
+static void exp_close(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant)
+{
+	if (variant->vfio) {
+		fb_vfio_close(&self->vfio);
+	} else if (self->dev >= 0) {
+		close(self->dev);
+		self->dev = -1;
+	}
+}
 
 FIXTURE_SETUP(imp)
 {
 	int i;
 
+	self->dev = self->imp = self->buf = -1;
+	self->vfio.container = self->vfio.group = self->vfio.device = -1;
+	self->map = MAP_FAILED;
+	/*
+	 * Debian's kernel has vfio-pci as a module this guest does not load,
+	 * and no VFIO_NOIOMMU: without an IOMMU in the guest it cannot open
+	 * the device at all.
+	 */
+	if (variant->vfio && access(FB_VFIO_DRIVER_DIR, F_OK))
+		SKIP(return, "no vfio-pci in this kernel (%s is missing)", FB_VFIO_DRIVER_DIR);
 	ASSERT_EQ(0, fb_reload_with_importer());
-	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(self->dev, 0);
+	if (variant->vfio) {
+		ASSERT_EQ(0, fb_vfio_open(&self->vfio, variant->bdf))
+			TH_LOG("vfio: %s", self->vfio.why);
+	} else {
+		self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(self->dev, 0);
+	}
 	self->imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->imp, 0) TH_LOG("open %s: %s", IMP_DEV, strerror(errno));
-	self->buf = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(self->buf, 0);
-	self->map = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
+	self->buf = exp_export(self, variant, BUF_OFF, BUF_LEN);
+	ASSERT_GE(self->buf, 0) TH_LOG("export: %s", strerror(-self->buf));
+	if (variant->vfio)
+		self->map = fb_vfio_mmap_bar(&self->vfio, BUF_LEN, BUF_OFF);
+	else
+		self->map = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf, 0);
+	ASSERT_NE(MAP_FAILED, self->map) TH_LOG("mmap: %s", strerror(errno));
 	for (i = 0; i < BUF_LEN; i++)
 		self->map[i] = i * 11 + 2;
 }
@@ -52,8 +134,9 @@ FIXTURE_TEARDOWN(imp)
 		close(self->buf);
 	if (self->imp >= 0)
 		close(self->imp);
-	if (self->dev >= 0)
-		close(self->dev);
+	exp_close(self, variant);
+	if (variant->vfio && access(FB_VFIO_DRIVER_DIR, F_OK))
+		return;
 	EXPECT_EQ(0, fb_unload_name(IMP_NAME));
 	EXPECT_EQ(0, fb_unload());
 }
@@ -80,100 +163,251 @@ static int imp_map(int imp, __u64 *len)
 	return ioctl(imp, FBIMP_IOC_MAP, len) ? -errno : 0;
 }
 
+/* The mapping's entries, adjacent ones merged; their number or -errno. */
+static int imp_segments(int imp, struct fbimp_segment *segs, __u32 max)
+{
+	struct fbimp_segments req = { .segs_ptr = (__u64)(uintptr_t)segs, .max = max };
+	__u32 i, n = 0;
+
+	if (ioctl(imp, FBIMP_IOC_SEGMENTS, &req))
+		return -errno;
+	if (req.count > max)
+		return -E2BIG;
+	for (i = 0; i < req.count; i++) {
+		if (n && segs[n - 1].addr + segs[n - 1].len == segs[i].addr)
+			segs[n - 1].len += segs[i].len;
+		else
+			segs[n++] = segs[i];
+	}
+	return n;
+}
+
+/* Bus address of BAR2 of @bdf (on this machine, its CPU physical address). */
+static __u64 bar2_address(const char *bdf)
+{
+	unsigned long long start = 0, end, flags;
+	char path[96], text[1024];
+	const char *line = text;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	if (fb_read_file(path, text, sizeof(text)) < 0)
+		return 0;
+	for (i = 0; i < FB_BAR && line; i++) {
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	if (!line || sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
+		return 0;
+	return start;
+}
+
+static bool pattern_at(const uint8_t *p, int from, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (uint8_t)((from + i) * 11 + 2))
+			return false;
+	return true;
+}
+
 TEST_F(imp, attach_map_read_write_detach)
 {
 	uint8_t data[BUF_LEN];
 	__u64 len = 0;
-	int i;
 
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	EXPECT_EQ((__u64)BUF_LEN, len);	/* the scatterlist covers the buffer */
 	EXPECT_EQ(1u, imp_status(self->imp).mapped);
 	EXPECT_EQ((__u64)BUF_LEN, imp_status(self->imp).size);
-	/* What userspace wrote through mmap, the importer reads. */
-	ASSERT_EQ(0, imp_access(self->imp, 0, data, BUF_LEN, 0));
-	for (i = 0; i < BUF_LEN; i++)
-		if (data[i] != (uint8_t)(i * 11 + 2))
-			break;
-	EXPECT_EQ(BUF_LEN, i);
-	/* What the importer writes, userspace sees. */
-	memset(data, 0x6c, FB_PAGE);
-	ASSERT_EQ(0, imp_access(self->imp, FB_PAGE, data, FB_PAGE, 1));
-	EXPECT_EQ(0x6c, self->map[FB_PAGE]);
-	EXPECT_EQ(0x6c, self->map[2 * FB_PAGE - 1]);
-	EXPECT_EQ((uint8_t)(2 * FB_PAGE * 11 + 2), self->map[2 * FB_PAGE]);
+	if (variant->vfio) {
+		/* VFIO's dma-bufs have no vmap: importers can only DMA. */
+		EXPECT_EQ(-EINVAL, imp_access(self->imp, 0, data, BUF_LEN, 0));
+	} else {
+		/* What userspace wrote through mmap, the importer reads. */
+		ASSERT_EQ(0, imp_access(self->imp, 0, data, BUF_LEN, 0));
+		EXPECT_TRUE(pattern_at(data, 0, BUF_LEN));
+		/* What the importer writes, userspace sees. */
+		memset(data, 0x6c, FB_PAGE);
+		ASSERT_EQ(0, imp_access(self->imp, FB_PAGE, data, FB_PAGE, 1));
+		EXPECT_EQ(0x6c, self->map[FB_PAGE]);
+		EXPECT_EQ(0x6c, self->map[2 * FB_PAGE - 1]);
+		EXPECT_EQ((uint8_t)(2 * FB_PAGE * 11 + 2), self->map[2 * FB_PAGE]);
+	}
 	EXPECT_EQ(0u, imp_status(self->imp).invalidations);
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 	EXPECT_EQ(0u, imp_status(self->imp).attached);
 }
 
+/*
+ * Two ranges, out of order: the importer's mapping is the BAR's bus
+ * addresses of each range, in the order given (the guest's PCI devices sit
+ * behind one bridge, so the mapping is bus addresses, not IOVAs).
+ */
+TEST_F(imp, the_mapping_is_the_ranges_in_order)
+{
+	const struct fencebuf_range r[2] = {
+		{ .offset = BUF_OFF + 2 * FB_PAGE, .length = FB_PAGE },
+		{ .offset = BUF_OFF, .length = 2 * FB_PAGE },
+	};
+	__u64 bar = bar2_address(variant->bdf), len = 0;
+	struct fbimp_segment segs[8];
+	int buf, i;
+
+	ASSERT_NE(0ull, bar);
+	buf = exp_export_ranges(self, variant, FB_BAR, 0, r, 2);
+	ASSERT_GE(buf, 0) TH_LOG("export: %s", strerror(-buf));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &buf));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	EXPECT_EQ((__u64)(3 * FB_PAGE), len);
+	ASSERT_EQ(2, imp_segments(self->imp, segs, 8));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(bar + r[i].offset, segs[i].addr) TH_LOG("entry %d", i);
+		EXPECT_EQ(r[i].length, segs[i].len) TH_LOG("entry %d", i);
+	}
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
+	EXPECT_EQ(-ENODEV, imp_segments(self->imp, segs, 8));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+	close(buf);
+}
+
 TEST_F(imp, revoke_invalidates_and_restore_allows_remap)
 {
 	struct fbimp_status st;
-	uint8_t b;
+	uint8_t b = 0;
 	__u64 len;
 
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
-	ASSERT_EQ(0, fb_memory(self->dev, 0));
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
 	st = imp_status(self->imp);
 	EXPECT_EQ(1u, st.invalidations);
 	EXPECT_EQ(0u, st.mapped);	/* unmapped in invalidate_mappings */
 	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
 	EXPECT_EQ(-ENODEV, imp_access(self->imp, 0, &b, 1, 0));
+	/* The CPU mapping is revoked with it. */
+	EXPECT_EQ(1, fb_touch(self->map, 0, 0, NULL));
 
-	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	EXPECT_EQ(2u, imp_status(self->imp).invalidations);	/* "map again" */
 	ASSERT_EQ(0, imp_map(self->imp, &len));
-	ASSERT_EQ(0, imp_access(self->imp, 0, &b, 1, 0));
+	EXPECT_EQ((__u64)BUF_LEN, len);
+	if (!variant->vfio) {
+		ASSERT_EQ(0, imp_access(self->imp, 0, &b, 1, 0));
+		EXPECT_EQ(2, b);
+	}
+	EXPECT_EQ(0, fb_touch(self->map, 0, 0, &b));
 	EXPECT_EQ(2, b);
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
 TEST_F(imp, attach_to_a_revoked_buffer_is_refused)
 {
-	ASSERT_EQ(0, fb_memory(self->dev, 0));
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 	EXPECT_EQ(ENODEV, errno);
 	EXPECT_EQ(0u, imp_status(self->imp).attached);
-	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	EXPECT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 }
 
-TEST_F(imp, unbind_invalidates_the_importer_for_good)
+/*
+ * A buffer exported while memory decoding is off is born revoked, and
+ * restored with the others.
+ */
+TEST_F(imp, a_buffer_exported_while_revoked_is_restored)
 {
 	__u64 len;
-	int dev2;
+	int buf;
+
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
+	buf = exp_export(self, variant, BUF_OFF, FB_PAGE);
+	ASSERT_GE(buf, 0) TH_LOG("export: %s", strerror(-buf));
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH, &buf));
+	EXPECT_EQ(ENODEV, errno);
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &buf));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	EXPECT_EQ((__u64)FB_PAGE, len);
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+	close(buf);
+}
+
+/*
+ * The device goes away. fencebuf revokes at unbind, whoever holds its
+ * files. vfio-pci's unbind waits (vfio_unregister_group_dev) until the VMM
+ * has closed the device, and closing it revokes: so the VMM closes first.
+ * Either way the buffer stays revoked after the device comes back.
+ */
+TEST_F(imp, unbind_invalidates_the_importer_for_good)
+{
+	const char *dir = variant->vfio ? FB_VFIO_DRIVER_DIR : FB_DRIVER_DIR;
+	char path[128];
+	__u64 len;
 
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
-	ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR));
+	if (variant->vfio) {
+		/* The BAR mapping holds the device file too. */
+		munmap(self->map, BUF_LEN);
+		self->map = MAP_FAILED;
+		exp_close(self, variant);
+	}
+	snprintf(path, sizeof(path), "%s/unbind", dir);
+	ASSERT_EQ(0, fb_write_file(path, variant->bdf));
 	EXPECT_EQ(0u, imp_status(self->imp).mapped);
 	EXPECT_EQ(1u, imp_status(self->imp).invalidations);
 	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
-	ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR));
-	dev2 = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(dev2, 0);
+	snprintf(path, sizeof(path), "%s/bind", dir);
+	ASSERT_EQ(0, fb_write_file(path, variant->bdf));
+	if (variant->vfio) {
+		ASSERT_EQ(0, fb_vfio_open(&self->vfio, variant->bdf))
+			TH_LOG("vfio: %s", self->vfio.why);
+	} else {
+		int dev2 = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+
+		ASSERT_GE(dev2, 0);
+		close(dev2);
+	}
 	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));	/* the old buffer stays revoked */
 	EXPECT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
-	close(dev2);
 }
 
-TEST_F(imp, an_attachment_keeps_fencebuf_loaded)
+/*
+ * Userspace closes everything of the exporter but the importer's
+ * attachment. fencebuf's buffers keep their device (and the module) and
+ * stay usable. VFIO revokes every buffer of a device when its last device
+ * file closes (vfio_pci_core_close_device drains them), as a VMM's exit
+ * should.
+ */
+TEST_F(imp, closing_the_exporter_files_while_attached)
 {
+	__u64 len;
+
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
 	munmap(self->map, BUF_LEN);
 	self->map = MAP_FAILED;
 	close(self->buf);
 	self->buf = -1;
-	close(self->dev);
-	self->dev = -1;
-	EXPECT_EQ(-EWOULDBLOCK, fb_unload());
+	exp_close(self, variant);
+	if (variant->vfio) {
+		EXPECT_EQ(0u, imp_status(self->imp).mapped);
+		EXPECT_EQ(1u, imp_status(self->imp).invalidations);
+		EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
+	} else {
+		EXPECT_EQ(-EWOULDBLOCK, fb_unload());
+		EXPECT_EQ(1u, imp_status(self->imp).mapped);
+		EXPECT_EQ(0u, imp_status(self->imp).invalidations);
+		EXPECT_EQ(0, imp_map(self->imp, &len));
+		EXPECT_EQ((__u64)BUF_LEN, len);
+	}
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
-/* The exporter refuses importers that could keep using a revoked BAR. */
+/* Both exporters refuse importers that could keep using a revoked BAR. */
 TEST_F(imp, importers_that_cannot_be_revoked_are_refused)
 {
 	struct fbimp_attach a = { .fd = self->buf, .kind = FBIMP_KIND_NO_INVALIDATE };
@@ -192,14 +426,58 @@ TEST_F(imp, importers_that_cannot_be_revoked_are_refused)
 	EXPECT_EQ(1u, imp_status(self->imp).attached);
 }
 
+/* Bad exports: the same errno from both, except where noted. */
+TEST_F(imp, export_bad_inputs)
+{
+	static struct fencebuf_range many[257];
+	const struct fencebuf_range one = { .offset = 0, .length = FB_PAGE };
+	struct fencebuf_range r;
+	int fds = fb_count_fds(), fd, i;
+
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 0, &one, 0));
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 1u << 31, &one, 1));
+	r = (struct fencebuf_range){ .offset = 0, .length = 0 };
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 0, &r, 1));
+	r = (struct fencebuf_range){ .offset = 100, .length = FB_PAGE };
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 0, &r, 1));
+	r = (struct fencebuf_range){ .offset = 0, .length = FB_PAGE + 1 };
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 0, &r, 1));
+	r = (struct fencebuf_range){ .offset = (4 << 20) - FB_PAGE, .length = 2 * FB_PAGE };
+	EXPECT_EQ(-EINVAL, exp_export_ranges(self, variant, FB_BAR, 0, &r, 1));
+	r = (struct fencebuf_range){ .offset = -(__u64)FB_PAGE, .length = 2 * FB_PAGE };
+	EXPECT_EQ(-EOVERFLOW, exp_export_ranges(self, variant, FB_BAR, 0, &r, 1));
+	/* ivshmem-plain has no BAR1; region 6 is the ROM, 9 nothing. */
+	EXPECT_EQ(-ENODEV, exp_export_ranges(self, variant, 1, 0, &one, 1));
+	EXPECT_EQ(-ENODEV, exp_export_ranges(self, variant, 6, 0, &one, 1));
+	EXPECT_EQ(-ENODEV, exp_export_ranges(self, variant, 9, 0, &one, 1));
+	/*
+	 * fencebuf bounds the ranges of one buffer (FENCEBUF_IOC_INFO's
+	 * max_ranges, 256); VFIO takes as many as kmalloc can copy.
+	 */
+	for (i = 0; i < 257; i++)
+		many[i] = (struct fencebuf_range){ .offset = i * FB_PAGE, .length = FB_PAGE };
+	fd = exp_export_ranges(self, variant, FB_BAR, 0, many, 257);
+	if (variant->vfio) {
+		EXPECT_GE(fd, 0);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		EXPECT_EQ(-E2BIG, fd);
+	}
+	EXPECT_EQ(fds, fb_count_fds());	/* no fd left behind */
+}
+
 TEST_F(imp, bad_inputs)
 {
+	struct fbimp_segments seg = { .max = FBIMP_SEGMENTS_MAX + 1 };
 	uint8_t b[16];
 	__u64 len;
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), bad = -1;
 	struct fbimp_access a = { .len = 1, .user_ptr = (__u64)(uintptr_t)b, .pad = 1 };
 
 	EXPECT_EQ(-EINVAL, imp_map(self->imp, &len));	/* not attached */
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_SEGMENTS, &seg));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH, &null));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH, &bad));
@@ -211,7 +489,13 @@ TEST_F(imp, bad_inputs)
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	EXPECT_EQ(-EINVAL, imp_access(self->imp, BUF_LEN - 8, b, 16, 0));
 	EXPECT_EQ(-E2BIG, imp_access(self->imp, 0, b, (2 << 20), 0));
-	EXPECT_EQ(-EFAULT, imp_access(self->imp, 0, NULL, 1, 0));
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_SEGMENTS, &seg));
+	EXPECT_EQ(EINVAL, errno);
+	seg = (struct fbimp_segments){ .segs_ptr = 8, .max = 1 };
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_SEGMENTS, &seg));
+	EXPECT_EQ(EFAULT, errno);
+	if (!variant->vfio)
+		EXPECT_EQ(-EFAULT, imp_access(self->imp, 0, NULL, 1, 0));
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ACCESS, &a));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->imp, _IO('I', 0x7f)));

@@ -137,15 +137,27 @@ static inline double fb_now_s(void)
 }
 
 /*
- * Scan for leaks with kmemleak: the number of suspected leaks, the first
- * few printed as TAP comments, or -errno. Objects count only once they are
- * 5 s old and found unreferenced by two scans.
+ * A leak of Linux 7.3 itself, not of fencebuf, that VFIO's exporter hits on
+ * every mapping: dma_buf_phys_vec_to_sgt() zeroes the table's orig_nents,
+ * so the sg_free_table() in dma_buf_free_sgt() frees no scatterlist.
+ * fencebuf works around it (rust/ext/p2pdma.rs); vfio-pci does not. A
+ * kmemleak record whose backtrace has this function is counted apart
+ * (qemu/guest-init.sh applies the same rule).
+ */
+#define FB_KNOWN_LEAK "vfio_pci_dma_buf_map"
+
+/*
+ * Scan for leaks with kmemleak: the number of suspected leaks (the known
+ * one above excepted), the first few printed as TAP comments, or -errno.
+ * Objects count only once they are 5 s old and found unreferenced by two
+ * scans.
  */
 static inline int fb_kmemleak_scan(void)
 {
 	const char *path = "/sys/kernel/debug/kmemleak";
+	int leaks = 0, records = 0, known = 0, ret;
+	bool this_known = false;
 	char line[256];
-	int leaks = 0, ret;
 	FILE *f;
 
 	sleep(6);
@@ -158,12 +170,21 @@ static inline int fb_kmemleak_scan(void)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "unreferenced object", 19))
-			leaks++;
-		if (leaks && leaks <= 3)
+		if (!strncmp(line, "unreferenced object", 19)) {
+			known += this_known;
+			this_known = false;
+			records++;
+		}
+		if (strstr(line, FB_KNOWN_LEAK))
+			this_known = true;
+		if (records && records <= 3)
 			printf("# %s", line);
 	}
+	known += this_known;
 	fclose(f);
+	leaks = records - known;
+	if (known)
+		printf("# kmemleak: %d more from VFIO's dma-buf mappings (a Linux 7.3 leak)\n", known);
 	fflush(stdout);
 	return leaks;
 }

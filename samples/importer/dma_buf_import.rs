@@ -288,20 +288,40 @@ impl<T: Importer> LockedAttachment<'_, T> {
                 sgt
             }
         };
-        // SAFETY: The table is ours until unmapped, under this lock; its
-        // entries are DMA-mapped.
-        let sgt = unsafe { sgt.as_ref() };
         let mut len = 0u64;
+        // SAFETY: The table is ours until unmapped, under this lock.
+        unsafe { Self::walk(sgt, |_, seg| len += seg) };
+        Ok(len)
+    }
+
+    /// Calls `f(dma_address, length)` for each entry of our mapping, in
+    /// order, and returns how many there are; `ENODEV` if not mapped.
+    pub(crate) fn segments(&self, f: impl FnMut(u64, u64)) -> Result<u32> {
+        // SAFETY: The reservation lock is held.
+        let sgt = unsafe { *self.att.shared.sgt.get() }.ok_or(ENODEV)?;
+        // SAFETY: The table is ours until unmapped, under this lock.
+        Ok(unsafe { Self::walk(sgt, f) })
+    }
+
+    /// Walks the DMA-mapped entries of `sgt`; returns their number.
+    ///
+    /// # Safety
+    ///
+    /// `sgt` is a mapping returned by `dma_buf_map_attachment` and not yet
+    /// unmapped, and stays so during the call.
+    unsafe fn walk(sgt: NonNull<bindings::sg_table>, mut f: impl FnMut(u64, u64)) -> u32 {
+        // SAFETY: Valid per the function's safety requirements.
+        let sgt = unsafe { sgt.as_ref() };
         let mut sg = sgt.sgl;
         for _ in 0..sgt.nents {
             // SAFETY: `nents` entries of the DMA-mapped list, walked with
             // `sg_next` (chained lists).
             unsafe {
-                len += u64::from((*sg).dma_length);
+                f((*sg).dma_address, u64::from((*sg).dma_length));
                 sg = bindings::sg_next(sg);
             }
         }
-        Ok(len)
+        sgt.nents
     }
 
     /// Unmaps our mapping, if any.

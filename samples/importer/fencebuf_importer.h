@@ -164,4 +164,35 @@ struct fbimp_userptr_status {
 /* Stop mirroring: remove the notifier, unpin the pages. EINVAL without a range. */
 #define FBIMP_IOC_USERPTR_REMOVE	_IO('I', 11)
 
+/**
+ * struct fbimp_segment - one entry of the importer's DMA mapping
+ * @addr: its DMA address (a PCI bus address for a peer-to-peer mapping)
+ * @len: its length in bytes
+ */
+struct fbimp_segment {
+	__u64 addr;
+	__u64 len;
+};
+
+/**
+ * struct fbimp_segments - argument of %FBIMP_IOC_SEGMENTS
+ * @segs_ptr: array of @max struct fbimp_segment to fill
+ * @max: its capacity, at most %FBIMP_SEGMENTS_MAX
+ * @count: set to the number of entries the mapping has (only the first @max
+ *         of them are copied)
+ */
+struct fbimp_segments {
+	__u64 segs_ptr;
+	__u32 max;
+	__u32 count;
+};
+
+#define FBIMP_SEGMENTS_MAX	1024
+
+/*
+ * The entries of the current DMA mapping, as the exporter's scatterlist gave
+ * them: ENODEV if not mapped, EINVAL if @max is over %FBIMP_SEGMENTS_MAX.
+ */
+#define FBIMP_IOC_SEGMENTS		_IOWR('I', 12, struct fbimp_segments)
+
 #endif /* FENCEBUF_IMPORTER_H */

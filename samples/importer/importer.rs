@@ -4,7 +4,7 @@
 
 use kernel::{
     device::Core,
-    ioctl::{_IO, _IOR, _IOW},
+    ioctl::{_IO, _IOR, _IOW, _IOWR},
     pci,
     prelude::*,
     seq_file::SeqFile,
@@ -22,7 +22,10 @@ use crate::{
     dma_buf_import::{AttachKind, Attachment, Importer},
     misc_node::MiscNode,
     node_file::NodeFile,
-    uapi::{FbimpAccess, FbimpAttach, FbimpStatus, FbimpUserptr, FbimpUserptrStatus},
+    uapi::{
+        FbimpAccess, FbimpAttach, FbimpSegment, FbimpSegments, FbimpStatus, FbimpUserptr,
+        FbimpUserptrStatus, SEGMENTS_MAX,
+    },
     userptr::{self, Userptr},
 };
 
@@ -38,6 +41,7 @@ const FBIMP_IOC_USERPTR_POPULATE: u32 = _IOR::<u64>('I' as u32, 8);
 const FBIMP_IOC_USERPTR_HOLD: u32 = _IOW::<i32>('I' as u32, 9);
 const FBIMP_IOC_USERPTR_STATUS: u32 = _IOR::<FbimpUserptrStatus>('I' as u32, 10);
 const FBIMP_IOC_USERPTR_REMOVE: u32 = _IO('I' as u32, 11);
+const FBIMP_IOC_SEGMENTS: u32 = _IOWR::<FbimpSegments>('I' as u32, 12);
 
 /// Largest copy of one ACCESS.
 const MAX_ACCESS: usize = 1 << 20;
@@ -121,6 +125,7 @@ impl NodeFile for ImporterFile {
                 Ok(0)
             }
             FBIMP_IOC_ACCESS => self.access(arg),
+            FBIMP_IOC_SEGMENTS => self.segments(arg),
             FBIMP_IOC_STATUS => {
                 let st = {
                     let att = self.attachment.lock();
@@ -196,6 +201,35 @@ impl ImporterFile {
         }
         let dev: &kernel::device::Device = (*self.dev).as_ref();
         *att = Some(Attachment::new(fd, dev.into(), self.counter.clone(), kind)?);
+        Ok(0)
+    }
+
+    fn segments(&self, arg: UserPtr) -> Result<isize> {
+        let size = core::mem::size_of::<FbimpSegments>();
+        let (mut reader, mut writer) = UserSlice::new(arg, size).reader_writer();
+        let mut req: FbimpSegments = reader.read()?;
+        if req.max > SEGMENTS_MAX {
+            return Err(EINVAL);
+        }
+        let max = req.max as usize;
+        let mut segs = KVec::with_capacity(max, GFP_KERNEL)?;
+        {
+            let att = self.attachment.lock();
+            req.count = att.as_ref().ok_or(EINVAL)?.lock().segments(|addr, len| {
+                // Past `max` entries are counted, not copied.
+                let _ = segs.push_within_capacity(FbimpSegment { addr, len });
+            })?;
+        }
+        // Copied out after the locks are dropped.
+        let mut out = UserSlice::new(
+            UserPtr::from_addr(req.segs_ptr as usize),
+            segs.len() * core::mem::size_of::<FbimpSegment>(),
+        )
+        .writer();
+        for seg in &segs {
+            out.write(seg)?;
+        }
+        writer.write(&req)?;
         Ok(0)
     }
 

@@ -100,3 +100,33 @@ unsafe impl AsBytes for FbimpInval {}
 // SAFETY: `repr(C)`, integer fields and arrays of `FbimpInval`, no padding
 // (asserted above).
 unsafe impl AsBytes for FbimpUserptrStatus {}
+
+/// `struct fbimp_segment`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpSegment {
+    pub(crate) addr: u64,
+    pub(crate) len: u64,
+}
+
+/// `struct fbimp_segments`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FbimpSegments {
+    pub(crate) segs_ptr: u64,
+    pub(crate) max: u32,
+    pub(crate) count: u32,
+}
+
+/// `FBIMP_SEGMENTS_MAX`.
+pub(crate) const SEGMENTS_MAX: u32 = 1024;
+
+const _: () = assert!(core::mem::size_of::<FbimpSegment>() == 16);
+const _: () = assert!(core::mem::size_of::<FbimpSegments>() == 16);
+
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl AsBytes for FbimpSegment {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl FromBytes for FbimpSegments {}
+// SAFETY: `repr(C)`, integer fields only, no padding (asserted above).
+unsafe impl AsBytes for FbimpSegments {}
