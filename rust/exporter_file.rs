@@ -113,23 +113,22 @@ impl ExporterFile {
         }
 
         let n = req.nr_ranges as usize;
-        let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut ranges_reader = UserSlice::new(
             UserPtr::from_addr(req.ranges as usize),
             n * size_of::<FencebufRange>(),
         )
         .reader();
-        for _ in 0..n {
+        // Checked as they are read, into the buffer's own list.
+        let ranges = self.dev.bar_ranges(req.region, n, || {
             let r: FencebufRange = ranges_reader.read()?;
-            ranges.push((r.offset, r.length), GFP_KERNEL)?;
-        }
+            Ok((r.offset, r.length))
+        })?;
 
         // Reserve the fd first, install it last: nothing can fail after the
         // file is visible to userspace, so no error leaks an fd.
         let fd = FileDescriptorReservation::get_unused_fd_flags(req.open_flags & flags::O_CLOEXEC)?;
         let buf = self.dev.export(ExportRequest {
             key: BufferKey {
-                region: req.region,
                 open_flags: req.open_flags & !flags::O_CLOEXEC,
                 ranges,
             },

@@ -35,25 +35,84 @@ struct MapState {
     maps: usize,
     /// Kernel mappings (`vmap`) not yet unmapped.
     vmaps: usize,
+    /// Revokes waiting in `wait_unmapped`: the last unmap wakes them, and
+    /// only then (importers usually unmap inside `invalidate_mappings`,
+    /// before revoke waits, and outside revoke nobody waits).
+    waiters: usize,
+}
+
+/// Ranges of one BAR, checked against it: what a buffer maps.
+///
+/// # Invariants
+///
+/// Every range is non-empty, page aligned and inside the BAR; `size` is
+/// their total length, at most `isize::MAX`.
+#[derive(PartialEq)]
+pub(crate) struct BarRanges {
+    region: u32,
+    /// Physical addresses, in the order userspace gave the ranges.
+    ranges: KVec<PhysRange>,
+    size: usize,
+}
+
+impl BarRanges {
+    /// VFIO's `validate_dmabuf_input`, plus bounds: `n` non-empty, page
+    /// aligned ranges inside BAR `region` at `[start, start + len)`, each
+    /// `(offset, length)` given by `next`, no overflow.
+    pub(crate) fn check(
+        region: u32,
+        start: u64,
+        len: u64,
+        n: usize,
+        mut next: impl FnMut() -> Result<(u64, u64)>,
+    ) -> Result<Self> {
+        let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut size: usize = 0;
+        let page = PAGE_SIZE as u64;
+        for _ in 0..n {
+            let (offset, length) = next()?;
+            if length == 0 || offset % page != 0 || length % page != 0 {
+                return Err(EINVAL);
+            }
+            let end = offset.checked_add(length).ok_or(EOVERFLOW)?;
+            if end > len {
+                return Err(EINVAL);
+            }
+            let length = usize::try_from(length).map_err(|_| EOVERFLOW)?;
+            size = size.checked_add(length).ok_or(EOVERFLOW)?;
+            ranges.push(PhysRange::new(start + offset, length), GFP_KERNEL)?;
+        }
+        // dma-buf sizes and DMA IOVA ranges are limited to what fits below
+        // the sign bit (the core warns on larger IOVA requests).
+        if size > isize::MAX as usize {
+            return Err(EOVERFLOW);
+        }
+        // INVARIANT: checked above.
+        Ok(Self {
+            region,
+            ranges,
+            size,
+        })
+    }
+
+    /// The BAR.
+    pub(crate) fn region(&self) -> u32 {
+        self.region
+    }
 }
 
 /// What makes two buffers the same, for EXPORT's reuse flag.
 #[derive(PartialEq)]
 pub(crate) struct BufferKey {
-    /// The BAR.
-    pub(crate) region: u32,
     /// File flags of the dma-buf: a reuse must not widen access.
     pub(crate) open_flags: u32,
-    /// `(offset, length)` in the BAR, as userspace gave them.
-    pub(crate) ranges: KVec<(u64, u64)>,
+    pub(crate) ranges: BarRanges,
 }
 
-/// An exported buffer: the concatenation of `ranges` of a BAR.
+/// An exported buffer: the concatenation of `key.ranges` of a BAR.
 #[pin_data]
 pub(crate) struct MmioBuffer {
     key: BufferKey,
-    ranges: KVec<PhysRange>,
-    size: usize,
     write_combine: bool,
     provider: P2pProvider,
     #[pin]
@@ -63,12 +122,9 @@ pub(crate) struct MmioBuffer {
 }
 
 impl MmioBuffer {
-    /// A buffer over `ranges` (physical, checked by the caller), revoked or
-    /// not.
+    /// A buffer over the ranges of `key`, revoked or not.
     pub(crate) fn new(
         key: BufferKey,
-        ranges: KVec<PhysRange>,
-        size: usize,
         write_combine: bool,
         provider: P2pProvider,
         revoked: bool,
@@ -76,14 +132,13 @@ impl MmioBuffer {
         Arc::pin_init(
             pin_init!(Self {
                 key,
-                ranges,
-                size,
                 write_combine,
                 provider,
                 state <- new_mutex!(MapState {
                     revoked,
                     maps: 0,
                     vmaps: 0,
+                    waiters: 0,
                 }, "MmioBuffer::state"),
                 unmapped <- new_condvar!("MmioBuffer::unmapped"),
             }),
@@ -98,7 +153,7 @@ impl MmioBuffer {
 
     /// Size in bytes.
     pub(crate) fn size(&self) -> usize {
-        self.size
+        self.key.ranges.size
     }
 
     /// Revokes or restores access. Revoking is only half of it: the caller
@@ -113,11 +168,13 @@ impl MmioBuffer {
         let mut state = self.state.lock();
         let mut left = timeout;
         while state.maps + state.vmaps != 0 && left != 0 {
+            state.waiters += 1;
             left = match self.unmapped.wait_interruptible_timeout(&mut state, left) {
                 kernel::sync::CondVarTimeoutResult::Woken { jiffies } => jiffies,
                 // A signal or the timeout: stop waiting either way.
                 _ => 0,
             };
+            state.waiters -= 1;
         }
         state.maps + state.vmaps == 0
     }
@@ -125,7 +182,7 @@ impl MmioBuffer {
     /// The physical address of byte `offset` of the buffer.
     fn phys(&self, mut offset: usize) -> Option<u64> {
         // At most `max_ranges` steps, never more.
-        for r in self.ranges.iter() {
+        for r in self.key.ranges.ranges.iter() {
             if offset < r.len() {
                 return Some(r.addr() + offset as u64);
             }
@@ -158,7 +215,10 @@ impl Exporter for MmioBuffer {
         if state.revoked {
             return Err(ENODEV);
         }
-        let sgt = self.provider.map(attach, &self.ranges, self.size, dir)?;
+        let ranges = &self.key.ranges;
+        let sgt = self
+            .provider
+            .map(attach, &ranges.ranges, ranges.size, dir)?;
         state.maps += 1;
         Ok(sgt)
     }
@@ -166,7 +226,7 @@ impl Exporter for MmioBuffer {
     fn unmapped(&self, _attach: &Attachment) {
         let mut state = self.state.lock();
         state.maps -= 1;
-        if state.maps + state.vmaps == 0 {
+        if state.maps + state.vmaps == 0 && state.waiters != 0 {
             self.unmapped.notify_all();
         }
     }
@@ -197,7 +257,7 @@ impl Exporter for MmioBuffer {
             return Err(ENODEV);
         }
         // One kernel mapping must be virtually contiguous: one range.
-        let [range] = &self.ranges[..] else {
+        let [range] = &self.key.ranges.ranges[..] else {
             return Err(EOPNOTSUPP);
         };
         let mapping = IoMapping::new_wc(range.addr(), range.len())?;
@@ -209,7 +269,7 @@ impl Exporter for MmioBuffer {
         drop(mapping);
         let mut state = self.state.lock();
         state.vmaps -= 1;
-        if state.maps + state.vmaps == 0 {
+        if state.maps + state.vmaps == 0 && state.waiters != 0 {
             self.unmapped.notify_all();
         }
     }

@@ -66,19 +66,17 @@
 use crate::{
     ext::{
         dma_buf::{DmaBuf, Exported, Exports, ExportsGuard},
-        p2pdma::{P2pProvider, PhysRange},
+        p2pdma::P2pProvider,
         pci_bar::{self, BarKind},
     },
-    mmio_buffer::{BufferKey, MmioBuffer},
+    mmio_buffer::{BarRanges, BufferKey, MmioBuffer},
 };
 use kernel::{
-    new_mutex,
-    page::PAGE_SIZE,
-    pci,
+    new_mutex, pci,
     prelude::*,
     str::CString,
     sync::{aref::ARef, Arc, Mutex},
-    time::msecs_to_jiffies,
+    time::{msecs_to_jiffies, Jiffies},
 };
 
 /// BARs of a PCI device.
@@ -173,13 +171,31 @@ impl MmioDevice {
         Ok((guard.state().memory_enabled, guard.len()))
     }
 
+    /// Checks `n` ranges of BAR `region`, each `(offset, length)` given by
+    /// `next`: `ENODEV` if the BAR is not exportable, then as
+    /// [`BarRanges::check`].
+    pub(crate) fn bar_ranges(
+        &self,
+        region: u32,
+        n: usize,
+        next: impl FnMut() -> Result<(u64, u64)>,
+    ) -> Result<BarRanges> {
+        let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
+        if bar.provider.is_none() {
+            return Err(ENODEV);
+        }
+        BarRanges::check(region, bar.start, bar.len, n, next)
+    }
+
     /// Exports the ranges of `req`: a new buffer, or with `reuse` a live
     /// buffer with identical region, ranges and access mode if there is one.
     pub(crate) fn export(&self, req: ExportRequest) -> Result<DmaBuf> {
         let key = req.key;
-        let region = self.regions.get(key.region as usize).ok_or(ENODEV)?;
+        let region = self
+            .regions
+            .get(key.ranges.region() as usize)
+            .ok_or(ENODEV)?;
         let provider = region.provider.as_ref().ok_or(ENODEV)?;
-        let (ranges, size) = Self::check_ranges(region, &key.ranges)?;
 
         let mut guard = self.exports.lock();
         if guard.state().gone {
@@ -198,42 +214,9 @@ impl MmioDevice {
         }
         let revoked = !guard.state().memory_enabled;
         let open_flags = key.open_flags;
-        let buffer = MmioBuffer::new(
-            key,
-            ranges,
-            size,
-            region.kind.prefetch,
-            provider.clone(),
-            revoked,
-        )?;
+        let buffer = MmioBuffer::new(key, region.kind.prefetch, provider.clone(), revoked)?;
+        let size = buffer.size();
         guard.export(buffer, size, open_flags)
-    }
-
-    /// VFIO's `validate_dmabuf_input`, plus bounds: non-empty, page aligned
-    /// ranges inside the BAR, no overflow. Returns physical ranges and the
-    /// total size.
-    fn check_ranges(region: &Region, req: &[(u64, u64)]) -> Result<(KVec<PhysRange>, usize)> {
-        let mut ranges = KVec::with_capacity(req.len(), GFP_KERNEL)?;
-        let mut size: usize = 0;
-        let page = PAGE_SIZE as u64;
-        for &(offset, len) in req {
-            if len == 0 || offset % page != 0 || len % page != 0 {
-                return Err(EINVAL);
-            }
-            let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
-            if end > region.len {
-                return Err(EINVAL);
-            }
-            let len = usize::try_from(len).map_err(|_| EOVERFLOW)?;
-            size = size.checked_add(len).ok_or(EOVERFLOW)?;
-            ranges.push(PhysRange::new(region.start + offset, len), GFP_KERNEL)?;
-        }
-        // dma-buf sizes and DMA IOVA ranges are limited to what fits below
-        // the sign bit (the core warns on larger IOVA requests).
-        if size > isize::MAX as usize {
-            return Err(EOVERFLOW);
-        }
-        Ok((ranges, size))
     }
 
     /// Turns memory decoding on or off, restoring or revoking every buffer.
@@ -272,9 +255,10 @@ impl MmioDevice {
             // buffer is finished under the device lock, as a revoke did
             // before it was split in two.
             Err(_) => {
+                let timeout = msecs_to_jiffies(crate::revoke_timeout_ms());
                 for exported in guard.buffers() {
                     if let Some(buf) = Self::revoke_mark(&exported) {
-                        self.revoke_finish(buf, exported.data());
+                        self.revoke_finish(buf, exported.data(), timeout);
                     }
                 }
             }
@@ -293,8 +277,9 @@ impl MmioDevice {
             }
         }
         drop(guard);
+        let timeout = msecs_to_jiffies(crate::revoke_timeout_ms());
         for (buf, data) in held {
-            self.revoke_finish(buf, &data);
+            self.revoke_finish(buf, &data, timeout);
         }
     }
 
@@ -315,9 +300,9 @@ impl MmioDevice {
     /// The second half of a buffer's revoke, without the device lock: wait
     /// for its fences, zap its CPU mappings (which runs the MMU notifiers of
     /// every range mirrored over them), wait until importers have unmapped.
-    /// Each wait is bounded by `revoke_timeout_ms`.
-    fn revoke_finish(&self, buf: DmaBuf, data: &MmioBuffer) {
-        let timeout = msecs_to_jiffies(crate::revoke_timeout_ms());
+    /// Each wait is bounded by `timeout`, `revoke_timeout_ms` read once per
+    /// revoke.
+    fn revoke_finish(&self, buf: DmaBuf, data: &MmioBuffer, timeout: Jiffies) {
         if !buf.wait_fences(timeout) {
             dev_warn!(
                 self.pdev.as_ref(),

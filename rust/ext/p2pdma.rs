@@ -67,6 +67,12 @@ impl PhysRange {
     }
 }
 
+impl PartialEq for PhysRange {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr() && self.len() == other.len()
+    }
+}
+
 /// The raw provider pointer, valid while the slot holds it.
 struct RawProvider(NonNull<bindings::p2pdma_provider>);
 
