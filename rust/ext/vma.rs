@@ -139,8 +139,26 @@ impl Fault {
 }
 
 /// Zaps every page that any VMA maps of `file`: the next access faults.
+///
+/// A file no VMA maps costs one load (C's `mapping_mapped()` test, without
+/// the `i_mmap` lock), as in the kernel's own truncation paths. A mapping
+/// linked into `i_mmap` concurrently is missed only if none of its faults
+/// happened before the caller's last synchronisation with the fault path:
+/// the caller first makes every later fault fail (fencebuf's revoke marks
+/// the buffer under the lock its fault handler takes), so such a mapping
+/// has nothing to zap. Any VMA that did fault was linked before its fault,
+/// under the mmap lock, and that ordering reaches the caller through the
+/// lock.
 pub(crate) fn zap_file_mappings(file: &File) {
-    // SAFETY: The file is alive; its mapping is its inode's. Holes of length 0
-    // mean "to the end"; `even_cows` zaps private copies too.
-    unsafe { bindings::unmap_mapping_range((*file.as_ptr()).f_mapping, 0, 0, 1) };
+    // SAFETY: The file is alive; its mapping is its inode's, alive with it.
+    let mapping = unsafe { (*file.as_ptr()).f_mapping };
+    // SAFETY: As above; a racy read of a pointer, `READ_ONCE()` as in C's
+    // `RB_EMPTY_ROOT()`.
+    let root = unsafe { core::ptr::read_volatile(&raw const (*mapping).i_mmap.rb_root.rb_node) };
+    if root.is_null() {
+        return;
+    }
+    // SAFETY: As above. Holes of length 0 mean "to the end"; `even_cows`
+    // zaps private copies too.
+    unsafe { bindings::unmap_mapping_range(mapping, 0, 0, 1) };
 }
