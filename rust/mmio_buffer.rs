@@ -106,6 +106,7 @@ impl BarRanges {
 pub(crate) struct BufferKey {
     /// File flags of the dma-buf: a reuse must not widen access.
     pub(crate) open_flags: u32,
+    /// The BAR and the ranges of it, compared by physical address.
     pub(crate) ranges: BarRanges,
 }
 
