@@ -51,14 +51,32 @@ struct MapState {
 pub(crate) struct BarRanges {
     region: u32,
     /// Physical addresses, in the order userspace gave the ranges.
-    ranges: KVec<PhysRange>,
+    ranges: Ranges,
     size: usize,
 }
 
+/// One range inline (what most buffers are: no allocation), or several.
+/// A list is never built for one range, so equal lists compare equal.
+#[derive(PartialEq)]
+enum Ranges {
+    One(PhysRange),
+    Many(KVec<PhysRange>),
+}
+
+impl Ranges {
+    fn as_slice(&self) -> &[PhysRange] {
+        match self {
+            Ranges::One(range) => core::slice::from_ref(range),
+            Ranges::Many(ranges) => ranges,
+        }
+    }
+}
+
 impl BarRanges {
-    /// VFIO's `validate_dmabuf_input`, plus bounds: `n` non-empty, page
-    /// aligned ranges inside BAR `region` at `[start, start + len)`, each
-    /// `(offset, length)` given by `next`, no overflow.
+    /// VFIO's `validate_dmabuf_input`, plus bounds: `n` (at least one)
+    /// non-empty, page aligned ranges inside BAR `region` at
+    /// `[start, start + len)`, each `(offset, length)` given by `next`, no
+    /// overflow.
     pub(crate) fn check(
         region: u32,
         start: u64,
@@ -66,10 +84,12 @@ impl BarRanges {
         n: usize,
         mut next: impl FnMut() -> Result<(u64, u64)>,
     ) -> Result<Self> {
-        let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut size: usize = 0;
+        if n == 0 {
+            return Err(EINVAL);
+        }
         let page = PAGE_SIZE as u64;
-        for _ in 0..n {
+        let mut size: usize = 0;
+        let mut range = || -> Result<PhysRange> {
             let (offset, length) = next()?;
             if length == 0 || offset % page != 0 || length % page != 0 {
                 return Err(EINVAL);
@@ -80,8 +100,17 @@ impl BarRanges {
             }
             let length = usize::try_from(length).map_err(|_| EOVERFLOW)?;
             size = size.checked_add(length).ok_or(EOVERFLOW)?;
-            ranges.push(PhysRange::new(start + offset, length), GFP_KERNEL)?;
-        }
+            Ok(PhysRange::new(start + offset, length))
+        };
+        let ranges = if n == 1 {
+            Ranges::One(range()?)
+        } else {
+            let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
+            for _ in 0..n {
+                ranges.push(range()?, GFP_KERNEL)?;
+            }
+            Ranges::Many(ranges)
+        };
         // dma-buf sizes and DMA IOVA ranges are limited to what fits below
         // the sign bit (the core warns on larger IOVA requests).
         if size > isize::MAX as usize {
@@ -183,7 +212,7 @@ impl MmioBuffer {
     /// The physical address of byte `offset` of the buffer.
     fn phys(&self, mut offset: usize) -> Option<u64> {
         // At most `max_ranges` steps, never more.
-        for r in self.key.ranges.ranges.iter() {
+        for r in self.key.ranges.ranges.as_slice() {
             if offset < r.len() {
                 return Some(r.addr() + offset as u64);
             }
@@ -219,7 +248,7 @@ impl Exporter for MmioBuffer {
         let ranges = &self.key.ranges;
         let sgt = self
             .provider
-            .map(attach, &ranges.ranges, ranges.size, dir)?;
+            .map(attach, ranges.ranges.as_slice(), ranges.size, dir)?;
         state.maps += 1;
         Ok(sgt)
     }
@@ -258,7 +287,7 @@ impl Exporter for MmioBuffer {
             return Err(ENODEV);
         }
         // One kernel mapping must be virtually contiguous: one range.
-        let [range] = &self.key.ranges.ranges[..] else {
+        let [range] = self.key.ranges.ranges.as_slice() else {
             return Err(EOPNOTSUPP);
         };
         let mapping = IoMapping::new_wc(range.addr(), range.len())?;
