@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`: build (or reuse) the perf kernel, boot it once, run
 # selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
 # interleaved, and the exporter against VFIO's on a second ivshmem device and

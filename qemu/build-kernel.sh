@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build (or reuse) the pinned kernel for a config fragment.
 # Usage: build-kernel.sh FRAGMENT   -> prints the build directory (a KDIR).
 # The build directory is keyed by the pins and the fragment's contents, so a

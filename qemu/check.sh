@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make check`: set everything up, run the lint gates on the host and every
 # suite in the guest, and print a summary ending in "N passed, N failed".
 #   FENCEBUF_SUITES      the guest suites to run on the debug kernel (default: all)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Fetch a Debian package and unpack it into the cache, without installing
 # it on the host; print the unpacked root.
 # Usage: fetch-deb.sh PACKAGE FILE   (FILE: a path the package must have)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Fetch the pinned kernel source (qemu/pins.env) into the cache and unpack it.
 # apt runs with a private state (qemu/lib.sh private_apt), so the system's apt
 # configuration and package database are never touched.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Fetch the stock kernel's Debian packages (STOCK_DEBS in qemu/pins.env) from
 # the system's Debian archive through a private apt state, check each against
 # its pinned SHA-256, and print the directory that holds them. Nothing is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Run a command inside a build root (qemu/trixie-root.sh), with this project
 # and fencebuf's cache at their own paths, so that paths mean the same inside
 # and out. Everything is mounted in a private mount namespace: nothing stays

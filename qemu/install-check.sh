@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Host checks of the packaging, as a user meets it; each is one result of
 # `make check`:
 #   install-check.sh install KDIR ROOT     make install DESTDIR=ROOT: the

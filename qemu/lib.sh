@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # Shared helpers for the qemu/*.sh scripts. Sourced, never executed.
 
 set -euo pipefail

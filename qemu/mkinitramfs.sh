@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Assemble the guest initramfs from the project's files.
 # Usage: mkinitramfs.sh OUT.cpio.gz STAGING_DIR
 # STAGING_DIR holds what goes under /fencebuf in the guest (modules/, tests/,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make mutants`: prove the tests can fail. Each selftests/mutants/NAME.patch
 # breaks one behaviour on purpose; its first line names the suites that must
 # catch it:   # suites: module,timeline   (stock:NAME: on the stock kernel)

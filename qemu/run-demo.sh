@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make run`: set everything up, boot the pinned kernel in QEMU, load the
 # module and run the demo (qemu/guest-demo.sh), then check the kernel log.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot a kernel + initramfs in QEMU, run guest suites, stream their results.
 # Usage: run-vm.sh KERNEL INITRD LOGDIR SUITES [VM_TIMEOUT_S]
 #   SUITES: comma-separated suite names (qemu/guest-suite.sh)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Check that every .rs file of the project is formatted as the kernel's
 # .rustfmt.toml wants it (the style of the pinned tree). Prints the diff.
 . "$(dirname "$0")/lib.sh"

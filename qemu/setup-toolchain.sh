@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Install the pinned toolchain (qemu/pins.env): Debian packages through apt,
 # bindgen-cli through cargo into the cache. Idempotent and quick when
 # everything is already there.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Make the trixie build root (qemu/trixie-root.sh) hold the stock kernel as a
 # Debian 13 machine running it has it: its headers (linux-headers, -common,
 # linux-kbuild) under /usr/src, its vmlinuz, config and module lists under

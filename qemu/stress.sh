@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make stress DURATION=30m`: the reliability suites for about DURATION (s, m
 # or h; default 30m) on the debug kernel, ending in "N passed, N failed" and
 # a line with the fuzz iterations, fault points and leaked objects.

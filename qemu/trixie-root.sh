@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Make (or reuse) the Debian 13 build root in which the stock kernel's own
 # toolchain runs on a host that cannot run it (Debian 12: trixie's rustc
 # needs glibc 2.38). Prints the root's path.
