@@ -137,7 +137,9 @@ static double cycle_two_threads_run(const struct impl *im, int timed)
 	long n = 0, slept = 0;
 
 	pin_to(0);
-	pthread_create(&t, NULL, producer, &pc);
+	errno = pthread_create(&t, NULL, producer, &pc);
+	if (errno)
+		die("pthread_create");
 	t0 = now();
 	end = t0 + window_ms / 1e3;
 	while (now() < end) {
@@ -299,7 +301,9 @@ static double wakeup_latency(const struct impl *im)
 		struct lat l = { .tl = tl, .f = create(tl, i + 1) };
 		pthread_t t;
 
-		pthread_create(&t, NULL, incer, &l);
+		errno = pthread_create(&t, NULL, incer, &l);
+		if (errno)
+			die("pthread_create");
 		atomic_store(&l.go, 1);
 		if (fb_poll(l.f, -1) != 1)
 			die("poll");

@@ -60,19 +60,6 @@ static int touch_pages(uint8_t *p, size_t len)
 	return bus;
 }
 
-static void run(struct xstress *st, int n, void *(*fn[])(void *))
-{
-	pthread_t t[4];
-	int i;
-
-	for (i = 0; i < n; i++)
-		pthread_create(&t[i], NULL, fn[i], st);
-	sleep(stress_seconds());
-	atomic_store(&st->stop, true);
-	for (i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
-}
-
 FIXTURE(xs) {
 	struct xstress st;
 };
@@ -193,7 +180,7 @@ TEST_F_TIMEOUT(xs, revoke_against_faults_and_last_close, 3600)
 	uint8_t *p;
 	int fd;
 
-	run(&self->st, 4, fn);
+	fb_run_threads(4, fn, &self->st, &self->st.stop);
 	TH_LOG("%lu revoke/restore cycles, %lu map/touch rounds (%lu SIGBUS), %lu exports, %lu closes",
 	       self->st.iters[0], self->st.iters[1], self->st.sigbus, self->st.iters[2],
 	       self->st.iters[3]);
@@ -233,7 +220,7 @@ TEST_F_TIMEOUT(xs, reuse_lookup_against_last_close, 3600)
 	void *(*fn[])(void *) = { reuse_and_close, reuse_and_close, reuse_and_close, toggle_memory };
 
 	atomic_store(&self->st.iters[3], 0);
-	run(&self->st, 4, fn);
+	fb_run_threads(4, fn, &self->st, &self->st.stop);
 	TH_LOG("%lu + %lu + %lu reuse exports", self->st.iters[0], self->st.iters[1],
 	       self->st.iters[2]);
 	EXPECT_GT(self->st.iters[0] + self->st.iters[1] + self->st.iters[2], 0ul);
@@ -284,7 +271,7 @@ TEST_F_TIMEOUT(xs, epoll_on_buffers_closed_under_it, 3600)
 	ASSERT_GE(self->st.tl, 0);
 	self->st.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(self->st.epfd, 0);
-	run(&self->st, 3, fn);
+	fb_run_threads(3, fn, &self->st, &self->st.stop);
 	TH_LOG("%lu epoll_waits, %lu buffers polled and closed", self->st.iters[0],
 	       self->st.iters[1]);
 	EXPECT_GT(self->st.iters[0], 0ul);

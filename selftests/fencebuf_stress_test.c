@@ -29,20 +29,6 @@ struct stress {
 	int epfd;
 };
 
-static void run_threads(struct stress *st, int n, void *(*fn[])(void *))
-{
-	pthread_t t[4];
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, fn[i], st))
-			abort();
-	sleep(stress_seconds());
-	atomic_store(&st->stop, true);
-	for (i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
-}
-
 static void init_stress(struct stress *st, int tl)
 {
 	int i;
@@ -159,7 +145,7 @@ TEST_F_TIMEOUT(stress, last_put_races_inc, 3600)
 {
 	void *(*fn[])(void *) = { create_and_close, inc_loop };
 
-	run_threads(&self->st, 2, fn);
+	fb_run_threads(2, fn, &self->st, &self->st.stop);
 	TH_LOG("created %lu, incremented %lu", atomic_load(&self->st.iters[0]),
 	       atomic_load(&self->st.iters[1]));
 	EXPECT_GT(atomic_load(&self->st.iters[0]), 0ul);
@@ -217,7 +203,7 @@ TEST_F_TIMEOUT(stress, close_races_inc_and_file_close, 3600)
 {
 	void *(*fn[])(void *) = { timeline_churn, inc_loop, slot_closer };
 
-	run_threads(&self->st, 3, fn);
+	fb_run_threads(3, fn, &self->st, &self->st.stop);
 	TH_LOG("timelines %lu, incs %lu, closes %lu", atomic_load(&self->st.iters[0]),
 	       atomic_load(&self->st.iters[1]), atomic_load(&self->st.iters[2]));
 	EXPECT_GT(atomic_load(&self->st.iters[0]), 0ul);
@@ -267,7 +253,7 @@ TEST_F_TIMEOUT(stress, epoll_races_sync_file_close, 3600)
 
 	self->st.epfd = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(self->st.epfd, 0);
-	run_threads(&self->st, 4, fn);
+	fb_run_threads(4, fn, &self->st, &self->st.stop);
 	TH_LOG("waits %lu, incs %lu, closes %lu, adds %lu", atomic_load(&self->st.iters[0]),
 	       atomic_load(&self->st.iters[1]), atomic_load(&self->st.iters[2]),
 	       atomic_load(&self->st.iters[3]));
@@ -334,7 +320,7 @@ TEST_F_TIMEOUT(stress, peek_races_error_signal, 3600)
 {
 	void *(*fn[])(void *) = { error_signaller, peeker };
 
-	run_threads(&self->st, 2, fn);
+	fb_run_threads(2, fn, &self->st, &self->st.stop);
 	TH_LOG("rounds %lu, peeks %lu, wrong statuses %lu, successes peeked %lu",
 	       atomic_load(&self->st.iters[0]), atomic_load(&self->st.iters[1]),
 	       atomic_load(&self->st.iters[2]), atomic_load(&self->st.iters[3]));

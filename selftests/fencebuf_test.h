@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +197,32 @@ static inline unsigned int stress_seconds(void)
 	const char *s = getenv("FENCEBUF_STRESS_SECONDS");
 
 	return s && atoi(s) > 0 ? atoi(s) : 5;
+}
+
+/*
+ * Run the @n threads fn[i](@arg) (at most 8) for stress_seconds(), then set
+ * *@stop and join them. A thread that cannot be created ends the program:
+ * a stress run with fewer threads than asked would pass without its race.
+ */
+static inline void fb_run_threads(int n, void *(*const fn[])(void *), void *arg,
+				  atomic_bool *stop)
+{
+	pthread_t t[8];
+	int i, err;
+
+	if (n > 8)
+		abort();
+	for (i = 0; i < n; i++) {
+		err = pthread_create(&t[i], NULL, fn[i], arg);
+		if (err) {
+			fprintf(stderr, "pthread_create: %s\n", strerror(err));
+			abort();
+		}
+	}
+	sleep(stress_seconds());
+	atomic_store(stop, true);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
 }
 
 #endif /* FENCEBUF_TEST_H */
