@@ -85,9 +85,10 @@ if [ -w $kmemleak ]; then
 	echo scan >$kmemleak
 	# Records of the Linux 7.3 leak that VFIO's exporter hits on every
 	# mapping (FB_KNOWN_LEAK in selftests/fencebuf_test.h) count apart.
-	counts=$(awk '/^unreferenced object/ { n++; if (k) known++; k = 0 }
-		/vfio_pci_dma_buf_map/ { k = 1 }
-		END { if (k) known++; print n - known + 0, known + 0 }' $kmemleak)
+	counts=$(awk '/^unreferenced object/ { n++; if (v && s) known++; v = s = 0 }
+		/vfio_pci_dma_buf_map/ { v = 1 }
+		/sg_alloc_table/ { s = 1 }
+		END { if (v && s) known++; print n - known + 0, known + 0 }' $kmemleak)
 	cat $kmemleak
 	echo "@@fencebuf kmemleak ${counts% *}"
 	echo "@@fencebuf kmemleak-known ${counts#* } vfio_pci_dma_buf_map"

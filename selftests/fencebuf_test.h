@@ -143,10 +143,12 @@ static inline double fb_now_s(void)
  * every mapping: dma_buf_phys_vec_to_sgt() zeroes the table's orig_nents,
  * so the sg_free_table() in dma_buf_free_sgt() frees no scatterlist.
  * fencebuf works around it (rust/ext/p2pdma.rs); vfio-pci does not. A
- * kmemleak record whose backtrace has this function is counted apart
- * (qemu/guest-init.sh applies the same rule).
+ * kmemleak record whose backtrace has both functions below (a scatterlist
+ * allocated for a VFIO mapping) is counted apart (qemu/guest-init.sh
+ * applies the same rule).
  */
 #define FB_KNOWN_LEAK "vfio_pci_dma_buf_map"
+#define FB_KNOWN_LEAK_ALLOC "sg_alloc_table"
 
 /*
  * Scan for leaks with kmemleak: the number of suspected leaks (the known
@@ -158,7 +160,7 @@ static inline int fb_kmemleak_scan(void)
 {
 	const char *path = "/sys/kernel/debug/kmemleak";
 	int leaks = 0, records = 0, known = 0, ret;
-	bool this_known = false;
+	bool in_vfio = false, in_sg = false;
 	char line[256];
 	FILE *f;
 
@@ -173,16 +175,16 @@ static inline int fb_kmemleak_scan(void)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "unreferenced object", 19)) {
-			known += this_known;
-			this_known = false;
+			known += in_vfio && in_sg;
+			in_vfio = in_sg = false;
 			records++;
 		}
-		if (strstr(line, FB_KNOWN_LEAK))
-			this_known = true;
+		in_vfio |= strstr(line, FB_KNOWN_LEAK) != NULL;
+		in_sg |= strstr(line, FB_KNOWN_LEAK_ALLOC) != NULL;
 		if (records && records <= 3)
 			printf("# %s", line);
 	}
-	known += this_known;
+	known += in_vfio && in_sg;
 	fclose(f);
 	leaks = records - known;
 	if (known)

@@ -191,7 +191,8 @@ struct fbimp_segments {
 
 /*
  * The entries of the current DMA mapping, as the exporter's scatterlist gave
- * them: ENODEV if not mapped, EINVAL if @max is over %FBIMP_SEGMENTS_MAX.
+ * them: ENODEV if not mapped, EINVAL if not attached or if @max is over
+ * %FBIMP_SEGMENTS_MAX.
  */
 #define FBIMP_IOC_SEGMENTS		_IOWR('I', 12, struct fbimp_segments)
 
