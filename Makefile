@@ -34,7 +34,7 @@
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
-PINNED_VARS = $(shell bash -c '. $(ROOT)/qemu/lib.sh && kmake_vars')
+PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
 .PHONY: all modules lint rustfmt-check clippy check run mutants bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
@@ -54,7 +54,7 @@ ifeq ($(KDIR),)
 # No kernel named: use the pinned debug kernel, building it if needed, and
 # re-enter with KDIR set.
 modules clippy rust-analyzer:
-	@+kdir=$$($(ROOT)/qemu/build-kernel.sh $(ROOT)/qemu/kernel-debug.config) && \
+	@+kdir=$$($(ROOT)/scripts/kernel/build-kernel.sh $(ROOT)/scripts/kernel/kernel-debug.config) && \
 		$(MAKE) --no-print-directory KDIR=$$kdir PINNED=1 $@
 # Installing is for a kernel that runs: by default, this one.
 install uninstall:
@@ -78,7 +78,7 @@ KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS),$(if $(LLVM),,$(KDIR_LLVM)))
 # The rustc kbuild will run: RUSTC= if given (or pinned), else rustc in PATH.
 CHECK_RUSTC = $(or $(patsubst RUSTC=%,%,$(filter RUSTC=%,$(KBUILD_VARS))),$(RUSTC),rustc)
 kernel-check:
-	@$(ROOT)/scripts/kernel-check.sh $(KDIR) $(CHECK_RUSTC)
+	@$(ROOT)/scripts/lint/kernel-check.sh $(KDIR) $(CHECK_RUSTC)
 
 # Build products go to build/module (MO=), keeping the source tree clean;
 # the sample importer module to build/importer.
@@ -131,11 +131,11 @@ uninstall:
 endif
 
 rustfmt-check:
-	@$(ROOT)/qemu/rustfmt-check.sh
+	@$(ROOT)/scripts/lint/rustfmt-check.sh
 
 # kernel-doc comes with the pinned kernel's source.
 uapi-doc:
-	@src=$$($(ROOT)/qemu/fetch-kernel.sh) && python3 $(ROOT)/scripts/uapi-doc.py $$src/scripts/kernel-doc
+	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/uapi-doc.py $$src/scripts/kernel-doc
 
 lint: rustfmt-check clippy
 

@@ -4,9 +4,9 @@
 # selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
 # interleaved, and the exporter against VFIO's on a second ivshmem device and
 # against a direct mapping of the same BAR;
-# then write the table, JSON and plots (qemu/bench-report.py).
+# then write the table, JSON and plots (scripts/report/bench-report.py).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 build=$FENCEBUF_ROOT/build
 out=$build/bench
@@ -14,9 +14,9 @@ logs=$out/logs
 rm -rf "$logs" "$out/guest" "$out/count-logs"
 mkdir -p "$logs"
 
-# gnuplot for the plots; not in qemu/pins.env, whose hash keys the kernels.
-FENCEBUF_EXTRA_PKGS="gnuplot-nox" "$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
-kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-perf.config")
+# gnuplot for the plots; not in scripts/toolchain/pins.env, whose hash keys the kernels.
+FENCEBUF_EXTRA_PKGS="gnuplot-nox" "$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/scripts/kernel/build-kernel.sh" "$FENCEBUF_ROOT/scripts/kernel/kernel-perf.config")
 src=$(kernel_src_dir)
 
 logged "building fencebuf.ko for the perf kernel" "$logs/module-build.log" \
@@ -35,8 +35,8 @@ echo "${FENCEBUF_BENCH_ARGS:--r 9}" >"$out/guest/bench-args"
 rc=0
 run_one_suite "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" "$logs" bench 1800 ||
 	die "the benchmark did not finish; see $logs/results.log and $logs/console.log"
-python3 "$FENCEBUF_ROOT/qemu/report.py" --splats-only --console "$logs/console.log" || rc=1
-python3 "$FENCEBUF_ROOT/qemu/bench-report.py" "$logs/results.log" "$out" || rc=1
+python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$logs/console.log" || rc=1
+python3 "$FENCEBUF_ROOT/scripts/report/bench-report.py" "$logs/results.log" "$out" || rc=1
 
 # The same timeline operations counted instead of timed: a second boot under
 # TCG with qemu/tb-count-plugin.c, one host thread (exact counters).
@@ -52,7 +52,7 @@ FENCEBUF_ACCEL=tcg FENCEBUF_TCG_THREADS=single \
 	FENCEBUF_QEMU_PLUGIN="$out/tb-count.so,marker=$marker,out=$counted/tb-count.txt" \
 	run_one_suite "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" "$counted" count 600 ||
 	die "the counted run did not finish; see $counted/results.log and $counted/console.log"
-python3 "$FENCEBUF_ROOT/qemu/report.py" --splats-only --console "$counted/console.log" || rc=1
-python3 "$FENCEBUF_ROOT/qemu/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
+python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$counted/console.log" || rc=1
+python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
 	"$kdir/System.map" "$out/module/fencebuf.ko" "$out" || rc=1
 exit $rc

@@ -9,15 +9,16 @@
 #   FENCEBUF_SKIP_LINT   set: no rustfmt and clippy gates
 #   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
 #   FENCEBUF_LOGS        where the logs go (default build/logs/check)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 build=$FENCEBUF_ROOT/build
 logs=${FENCEBUF_LOGS:-$build/logs/check}
-suites=${FENCEBUF_SUITES-module,timeline,stress,exporter,exporter-stress,importer,userptr,lifecycle,faultinject,fuzz,install,upstream-sync}
-# On the stock kernel, the suites that need no debug kernel (faultinject and
-# fuzz need fail-nth and kmemleak, which Debian's kernel does not have).
+# The default lists come from the suites' table (selftests/suites). On the
+# stock kernel, the suites that need no debug kernel (faultinject and fuzz
+# need fail-nth and kmemleak, which Debian's kernel does not have).
+suites=${FENCEBUF_SUITES-$(suite_list debug)}
 suites_debug=$suites
-stock_suites=${FENCEBUF_STOCK_SUITES-module,timeline,stress,lifecycle,exporter,importer,userptr,exporter-stress,install,upstream-sync}
+stock_suites=${FENCEBUF_STOCK_SUITES-$(suite_list stock)}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
 host_tap=$logs/host.tap
@@ -38,12 +39,12 @@ host_check() {
 
 # The libraries the guest's udevadm links (install suite; qemu/mkinitramfs.sh).
 FENCEBUF_EXTRA_PKGS="libkmod2 libacl1 libblkid1 libcap2 libselinux1 libzstd1 liblzma5 libssl3 libpcre2-8-0" \
-	"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
-kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
+	"$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/scripts/kernel/build-kernel.sh" "$FENCEBUF_ROOT/scripts/kernel/kernel-debug.config")
 src=$(kernel_src_dir)
 
 if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
-	host_check rustfmt "$FENCEBUF_ROOT/qemu/rustfmt-check.sh" || true
+	host_check rustfmt "$FENCEBUF_ROOT/scripts/lint/rustfmt-check.sh" || true
 	host_check clippy make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 clippy || true
 fi
 built=0
@@ -52,14 +53,14 @@ host_check selftests-build make -C "$FENCEBUF_ROOT/selftests" --no-print-directo
 	KSRC="$src" KHDR="$kdir/usr/include" OUT="$build/guest" all || built=0
 host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 	KHDR="$kdir/usr/include" OUT="$build/guest" || true
-# Packaging, as a user meets it (qemu/install-check.sh); the root that
+# Packaging, as a user meets it (scripts/install-check.sh); the root that
 # `make install` fills goes into the guest for the install suite.
 sysroot=$build/guest-sysroot
 if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
-	host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
-	host_check syzlang python3 "$FENCEBUF_ROOT/scripts/syzlang-check.py" || true
+	host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/lint/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
+	host_check syzlang python3 "$FENCEBUF_ROOT/scripts/lint/syzlang-check.py" || true
 	for what in install uninstall kernel-check dkms rust-analyzer; do
-		host_check "$what" "$FENCEBUF_ROOT/qemu/install-check.sh" "$what" "$kdir" "$sysroot" || true
+		host_check "$what" "$FENCEBUF_ROOT/scripts/install-check.sh" "$what" "$kdir" "$sysroot" || true
 	done
 fi
 
@@ -88,21 +89,22 @@ if [ $built -eq 1 ]; then
 	case ",$suites," in
 	*,install,*)
 		export FENCEBUF_GUEST_SYSROOT=$sysroot
-		FENCEBUF_GUEST_UDEV=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" udev bin/udevadm)
+		FENCEBUF_GUEST_UDEV=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" udev bin/udevadm)
 		export FENCEBUF_GUEST_UDEV
 		;;
 	esac
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
-	# The suites that toggle the BAR's memory decoding for long boot on their
-	# own, with one QEMU thread for both vCPUs. Under Debian 12's QEMU 7.2
-	# with multi-threaded TCG, QEMU itself crashed (SIGSEGV) within a minute
-	# of the fuzzer in both of two runs, and within 30 s of 60 s
-	# exporter-stress tests in both of two (make stress); single-threaded,
-	# in none so far. The guest has two vCPUs still, which QEMU runs in turn.
+	# The suites that toggle the BAR's memory decoding for long (BOOT single
+	# in selftests/suites) boot on their own, with one QEMU thread for both
+	# vCPUs. Under Debian 12's QEMU 7.2 with multi-threaded TCG, QEMU itself
+	# crashed (SIGSEGV) within a minute of the fuzzer in both of two runs,
+	# and within 30 s of 60 s exporter-stress tests in both of two (make
+	# stress); single-threaded, in none so far. The guest has two vCPUs
+	# still, which QEMU runs in turn.
 	main_suites=, single_suites=,
 	for s in ${suites//,/ }; do
-		case $s in
-		exporter-stress | fuzz | userptr) single_suites+=$s, ;;
+		case $(suite_boot "$s") in
+		single) single_suites+=$s, ;;
 		*) main_suites+=$s, ;;
 		esac
 	done
@@ -130,15 +132,15 @@ fi
 # The stock kernel: Debian 13's own signed 7.3 kernel, as fencebuf's users
 # run it (README "Debian 13"). The module is built as a user on such a
 # machine builds it, with the kernel's own toolchain in a trixie build root
-# (qemu/stock-kernel.sh): the Makefile rebuilds the Rust metadata the headers
+# (scripts/kernel/stock-kernel.sh): the Makefile rebuilds the Rust metadata the headers
 # lack (scripts/rust-metadata.sh), and `make install` fills the guest's root.
 # Its suites are reported as stock:NAME. FENCEBUF_STOCK=0 skips all this.
 if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 	stock_logs=$logs/stock
 	mkdir -p "$stock_logs"
 	stock_built=0
-	if stock_root=$("$FENCEBUF_ROOT/qemu/stock-kernel.sh"); then
-		in_root=("$FENCEBUF_ROOT/qemu/in-root.sh" "$stock_root")
+	if stock_root=$("$FENCEBUF_ROOT/scripts/kernel/stock-kernel.sh"); then
+		in_root=("$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$stock_root")
 		kstock=/usr/src/linux-headers-$STOCK_RELEASE
 		stock_make=("${in_root[@]}" make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kstock")
 		host_check stock-module-build "${stock_make[@]}" \
@@ -159,9 +161,9 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 		host_check stock-install "${stock_make[@]}" DESTDIR="$sysroot_stock" \
 			MODULE_OUT="$build/stock/module" install || stock_built=0
 		if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
-			host_check stock-rust-metadata "$FENCEBUF_ROOT/qemu/install-check.sh" rust-metadata \
+			host_check stock-rust-metadata "$FENCEBUF_ROOT/scripts/install-check.sh" rust-metadata \
 				"$stock_root$kstock" "$stock_root" "$kdir" || true
-			host_check stock-dkms "$FENCEBUF_ROOT/qemu/install-check.sh" stock-dkms \
+			host_check stock-dkms "$FENCEBUF_ROOT/scripts/install-check.sh" stock-dkms \
 				"$stock_root$kstock" "$stock_root" || true
 		fi
 	else
@@ -176,7 +178,7 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 		install -m 0644 "$build/stock/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
 		udev=
 		case ",$stock_suites," in
-		*,install,*) udev=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" udev bin/udevadm) ;;
+		*,install,*) udev=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" udev bin/udevadm) ;;
 		esac
 		FENCEBUF_GUEST_SYSROOT=$sysroot_stock FENCEBUF_GUEST_UDEV=$udev \
 			"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/stock-initramfs.cpio.gz" "$staging"
@@ -229,6 +231,6 @@ kmemleak=()
 [ -n "$suites_debug" ] || kmemleak=(--no-kmemleak)
 
 say "guest kernel log: $logs/console.log; test output: $logs/results.log"
-exec python3 "$FENCEBUF_ROOT/qemu/report.py" --results "$logs/results.log" \
+exec python3 "$FENCEBUF_ROOT/scripts/report/report.py" --results "$logs/results.log" \
 	--console "$logs/console.log" --suites "$suites" --host-tap "$host_tap" "${ivshmem_tap[@]}" \
 	"${kmemleak[@]}" --vm-rc "$vm_rc"

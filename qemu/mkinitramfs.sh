@@ -6,10 +6,10 @@
 # upstream/, ...); busybox and /init are added here.
 # For the install suite (both optional):
 #   FENCEBUF_GUEST_SYSROOT  a root `make install DESTDIR=` filled, laid over /
-#   FENCEBUF_GUEST_UDEV     an unpacked udev package (qemu/fetch-deb.sh udev):
+#   FENCEBUF_GUEST_UDEV     an unpacked udev package (scripts/toolchain/fetch-deb.sh udev):
 #                           udevadm/systemd-udevd and the host libraries
 #                           they link, at the same paths
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 out=$1
 staging=$2
@@ -22,6 +22,7 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,run,fencebuf}
 cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$FENCEBUF_ROOT/qemu/guest-init.sh" "$root/init"
 install -m 0755 "$FENCEBUF_ROOT/qemu/guest-suite.sh" "$root/fencebuf/suite.sh"
+install -m 0644 "$FENCEBUF_ROOT/selftests/suites" "$root/fencebuf/suites"
 cp -a "$staging"/. "$root/fencebuf/"
 # nobody and fbusers: the install suite's unprivileged user and test group.
 printf '%s\n' 'root:x:0:0:root:/:/bin/sh' 'nobody:x:65534:65534:nobody:/:/bin/false' >"$root/etc/passwd"

@@ -7,13 +7,13 @@
 # run in the guest; the mutant is "killed" when the run fails. Prints one TAP
 # line per mutant and "N passed, N failed" (passed = killed).
 # FENCEBUF_MUTANTS=a,b runs only some.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 build=$FENCEBUF_ROOT/build/mutants
 rm -rf "$build"
 mkdir -p "$build"
-"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
-kdir=$("$FENCEBUF_ROOT/qemu/build-kernel.sh" "$FENCEBUF_ROOT/qemu/kernel-debug.config")
+"$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
+kdir=$("$FENCEBUF_ROOT/scripts/kernel/build-kernel.sh" "$FENCEBUF_ROOT/scripts/kernel/kernel-debug.config")
 
 # FENCEBUF_MUTANTS=a,b runs only those mutants (names without .patch).
 if [ -n "${FENCEBUF_MUTANTS:-}" ]; then

@@ -7,7 +7,7 @@
 # output, ttyS1). Exit: 0 the guest finished, 2 hard timeout, 3 the guest
 # died before finishing (panic, crash), 4 the guest hung (no heartbeat),
 # 5 QEMU itself crashed (killed by a signal we did not send).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 kernel=$1 initrd=$2 logdir=$3 suites=$4
 vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-3600}}

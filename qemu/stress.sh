@@ -9,7 +9,7 @@
 # suite (about 5 minutes; from 30m on, about 15, failing every allocation of
 # a module load rather than its last ones), and the rest to the fuzzer.
 #   FENCEBUF_FUZZ_SEED   replay a fuzzer run (the seed it printed)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 duration=${1:-30m}
 [[ $duration =~ ^([0-9]+)([smh]?)$ ]] || die "DURATION: a number with s, m or h, like 30m (got '$duration')"
@@ -31,7 +31,9 @@ stress=$((secs / 30))
 fuzz=$((secs - fixed - 7 * stress))
 say "stress run of about $((secs / 60)) min: each stress test ${stress} s, the fuzzer ${fuzz} s"
 export FENCEBUF_STRESS_SECONDS=$stress FENCEBUF_FUZZ_SECONDS=$fuzz
-export FENCEBUF_SUITES=stress,exporter-stress,lifecycle,faultinject,fuzz
+# The reliability suites: STRESS yes in selftests/suites.
+FENCEBUF_SUITES=$(suite_list stress)
+export FENCEBUF_SUITES
 export FENCEBUF_SKIP_HOST=1 FENCEBUF_LOGS=$FENCEBUF_ROOT/build/logs/stress
 # Limits: the fuzzer's suite runs longest; the VM gets the whole budget and
 # half an hour for booting, kmemleak scans and slow emulation.

@@ -12,7 +12,7 @@
  *
  *	<interval> <block address> <instructions in the block> <executions>
  *
- * qemu/count-report.py turns them into instructions and blocks per
+ * scripts/report/count-report.py turns them into instructions and blocks per
  * operation, and names the functions where the two implementations differ.
  *
  * Arguments: marker=<hex address>, out=<file>. Run QEMU with

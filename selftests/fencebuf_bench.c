@@ -14,7 +14,7 @@
  *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"vfio"|"direct", "param": N,
  *            "rep": R, "value": V, "unit": ...}
  *
- * and summarised on the host (qemu/bench-report.py): medians, ratios, plots.
+ * and summarised on the host (scripts/report/bench-report.py): medians, ratios, plots.
  * fencebuf and the sample importer must be loaded, fencebuf bound to the first
  * ivshmem device, vfio-pci to the second.
  */

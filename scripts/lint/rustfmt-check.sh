@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Check that every .rs file of the project is formatted as the kernel's
 # .rustfmt.toml wants it (the style of the pinned tree). Prints the diff.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
-src=$("$FENCEBUF_ROOT/qemu/fetch-kernel.sh")
+src=$("$FENCEBUF_ROOT/scripts/kernel/fetch-kernel.sh")
 cd "$FENCEBUF_ROOT"
 # rustfmt follows `mod` declarations, so it is given the crate roots: the
 # .rs files behind the objects the Kbuild files name.

@@ -1,12 +1,12 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
-# Shared helpers for the qemu/*.sh scripts. Sourced, never executed.
+# Shared helpers for the scripts under qemu/ and scripts/. Sourced, never executed.
 
 set -euo pipefail
 
 FENCEBUF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=qemu/pins.env
-. "$FENCEBUF_ROOT/qemu/pins.env"
+# shellcheck source=scripts/toolchain/pins.env
+. "$FENCEBUF_ROOT/scripts/toolchain/pins.env"
 
 # Everything big lives outside the repository so that a fresh clone reuses it.
 FENCEBUF_CACHE=${FENCEBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fencebuf}
@@ -77,7 +77,7 @@ logged() {
 # change, and only then.
 kernel_key() {
 	{
-		grep -E '^(KERNEL_|RUST|LLVM|LIBCLANG|BINDGEN|CLIPPY)' "$FENCEBUF_ROOT/qemu/pins.env"
+		grep -E '^(KERNEL_|RUST|LLVM|LIBCLANG|BINDGEN|CLIPPY)' "$FENCEBUF_ROOT/scripts/toolchain/pins.env"
 		cat "$1"
 	} | sha256sum | cut -c1-16
 }
@@ -145,3 +145,20 @@ run_one_suite() {
 	"$FENCEBUF_ROOT/qemu/run-vm.sh" "$1" "$2" "$logs" "$suite" "$5" | grep -v '^@@'
 	grep -q "^@@fencebuf suite-end $suite rc=0" <(tr -d '\r' <"$logs/results.log")
 }
+
+# The guest suites, from their one table (selftests/suites).
+# suite_list debug|stock|stress: make check's default list for the debug
+# kernel, or the stock kernel's (in its boot's order), or make stress's;
+# comma-separated.
+suites_table() { grep -v -E '^[[:space:]]*(#|$)' "$FENCEBUF_ROOT/selftests/suites"; }
+suite_list() {
+	case $1 in
+	debug) suites_table | awk '$3 == "yes" { print $1 }' ;;
+	stock) suites_table | awk '$4 != "-" { print $4, $1 }' | sort -n | cut -d' ' -f2 ;;
+	stress) suites_table | awk '$5 == "yes" { print $1 }' ;;
+	*) die "suite_list: debug, stock or stress, not '$1'" ;;
+	esac | paste -sd, -
+}
+# suite_boot NAME: the debug kernel's boot that runs NAME, main or single
+# (main for a name the table does not have: the guest reports it unknown).
+suite_boot() { suites_table | awk -v s="$1" '$1 == s { b = $2 } END { print b ? b : "main" }'; }

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Make the trixie build root (qemu/trixie-root.sh) hold the stock kernel as a
+# Make the trixie build root (scripts/toolchain/trixie-root.sh) hold the stock kernel as a
 # Debian 13 machine running it has it: its headers (linux-headers, -common,
 # linux-kbuild) under /usr/src, its vmlinuz, config and module lists under
 # /usr/lib/modules/STOCK_RELEASE (linux-binary, linux-base), and the
 # linux-source tarball under /usr/src, from the packages pinned with their
-# checksums in qemu/pins.env. Prints the root's path.
-. "$(dirname "$0")/lib.sh"
+# checksums in scripts/toolchain/pins.env. Prints the root's path.
+. "$(dirname "$0")/../lib.sh"
 exec 3>&1 1>&2
 
-root=$("$FENCEBUF_ROOT/qemu/trixie-root.sh")
-debs=$("$FENCEBUF_ROOT/qemu/fetch-stock-kernel.sh")
-"$FENCEBUF_ROOT/qemu/fetch-kernel.sh" >/dev/null
+root=$("$FENCEBUF_ROOT/scripts/toolchain/trixie-root.sh")
+debs=$("$FENCEBUF_ROOT/scripts/kernel/fetch-stock-kernel.sh")
+"$FENCEBUF_ROOT/scripts/kernel/fetch-kernel.sh" >/dev/null
 key=$({
 	echo "$STOCK_DEBS"
 	echo "$KERNEL_DEB_SHA256"

@@ -117,7 +117,7 @@ kernel-check)
 	finish
 	;;
 dkms)
-	dkms=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
+	dkms=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 	# What `dkms add .` sees: the tree as committed plus this checkout's
@@ -183,7 +183,7 @@ rust-metadata)
 	refused "the pinned kernel's crates (rustc $RUST_VERSION) against Debian's Module.symvers" \
 		"the rebuilt Rust crates are not the kernel's" \
 		"$FENCEBUF_ROOT/scripts/rust-metadata.sh" check-symbols "$headers" "$pinned"
-	overlay=$("$FENCEBUF_ROOT/qemu/in-root.sh" "$root" "$FENCEBUF_ROOT/scripts/rust-metadata.sh" \
+	overlay=$("$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$root" "$FENCEBUF_ROOT/scripts/rust-metadata.sh" \
 		"/usr/src/linux-headers-$release" 2>/dev/null)
 	expect "the rebuilt crates' symbols are Debian's, both ways" \
 		"$FENCEBUF_ROOT/scripts/rust-metadata.sh" check-symbols "$headers" "$overlay"
@@ -194,7 +194,7 @@ stock-dkms)
 	# toolchain runs: the pre-build step rebuilds the Rust metadata the
 	# headers lack (scripts/rust-metadata.sh), then the module builds.
 	root=$3
-	dkms=$("$FENCEBUF_ROOT/qemu/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
+	dkms=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
 	# Inside the cache, which the build root sees at the same path.
 	work=$FENCEBUF_CACHE/stock/dkms-check
 	rm -rf "$work"
@@ -203,7 +203,7 @@ stock-dkms)
 	mkdir -p "$src" "$work/dkms"
 	tar -C "$FENCEBUF_ROOT" -c --exclude=./build --exclude=./.git . | tar -x -C "$src"
 	run_dkms() {
-		"$FENCEBUF_ROOT/qemu/in-root.sh" "$root" "$dkms" "$@" --dkmstree "$work/dkms" --sourcetree "$work/src"
+		"$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$root" "$dkms" "$@" --dkmstree "$work/dkms" --sourcetree "$work/src"
 	}
 	expect "dkms add" run_dkms add -m fencebuf -v 0.1.0
 	out=$work/build.out

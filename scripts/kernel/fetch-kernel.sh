@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch the pinned kernel source (qemu/pins.env) into the cache and unpack it.
-# apt runs with a private state (qemu/lib.sh private_apt), so the system's apt
+# Fetch the pinned kernel source (scripts/toolchain/pins.env) into the cache and unpack it.
+# apt runs with a private state (scripts/lib.sh private_apt), so the system's apt
 # configuration and package database are never touched.
 # Prints the source directory.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 src=$(kernel_src_dir)
 if [ -f "$src/.fencebuf-verified" ]; then

@@ -4,7 +4,7 @@
 # Usage: build-kernel.sh FRAGMENT   -> prints the build directory (a KDIR).
 # The build directory is keyed by the pins and the fragment's contents, so a
 # second call with nothing changed builds nothing.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 frag=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 [ -f "$frag" ] || die "no config fragment $1"
@@ -17,8 +17,8 @@ if [ -f "$out/.fencebuf-built" ]; then
 	exit 0
 fi
 
-"$FENCEBUF_ROOT/qemu/setup-toolchain.sh"
-src=$("$FENCEBUF_ROOT/qemu/fetch-kernel.sh")
+"$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
+src=$("$FENCEBUF_ROOT/scripts/kernel/fetch-kernel.sh")
 # shellcheck disable=SC2046
 set -- -C "$src" O="$out" $(kmake_vars)
 jobs=$(($(nproc) + 1))
@@ -29,7 +29,7 @@ say "kernel $name: building in $out (log: $log)"
 
 make "$@" rustavailable >"$log" 2>&1 || {
 	tail -n 20 "$log" >&2
-	die "the pinned Rust toolchain is not usable for this kernel (make rustavailable); run qemu/setup-toolchain.sh"
+	die "the pinned Rust toolchain is not usable for this kernel (make rustavailable); run scripts/toolchain/setup-toolchain.sh"
 }
 
 {

@@ -6,7 +6,7 @@
 # The install checks use two: udev (the guest runs systemd-udevd, so the
 # rule `make install` installs is applied as on a user's machine) and dkms
 # (its script builds the module from dkms.conf against the pinned kernel).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 exec 3>&1 1>&2
 pkg=$1
 file=$2

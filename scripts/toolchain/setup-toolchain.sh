@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Install the pinned toolchain (qemu/pins.env): Debian packages through apt,
+# Install the pinned toolchain (scripts/toolchain/pins.env): Debian packages through apt,
 # bindgen-cli through cargo into the cache. Idempotent and quick when
 # everything is already there.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 # Callers read other scripts' stdout (a path); everything here is a message.
 exec 1>&2
 
@@ -18,7 +18,7 @@ missing_pkgs() {
 }
 
 command -v apt-get >/dev/null ||
-	die "no apt-get: fencebuf's scripts need Debian 12 or later. Supply the toolchain in qemu/pins.env yourself and build with KDIR=... make"
+	die "no apt-get: fencebuf's scripts need Debian 12 or later. Supply the toolchain in scripts/toolchain/pins.env yourself and build with KDIR=... make"
 
 missing=$(missing_pkgs | tr '\n' ' ')
 if [ -n "${missing// /}" ]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch the stock kernel's Debian packages (STOCK_DEBS in qemu/pins.env) from
+# Fetch the stock kernel's Debian packages (STOCK_DEBS in scripts/toolchain/pins.env) from
 # the system's Debian archive through a private apt state, check each against
 # its pinned SHA-256, and print the directory that holds them. Nothing is
 # installed on the host.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 exec 3>&1 1>&2
 
 dir=$FENCEBUF_CACHE/stock/debs
@@ -29,7 +29,7 @@ while read -r pin sha; do
 	say "fetching $name $ver"
 	rm -f "$dir/${name}_"*.deb
 	(cd "$dir" && apt-get -q "${PAPT[@]}" download "$name=$ver") >"$dir/apt-download.log" 2>&1 ||
-		die "could not download $name=$ver from $STOCK_SUITE (see $dir/apt-download.log): the archive may have dropped this version; update STOCK_DEBS in qemu/pins.env"
+		die "could not download $name=$ver from $STOCK_SUITE (see $dir/apt-download.log): the archive may have dropped this version; update STOCK_DEBS in scripts/toolchain/pins.env"
 	# apt-get download escapes ':' and '~' in file names its own way.
 	got=$(ls "$dir/${name}_"*.deb | head -n1)
 	[ "$got" = "$deb" ] || mv "$got" "$deb"

@@ -5,10 +5,10 @@
 # needs glibc 2.38). Prints the root's path.
 #
 # mmdebstrap builds it from TRIXIE_SUITES of the system's Debian archive
-# (qemu/lib.sh debian_mirror) with every package of TRIXIE_PKGS at its pinned
+# (scripts/lib.sh debian_mirror) with every package of TRIXIE_PKGS at its pinned
 # version; the host's apt configuration is not changed. The root is keyed by
 # those pins, so a second call with nothing changed does nothing.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 exec 3>&1 1>&2
 
 key=$({
@@ -50,7 +50,7 @@ say "trixie build root: $(echo $TRIXIE_PKGS | wc -w) pinned packages from $mirro
 logged "mmdebstrap of the trixie build root (about 4 min, 1.7 GB)" "$log" \
 	mmdebstrap --variant=apt --include="$include" \
 	--keyring="$keyring" trixie "$root.tmp" "${sources[@]}" ||
-	die "mmdebstrap failed (log: $log). A pinned version that the archive no longer has shows as 'Version ... not found': update TRIXIE_PKGS in qemu/pins.env"
+	die "mmdebstrap failed (log: $log). A pinned version that the archive no longer has shows as 'Version ... not found': update TRIXIE_PKGS in scripts/toolchain/pins.env"
 
 # Every pinned package at its pinned version, nothing newer.
 bad=
