@@ -2,13 +2,11 @@
 /*
  * Helpers for the MMIO exporter tests: the exporter node of the guest's
  * ivshmem device, EXPORT of a single range, importing a fence into a
- * buffer, and probing a CPU access for SIGBUS.
+ * buffer (fb_touch() in fencebuf_test.h probes a CPU access).
  */
 #ifndef FENCEBUF_EXPORTER_H
 #define FENCEBUF_EXPORTER_H
 
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <linux/dma-buf.h>
@@ -83,38 +81,6 @@ static inline int fb_reload_with_importer(void)
 static inline int fb_memory(int dev, __u32 on)
 {
 	return ioctl(dev, FENCEBUF_IOC_MEMORY_ENABLE, &on) ? -errno : 0;
-}
-
-static sigjmp_buf fb_bus_jmp;
-
-static inline void fb_on_sigbus(int sig)
-{
-	(void)sig;
-	siglongjmp(fb_bus_jmp, 1);
-}
-
-/*
- * Touch *p (read, or write @val): 0 if the access worked, 1 if it raised
- * SIGBUS. On a read, the byte read is stored in *out.
- */
-static inline int fb_touch(volatile uint8_t *p, int write, uint8_t val, uint8_t *out)
-{
-	struct sigaction sa = { .sa_handler = fb_on_sigbus }, old;
-	int bus = 0;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(fb_bus_jmp, 1) == 0) {
-		if (write)
-			*p = val;
-		else if (out)
-			*out = *p;
-		else
-			(void)*p;
-	} else {
-		bus = 1;
-	}
-	sigaction(SIGBUS, &old, NULL);
-	return bus;
 }
 
 #endif /* FENCEBUF_EXPORTER_H */

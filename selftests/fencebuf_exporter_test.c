@@ -200,8 +200,8 @@ TEST_F(ex, memory_off_revokes_with_sigbus_and_on_restores)
 	EXPECT_EQ(0u, info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
 	EXPECT_EQ(0, memory_decode_bit());	/* PCI_COMMAND really changed */
 	/* The page touched before is zapped; the untouched one faults too. */
-	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
-	EXPECT_EQ(1, fb_touch(p + FB_PAGE, 1, 1, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p + FB_PAGE, 1, 1, NULL));
 	EXPECT_EQ(0, fb_memory(self->dev, 0)); /* idempotent */
 
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
@@ -223,7 +223,7 @@ TEST_F(ex, export_while_memory_off_is_revoked_until_on)
 	ASSERT_GE(fd, 0);
 	p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
 	EXPECT_EQ(0, fb_touch(p, 0, 0, NULL));
 	munmap(p, FB_PAGE);
@@ -431,7 +431,7 @@ TEST_F(ex, revoke_proceeds_after_the_timeout)
 	dt = fb_now_s() - t0;
 	EXPECT_GE(dt, 0.6);
 	EXPECT_LT(dt, 5.0);
-	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	munmap(p, FB_PAGE);
 	close(buf);
 	close(fence);
@@ -452,7 +452,7 @@ TEST_F(ex, unbind_revokes_for_good_and_rebind_works)
 
 	ASSERT_EQ(0, unbind_write(FB_DRIVER_DIR "/unbind"));
 	EXPECT_EQ(-1, access(FB_EXPORTER_DEV, F_OK));
-	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	EXPECT_EQ(-ENODEV, fb_export(self->dev, 0, FB_PAGE));
 	EXPECT_EQ(-ENODEV, fb_memory(self->dev, 1));
 	EXPECT_EQ(-1, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
@@ -464,7 +464,7 @@ TEST_F(ex, unbind_revokes_for_good_and_rebind_works)
 	dev2 = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(dev2, 0);
 	/* The old buffer stays revoked; new ones work. */
-	EXPECT_EQ(1, fb_touch(p, 0, 0, NULL));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	fd2 = fb_export(dev2, 0, FB_PAGE);
 	ASSERT_GE(fd2, 0);
 	munmap(p, FB_PAGE);

@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,20 +113,6 @@ static uint32_t below(struct rng *r, uint32_t n)
 static bool chance(struct rng *r, uint32_t percent)
 {
 	return below(r, 100) < percent;
-}
-
-/* Touches of mappings raise SIGBUS (revoked) or SIGSEGV (protection). */
-static __thread sigjmp_buf touch_jmp;
-static __thread volatile int touch_armed;
-
-static void on_fault(int sig)
-{
-	if (!touch_armed) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	siglongjmp(touch_jmp, sig);
 }
 
 /* Only unsigned longs: the run sums the workers' as arrays. */
@@ -719,23 +704,6 @@ static void op_remap(struct worker *w)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Read or write one byte of a mapping: 0, or the signal it raised. */
-static int touch(uint8_t *p, bool write, uint8_t val)
-{
-	int sig;
-
-	sig = sigsetjmp(touch_jmp, 1);
-	if (sig == 0) {
-		touch_armed = 1;
-		if (write)
-			*(volatile uint8_t *)p = val;
-		else
-			(void)*(volatile uint8_t *)p;
-	}
-	touch_armed = 0;
-	return sig;
-}
-
 static void count_touch(struct worker *w, int sig)
 {
 	w->st.touches++;
@@ -752,7 +720,7 @@ static void op_touch(struct worker *w)
 
 	if (!m)
 		return;
-	count_touch(w, touch(m->addr + below(r, m->len), chance(r, 50), rnd(r)));
+	count_touch(w, fb_touch(m->addr + below(r, m->len), chance(r, 50), rnd(r), NULL));
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -776,7 +744,7 @@ static void op_fork(struct worker *w)
 			struct slot *s = take(r, K_FREE);
 
 			if (m)
-				touch(m->addr + below(r, m->len), chance(r, 50), 0x5a);
+				fb_touch(m->addr + below(r, m->len), chance(r, 50), 0x5a, NULL);
 			if (s && chance(r, 50))
 				close(s->fd);
 			else if (s && s->kind == K_TIMELINE)
@@ -939,12 +907,11 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	struct stats total = { 0 };
 	int before[256], after[256], nb, na, i, j, leaks, lowest_free;
 	size_t k;
-	struct sigaction sa = { .sa_handler = on_fault };
 	struct rng main_rng = { seed };
 	double end;
 
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
+	/* Touches of mappings raise SIGBUS (revoked) or SIGSEGV (protection). */
+	fb_touch_init();
 	ro_page = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro_page);
 	for (i = 0; i < FB_PAGE; i++)
@@ -1040,8 +1007,8 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		ASSERT_LE(0, buf);
 		p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 		ASSERT_NE(MAP_FAILED, p);
-		EXPECT_EQ(0, touch(p, true, 0x42));
-		EXPECT_EQ(0, touch(p, false, 0));
+		EXPECT_EQ(0, fb_touch(p, true, 0x42, NULL));
+		EXPECT_EQ(0, fb_touch(p, false, 0, NULL));
 		EXPECT_EQ(0x42, p[0]);
 		munmap(p, FB_PAGE);
 		close(buf);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the fencebuf guest tests: loading and unloading the
- * module under test, counting open fds (to prove an ioctl leaked none), and
- * reading and writing small sysfs/procfs files.
+ * module under test, counting open fds (to prove an ioctl leaked none),
+ * reading and writing small sysfs/procfs files, probing a CPU access that
+ * may fault, and running stress threads.
  */
 #ifndef FENCEBUF_TEST_H
 #define FENCEBUF_TEST_H
@@ -11,8 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +195,73 @@ static inline int fb_kmemleak_scan(void)
 		printf("# kmemleak: %d more from VFIO's dma-buf mappings (a Linux 7.3 leak)\n", known);
 	fflush(stdout);
 	return leaks;
+}
+
+/*
+ * CPU accesses that may fault. fb_touch() reads or writes one byte and
+ * reports the signal the access raised: SIGBUS (a revoked mapping) or
+ * SIGSEGV (a protection, or nothing mapped). Any number of threads may
+ * touch at once: each jumps back through its own buffer, and the handler,
+ * installed once for the process and left in place, acts only inside the
+ * faulting thread's own touch. A fault anywhere else takes the default
+ * action, as without the handler: the program dies.
+ */
+static __thread sigjmp_buf fb_touch_jmp;
+static __thread volatile sig_atomic_t fb_touch_armed;
+
+static inline void fb_on_touch_fault(int sig)
+{
+	if (!fb_touch_armed) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	fb_touch_armed = 0;
+	siglongjmp(fb_touch_jmp, sig);
+}
+
+static inline void fb_touch_install(void)
+{
+	struct sigaction sa = { .sa_handler = fb_on_touch_fault };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static pthread_once_t fb_touch_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Install the handler, once: fb_touch() does on first use. A program that
+ * fork()s while other threads touch calls it first, so that no child starts
+ * with the installation half done.
+ */
+static inline void fb_touch_init(void)
+{
+	pthread_once(&fb_touch_once, fb_touch_install);
+}
+
+/*
+ * Touch *p (read, or write @val): 0 if the access worked, else the signal it
+ * raised, SIGBUS or SIGSEGV. On a read, the byte read is stored in *out.
+ */
+static inline int fb_touch(volatile uint8_t *p, bool write, uint8_t val, uint8_t *out)
+{
+	int sig;
+
+	fb_touch_init();
+	sig = sigsetjmp(fb_touch_jmp, 1);
+	if (sig == 0) {
+		fb_touch_armed = 1;
+		if (write)
+			*p = val;
+		else if (out)
+			*out = *p;
+		else
+			(void)*p;
+	}
+	fb_touch_armed = 0;
+	return sig;
 }
 
 /* How long each stress test runs: FENCEBUF_STRESS_SECONDS, default 5. */
