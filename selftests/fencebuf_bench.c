@@ -7,8 +7,9 @@
  *   fencebuf_bench [-r REPS] [-t MS] [-q]
  *
  * Every timeline measurement runs on both implementations, interleaved
- * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5; `make bench` asks for 9) of about
- * MS milliseconds each (default 300); -q is a quick smoke run. Results are
+ * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5; `make
+ * bench` asks for 9) of about MS milliseconds each (default 300); -q is a
+ * quick smoke run. Results are
  * printed one per line as
  *
  *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"vfio"|"direct", "param": N,
@@ -400,9 +401,11 @@ static void timeline_benchmarks(void)
 			for (k = 0; k < 2; k++) {
 				const struct impl *im = &impls[(k + rep) % 2];
 
-				emit(rates[m].name, im->name, 0, rep, rates[m].fn(im), rates[m].unit);
+				emit(rates[m].name, im->name, 0, rep, rates[m].fn(im),
+				     rates[m].unit);
 				if (rates[m].fn == cycle_two_threads_timed)
-					emit("cycle_2t_waits_slept", im->name, 0, rep, slept_share, "%");
+					emit("cycle_2t_waits_slept", im->name, 0, rep,
+					     slept_share, "%");
 			}
 	for (j = 0; j < (quick ? 2 : 4); j++)
 		for (rep = 0; rep < reps; rep++)

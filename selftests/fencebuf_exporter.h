@@ -17,10 +17,11 @@
 /* The guest's ivshmem device sits behind a bridge (qemu/run-vm.sh). */
 #define FB_PCI_ADDR "0000:01:01.0"
 #define FB_EXPORTER_DEV "/dev/fencebuf/" FB_PCI_ADDR
+/* The sample importer's device (pci-testdev), behind the same bridge. */
+#define FB_TESTDEV_PCI_ADDR "0000:01:02.0"
 #define FB_DRIVER_DIR "/sys/bus/pci/drivers/fencebuf"
 /* ivshmem's shared memory BAR. */
 #define FB_BAR 2
-#define FB_PAGE 4096
 
 /* The sample importer (samples/importer), in the guest's image. */
 #define IMP_KO "/fencebuf/modules/fencebuf_importer.ko"

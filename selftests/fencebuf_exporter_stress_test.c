@@ -56,11 +56,11 @@ static int touch_pages(uint8_t *p, size_t len, atomic_ulong *others)
 	return bus;
 }
 
-FIXTURE(xs) {
+FIXTURE(exporter_stress) {
 	struct xstress st;
 };
 
-FIXTURE_SETUP(xs)
+FIXTURE_SETUP(exporter_stress)
 {
 	int i;
 
@@ -76,7 +76,7 @@ FIXTURE_SETUP(xs)
 	self->st.tl = -1;
 }
 
-FIXTURE_TEARDOWN(xs)
+FIXTURE_TEARDOWN(exporter_stress)
 {
 	int i;
 
@@ -168,16 +168,16 @@ static void *close_slots(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(xs, revoke_against_faults_and_last_close, 3600)
+TEST_F_TIMEOUT(exporter_stress, revoke_against_faults_and_last_close, 3600)
 {
 	void *(*fn[])(void *) = { toggle_memory, map_and_touch, export_to_slots, close_slots };
 	uint8_t *p;
 	int fd;
 
 	fb_run_threads(4, fn, &self->st, &self->st.stop);
-	TH_LOG("%lu revoke/restore cycles, %lu map/touch rounds (%lu SIGBUS), %lu exports, %lu closes",
-	       self->st.iters[0], self->st.iters[1], self->st.sigbus, self->st.iters[2],
-	       self->st.iters[3]);
+	TH_LOG("%lu revoke/restore cycles, %lu map/touch rounds (%lu SIGBUS), "
+	       "%lu exports, %lu closes", self->st.iters[0], self->st.iters[1],
+	       self->st.sigbus, self->st.iters[2], self->st.iters[3]);
 	EXPECT_GT(self->st.iters[0], 0ul);
 	EXPECT_GT(self->st.iters[1], 0ul);
 	EXPECT_GT(self->st.iters[2], 0ul);
@@ -210,9 +210,11 @@ static void *reuse_and_close(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(xs, reuse_lookup_against_last_close, 3600)
+TEST_F_TIMEOUT(exporter_stress, reuse_lookup_against_last_close, 3600)
 {
-	void *(*fn[])(void *) = { reuse_and_close, reuse_and_close, reuse_and_close, toggle_memory };
+	void *(*fn[])(void *) = {
+		reuse_and_close, reuse_and_close, reuse_and_close, toggle_memory,
+	};
 
 	atomic_store(&self->st.iters[3], 0);
 	fb_run_threads(4, fn, &self->st, &self->st.stop);
@@ -258,9 +260,11 @@ static void *export_fence_poll_close(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(xs, epoll_on_buffers_closed_under_it, 3600)
+TEST_F_TIMEOUT(exporter_stress, epoll_on_buffers_closed_under_it, 3600)
 {
-	void *(*fn[])(void *) = { epoll_wait_loop, export_fence_poll_close, export_fence_poll_close };
+	void *(*fn[])(void *) = {
+		epoll_wait_loop, export_fence_poll_close, export_fence_poll_close,
+	};
 
 	self->st.tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->st.tl, 0);

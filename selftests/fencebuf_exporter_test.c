@@ -41,11 +41,11 @@ static int unbind_write(const char *file)
 	return fb_write_file(file, FB_PCI_ADDR);
 }
 
-FIXTURE(ex) {
+FIXTURE(exporter) {
 	int dev;
 };
 
-static void ex_load(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
+static void ex_load(struct __test_metadata *_metadata, FIXTURE_DATA(exporter) *self,
 		     const char *params)
 {
 	if (fb_loaded())
@@ -55,12 +55,12 @@ static void ex_load(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
 	ASSERT_GE(self->dev, 0) TH_LOG("open %s: %s", FB_EXPORTER_DEV, strerror(errno));
 }
 
-FIXTURE_SETUP(ex)
+FIXTURE_SETUP(exporter)
 {
 	ex_load(_metadata, self, "");
 }
 
-FIXTURE_TEARDOWN(ex)
+FIXTURE_TEARDOWN(exporter)
 {
 	if (self->dev >= 0)
 		close(self->dev);
@@ -69,7 +69,7 @@ FIXTURE_TEARDOWN(ex)
 		EXPECT_EQ(0, fb_unload());
 }
 
-TEST_F(ex, info_describes_the_bars)
+TEST_F(exporter, info_describes_the_bars)
 {
 	struct fencebuf_info info;
 
@@ -89,7 +89,7 @@ TEST_F(ex, info_describes_the_bars)
 	EXPECT_EQ(0u, info.regions[1].flags);
 }
 
-TEST_F(ex, export_mmap_write_read)
+TEST_F(exporter, export_mmap_write_read)
 {
 	struct fencebuf_info info;
 	uint8_t *p;
@@ -113,7 +113,7 @@ TEST_F(ex, export_mmap_write_read)
 	close(fd);
 }
 
-TEST_F(ex, host_pattern_reaches_the_guest)
+TEST_F(exporter, host_pattern_reaches_the_guest)
 {
 	uint8_t *p;
 	int fd, i;
@@ -130,7 +130,7 @@ TEST_F(ex, host_pattern_reaches_the_guest)
 	close(fd);
 }
 
-TEST_F(ex, guest_pattern_for_the_host)
+TEST_F(exporter, guest_pattern_for_the_host)
 {
 	uint8_t *p;
 	int fd, i;
@@ -148,7 +148,7 @@ TEST_F(ex, guest_pattern_for_the_host)
 	fflush(stdout);
 }
 
-TEST_F(ex, ranges_are_concatenated)
+TEST_F(exporter, ranges_are_concatenated)
 {
 	struct fencebuf_range r[2] = {
 		{ .offset = 0x30000, .length = FB_PAGE },
@@ -182,7 +182,7 @@ TEST_F(ex, ranges_are_concatenated)
 	close(fd);
 }
 
-TEST_F(ex, memory_off_revokes_with_sigbus_and_on_restores)
+TEST_F(exporter, memory_off_revokes_with_sigbus_and_on_restores)
 {
 	struct fencebuf_info info;
 	uint8_t *p, v = 0;
@@ -213,7 +213,7 @@ TEST_F(ex, memory_off_revokes_with_sigbus_and_on_restores)
 	close(fd);
 }
 
-TEST_F(ex, export_while_memory_off_is_revoked_until_on)
+TEST_F(exporter, export_while_memory_off_is_revoked_until_on)
 {
 	uint8_t *p;
 	int fd;
@@ -230,7 +230,7 @@ TEST_F(ex, export_while_memory_off_is_revoked_until_on)
 	close(fd);
 }
 
-TEST_F(ex, reuse_returns_the_live_buffer)
+TEST_F(exporter, reuse_returns_the_live_buffer)
 {
 	struct fencebuf_range r = { .offset = 0x40000, .length = FB_PAGE };
 	struct fencebuf_export e;
@@ -267,7 +267,7 @@ TEST_F(ex, reuse_returns_the_live_buffer)
 }
 
 /* Each bad EXPORT: its errno, and no fd left behind. */
-TEST_F(ex, export_bad_inputs)
+TEST_F(exporter, export_bad_inputs)
 {
 	struct fencebuf_range big[257];
 	struct fencebuf_range r = { .offset = 0, .length = FB_PAGE };
@@ -338,7 +338,7 @@ TEST_F(ex, export_bad_inputs)
 #pragma GCC diagnostic pop
 }
 
-TEST_F(ex, other_bad_inputs)
+TEST_F(exporter, other_bad_inputs)
 {
 	__u32 two = 2;
 	int fd;
@@ -366,7 +366,7 @@ TEST_F(ex, other_bad_inputs)
 	close(fd);
 }
 
-TEST_F(ex, fdinfo_shows_the_device)
+TEST_F(exporter, fdinfo_shows_the_device)
 {
 	char path[64], buf[256];
 	int fd = fb_export(self->dev, 0, FB_PAGE);
@@ -380,7 +380,7 @@ TEST_F(ex, fdinfo_shows_the_device)
 	close(fd);
 }
 
-TEST_F(ex, revoke_waits_for_the_buffers_fences)
+TEST_F(exporter, revoke_waits_for_the_buffers_fences)
 {
 	int tl, fence, buf, status;
 	pid_t child;
@@ -409,7 +409,7 @@ TEST_F(ex, revoke_waits_for_the_buffers_fences)
 	close(tl);
 }
 
-TEST_F(ex, revoke_proceeds_after_the_timeout)
+TEST_F(exporter, revoke_proceeds_after_the_timeout)
 {
 	int tl, fence, buf;
 	double t0, dt;
@@ -438,7 +438,7 @@ TEST_F(ex, revoke_proceeds_after_the_timeout)
 	close(tl);
 }
 
-TEST_F(ex, unbind_revokes_for_good_and_rebind_works)
+TEST_F(exporter, unbind_revokes_for_good_and_rebind_works)
 {
 	struct fencebuf_info info;
 	uint8_t *p;
@@ -477,7 +477,7 @@ TEST_F(ex, unbind_revokes_for_good_and_rebind_works)
 	close(fd);
 }
 
-TEST_F(ex, rmmod_is_refused_while_a_buffer_lives)
+TEST_F(exporter, rmmod_is_refused_while_a_buffer_lives)
 {
 	int fd = fb_export(self->dev, 0, FB_PAGE);
 
@@ -490,15 +490,16 @@ TEST_F(ex, rmmod_is_refused_while_a_buffer_lives)
 }
 
 /* Any PCI device binds through driver_override, as with vfio-pci. */
-TEST_F(ex, driver_override_binds_another_device)
+#define TESTDEV_OVERRIDE "/sys/bus/pci/devices/" FB_TESTDEV_PCI_ADDR "/driver_override"
+
+TEST_F(exporter, driver_override_binds_another_device)
 {
-#define TESTDEV "0000:01:02.0"
 	struct fencebuf_info info;
 	int dev;
 
-	ASSERT_EQ(0, fb_write_file("/sys/bus/pci/devices/" TESTDEV "/driver_override", "fencebuf"));
-	ASSERT_EQ(0, fb_write_file("/sys/bus/pci/drivers_probe", TESTDEV));
-	dev = open("/dev/fencebuf/" TESTDEV, O_RDWR | O_CLOEXEC);
+	ASSERT_EQ(0, fb_write_file(TESTDEV_OVERRIDE, "fencebuf"));
+	ASSERT_EQ(0, fb_write_file("/sys/bus/pci/drivers_probe", FB_TESTDEV_PCI_ADDR));
+	dev = open("/dev/fencebuf/" FB_TESTDEV_PCI_ADDR, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(dev, 0);
 	ASSERT_EQ(0, ioctl(dev, FENCEBUF_IOC_GET_INFO, &info));
 	/* QEMU's PCI test device: BAR0 memory, BAR1 I/O ports (not exportable). */
@@ -507,9 +508,8 @@ TEST_F(ex, driver_override_binds_another_device)
 	EXPECT_EQ(0u, info.regions[1].flags);
 	EXPECT_EQ(-ENODEV, fb_export(dev, 0, FB_PAGE));	/* it has no BAR2 */
 	close(dev);
-	EXPECT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", TESTDEV));
-	EXPECT_EQ(0, fb_write_file("/sys/bus/pci/devices/" TESTDEV "/driver_override", "\n"));
-#undef TESTDEV
+	EXPECT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_TESTDEV_PCI_ADDR));
+	EXPECT_EQ(0, fb_write_file(TESTDEV_OVERRIDE, "\n"));
 }
 
 TEST_HARNESS_MAIN

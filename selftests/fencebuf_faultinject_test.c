@@ -540,17 +540,17 @@ static const char *fi_settings(void)
 	return NULL;
 }
 
-FIXTURE(fi) {
+FIXTURE(faultinject) {
 	struct fi_ctx c;
 };
 
-FIXTURE_VARIANT(fi) {
+FIXTURE_VARIANT(faultinject) {
 	const struct fi_path *path;
 };
 
 #define PATH(id, ...)                                                                 \
 	static const struct fi_path path_##id = { .name = #id, __VA_ARGS__ };          \
-	FIXTURE_VARIANT_ADD(fi, id) { .path = &path_##id }
+	FIXTURE_VARIANT_ADD(faultinject, id) { .path = &path_##id }
 
 PATH(open_timeline, .run = run_open_timeline, .undo = undo_close);
 PATH(create_fence, .setup = setup_fences, .run = run_create_fence, .undo = undo_close);
@@ -595,7 +595,7 @@ PATH(pci_probe, .setup = setup_unbound, .run = run_bind, .errnos = { EBUSY });
 PATH(module_init, .setup = setup_unloaded, .run = run_load, .undo = undo_unload, .tail = 150,
      .errnos = { EBUSY, EINVAL });
 
-FIXTURE_SETUP(fi)
+FIXTURE_SETUP(faultinject)
 {
 	const char *unset;
 
@@ -610,7 +610,7 @@ FIXTURE_SETUP(fi)
 	ASSERT_GE(fail_nth_fd, 0);
 }
 
-FIXTURE_TEARDOWN(fi)
+FIXTURE_TEARDOWN(faultinject)
 {
 	ctx_release(&self->c);
 	if (fail_nth_fd >= 0) {
@@ -620,7 +620,7 @@ FIXTURE_TEARDOWN(fi)
 	fb_unload_name(IMP_NAME);
 }
 
-TEST_F_TIMEOUT(fi, every_allocation_fails_in_turn, 3600)
+TEST_F_TIMEOUT(faultinject, every_allocation_fails_in_turn, 3600)
 {
 	const struct fi_path *p = variant->path;
 	const char *only = getenv("FENCEBUF_FI_PATH");

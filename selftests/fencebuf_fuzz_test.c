@@ -232,7 +232,9 @@ static void fill_get_deadline(struct rng *r, void *arg)
 
 static void fill_signal(struct rng *r, void *arg)
 {
-	static const int errors[] = { 0, -EIO, -ETIMEDOUT, -4095, -4096, 1, INT32_MIN };
+	static const int errors[] = {
+		0, -EIO, -ETIMEDOUT, -FB_MAX_ERRNO, -(FB_MAX_ERRNO + 1), 1, INT32_MIN,
+	};
 	struct fencebuf_signal *s = arg;
 
 	s->value = below(r, 64);
@@ -492,9 +494,9 @@ static void op_ioctl(struct worker *w)
 	err = errno;
 	if (ret == 0) {
 		w->st.ioctl_ok++;
-		if (c && c->writes && (mode == A_READ_ONLY || mode == A_NULL || mode == A_UNMAPPED ||
-				       mode == A_NO_ACCESS || mode == A_STRADDLE_NO_ACCESS ||
-				       mode == A_KERNEL))
+		if (c && c->writes &&
+		    (mode == A_READ_ONLY || mode == A_NULL || mode == A_UNMAPPED ||
+		     mode == A_NO_ACCESS || mode == A_STRADDLE_NO_ACCESS || mode == A_KERNEL))
 			report_bad("%s: success, but its result cannot have been written", c->name);
 		/* Whatever the arguments, an fd it made must not be lost. */
 		if (c && c->made != K_FREE && (mode <= A_RANDOM))
@@ -545,7 +547,8 @@ static void op_dup(struct worker *w)
 
 	if (!s)
 		return;
-	fd = chance(&w->rng, 50) ? dup(s->fd) : fcntl(s->fd, F_DUPFD_CLOEXEC, 3 + below(&w->rng, 200));
+	fd = chance(&w->rng, 50) ? dup(s->fd)
+				 : fcntl(s->fd, F_DUPFD_CLOEXEC, 3 + below(&w->rng, 200));
 	kind = s->kind;
 	give(s);
 	keep(w, fd, kind);
@@ -750,7 +753,8 @@ static void op_fork(struct worker *w)
 			else if (s && s->kind == K_TIMELINE)
 				fb_inc(s->fd, 1);
 			else if (s && s->kind == K_DMABUF)
-				munmap(mmap(NULL, FB_PAGE, PROT_READ, MAP_SHARED, s->fd, 0), FB_PAGE);
+				munmap(mmap(NULL, FB_PAGE, PROT_READ, MAP_SHARED, s->fd, 0),
+				       FB_PAGE);
 		}
 		_exit(0);
 	}

@@ -29,8 +29,10 @@
 /* Away from the areas the host checks (qemu/ivshmem.py). */
 #define BUF_OFF (3 << 20)
 #define BUF_LEN (4 * FB_PAGE)
+/* The sample importer's largest ACCESS (MAX_ACCESS in samples/importer). */
+#define IMP_MAX_ACCESS (1 << 20)
 
-FIXTURE(imp) {
+FIXTURE(importer) {
 	int dev, imp, buf;
 	struct fb_vfio vfio;
 	/* The buffer's memory as userspace sees it: fencebuf's dma-buf
@@ -40,22 +42,22 @@ FIXTURE(imp) {
 	uint8_t *map;
 };
 
-FIXTURE_VARIANT(imp) {
+FIXTURE_VARIANT(importer) {
 	bool vfio;
 	const char *bdf;
 };
 
-FIXTURE_VARIANT_ADD(imp, fencebuf) {
+FIXTURE_VARIANT_ADD(importer, fencebuf) {
 	.vfio = false,
 	.bdf = FB_PCI_ADDR,
 };
 
-FIXTURE_VARIANT_ADD(imp, vfio) {
+FIXTURE_VARIANT_ADD(importer, vfio) {
 	.vfio = true,
 	.bdf = FB_VFIO_PCI_ADDR,
 };
 
-static int exp_export_ranges(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant,
+static int exp_export_ranges(FIXTURE_DATA(importer) *self, const FIXTURE_VARIANT(importer) *variant,
 			     __u32 region, __u32 flags, const struct fencebuf_range *r, __u32 n)
 {
 	/* struct fencebuf_range and struct vfio_region_dma_range agree. */
@@ -67,7 +69,7 @@ static int exp_export_ranges(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp)
 	return fb_export_ranges(self->dev, region, flags, r, n);
 }
 
-static int exp_export(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant,
+static int exp_export(FIXTURE_DATA(importer) *self, const FIXTURE_VARIANT(importer) *variant,
 		      __u64 offset, __u64 len)
 {
 	struct fencebuf_range r = { .offset = offset, .length = len };
@@ -75,13 +77,14 @@ static int exp_export(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *varia
 	return exp_export_ranges(self, variant, FB_BAR, 0, &r, 1);
 }
 
-static int exp_memory(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant, int on)
+static int exp_memory(FIXTURE_DATA(importer) *self, const FIXTURE_VARIANT(importer) *variant,
+		      int on)
 {
 	return variant->vfio ? fb_vfio_memory(&self->vfio, on) : fb_memory(self->dev, on);
 }
 
 /* Closes what userspace holds of the exporter: its device file(s). */
-static void exp_close(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *variant)
+static void exp_close(FIXTURE_DATA(importer) *self, const FIXTURE_VARIANT(importer) *variant)
 {
 	if (variant->vfio) {
 		fb_vfio_close(&self->vfio);
@@ -91,7 +94,7 @@ static void exp_close(FIXTURE_DATA(imp) *self, const FIXTURE_VARIANT(imp) *varia
 	}
 }
 
-FIXTURE_SETUP(imp)
+FIXTURE_SETUP(importer)
 {
 	int i;
 
@@ -126,7 +129,7 @@ FIXTURE_SETUP(imp)
 		self->map[i] = i * 11 + 2;
 }
 
-FIXTURE_TEARDOWN(imp)
+FIXTURE_TEARDOWN(importer)
 {
 	if (self->map != MAP_FAILED)
 		munmap(self->map, BUF_LEN);
@@ -212,7 +215,7 @@ static bool pattern_at(const uint8_t *p, int from, int len)
 	return true;
 }
 
-TEST_F(imp, attach_map_read_write_detach)
+TEST_F(importer, attach_map_read_write_detach)
 {
 	uint8_t data[BUF_LEN];
 	__u64 len = 0;
@@ -246,7 +249,7 @@ TEST_F(imp, attach_map_read_write_detach)
  * addresses of each range, in the order given (the guest's PCI devices sit
  * behind one bridge, so the mapping is bus addresses, not IOVAs).
  */
-TEST_F(imp, the_mapping_is_the_ranges_in_order)
+TEST_F(importer, the_mapping_is_the_ranges_in_order)
 {
 	const struct fencebuf_range r[2] = {
 		{ .offset = BUF_OFF + 2 * FB_PAGE, .length = FB_PAGE },
@@ -273,7 +276,7 @@ TEST_F(imp, the_mapping_is_the_ranges_in_order)
 	close(buf);
 }
 
-TEST_F(imp, revoke_invalidates_and_restore_allows_remap)
+TEST_F(importer, revoke_invalidates_and_restore_allows_remap)
 {
 	struct fbimp_status st;
 	uint8_t b = 0;
@@ -303,7 +306,7 @@ TEST_F(imp, revoke_invalidates_and_restore_allows_remap)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
-TEST_F(imp, attach_to_a_revoked_buffer_is_refused)
+TEST_F(importer, attach_to_a_revoked_buffer_is_refused)
 {
 	ASSERT_EQ(0, exp_memory(self, variant, 0));
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
@@ -317,7 +320,7 @@ TEST_F(imp, attach_to_a_revoked_buffer_is_refused)
  * A buffer exported while memory decoding is off is born revoked, and
  * restored with the others.
  */
-TEST_F(imp, a_buffer_exported_while_revoked_is_restored)
+TEST_F(importer, a_buffer_exported_while_revoked_is_restored)
 {
 	__u64 len;
 	int buf;
@@ -341,7 +344,7 @@ TEST_F(imp, a_buffer_exported_while_revoked_is_restored)
  * has closed the device, and closing it revokes: so the VMM closes first.
  * Either way the buffer stays revoked after the device comes back.
  */
-TEST_F(imp, unbind_invalidates_the_importer_for_good)
+TEST_F(importer, unbind_invalidates_the_importer_for_good)
 {
 	const char *dir = variant->vfio ? FB_VFIO_DRIVER_DIR : FB_DRIVER_DIR;
 	char path[128];
@@ -382,7 +385,7 @@ TEST_F(imp, unbind_invalidates_the_importer_for_good)
  * file closes (vfio_pci_core_close_device drains them), as a VMM's exit
  * should.
  */
-TEST_F(imp, closing_the_exporter_files_while_attached)
+TEST_F(importer, closing_the_exporter_files_while_attached)
 {
 	__u64 len;
 
@@ -408,7 +411,7 @@ TEST_F(imp, closing_the_exporter_files_while_attached)
 }
 
 /* Both exporters refuse importers that could keep using a revoked BAR. */
-TEST_F(imp, importers_that_cannot_be_revoked_are_refused)
+TEST_F(importer, importers_that_cannot_be_revoked_are_refused)
 {
 	struct fbimp_attach a = { .fd = self->buf, .kind = FBIMP_KIND_NO_INVALIDATE };
 
@@ -427,7 +430,7 @@ TEST_F(imp, importers_that_cannot_be_revoked_are_refused)
 }
 
 /* Bad exports: the same errno from both, except where noted. */
-TEST_F(imp, export_bad_inputs)
+TEST_F(importer, export_bad_inputs)
 {
 	static struct fencebuf_range many[257];
 	const struct fencebuf_range one = { .offset = 0, .length = FB_PAGE };
@@ -467,7 +470,7 @@ TEST_F(imp, export_bad_inputs)
 	EXPECT_EQ(fds, fb_count_fds());	/* no fd left behind */
 }
 
-TEST_F(imp, bad_inputs)
+TEST_F(importer, bad_inputs)
 {
 	struct fbimp_segments seg = { .max = FBIMP_SEGMENTS_MAX + 1 };
 	uint8_t b[16];
@@ -488,7 +491,7 @@ TEST_F(imp, bad_inputs)
 	EXPECT_EQ(-ENODEV, imp_access(self->imp, 0, b, 1, 0));	/* not mapped */
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	EXPECT_EQ(-EINVAL, imp_access(self->imp, BUF_LEN - 8, b, 16, 0));
-	EXPECT_EQ(-E2BIG, imp_access(self->imp, 0, b, (2 << 20), 0));
+	EXPECT_EQ(-E2BIG, imp_access(self->imp, 0, b, 2 * IMP_MAX_ACCESS, 0));
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_SEGMENTS, &seg));
 	EXPECT_EQ(EINVAL, errno);
 	seg = (struct fbimp_segments){ .segs_ptr = 8, .max = 1 };

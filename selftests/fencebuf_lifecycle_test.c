@@ -38,23 +38,23 @@ static int load(const char *params)
 	return fb_load(params);
 }
 
-FIXTURE(lc) {
+FIXTURE(lifecycle) {
 	int fds0;
 };
 
-FIXTURE_SETUP(lc)
+FIXTURE_SETUP(lifecycle)
 {
 	self->fds0 = fb_count_fds();
 }
 
-FIXTURE_TEARDOWN(lc)
+FIXTURE_TEARDOWN(lifecycle)
 {
 	if (fb_loaded())
 		fb_unload();
 }
 
 /* About 0.5 s a round under TCG with the debug kernel. */
-TEST_F_TIMEOUT(lc, load_and_unload_100_times, 600)
+TEST_F_TIMEOUT(lifecycle, load_and_unload_100_times, 600)
 {
 	int i;
 
@@ -98,7 +98,7 @@ TEST_F_TIMEOUT(lc, load_and_unload_100_times, 600)
 	EXPECT_EQ(self->fds0, fb_count_fds());
 }
 
-TEST_F_TIMEOUT(lc, unbind_and_rebind_with_buffers_mapped_and_fences_pending, 600)
+TEST_F_TIMEOUT(lifecycle, unbind_and_rebind_with_buffers_mapped_and_fences_pending, 600)
 {
 	int i;
 
@@ -193,7 +193,7 @@ static void *open_loop(void *arg)
  * new one: an open must see a node whose data is there (the fuzzer once
  * caught one reading the previous binding's freed data; KASAN reports it).
  */
-TEST_F_TIMEOUT(lc, opens_race_unbind_and_rebind, 600)
+TEST_F_TIMEOUT(lifecycle, opens_race_unbind_and_rebind, 600)
 {
 	atomic_int stop = 0;
 	pthread_t t[2];

@@ -181,7 +181,8 @@ TEST_F(module, debugfs_sw_sync_param)
 	struct stat st;
 
 	ASSERT_EQ(0, fb_load(""));
-	ASSERT_EQ(0, stat(DEBUGFS_SW_SYNC_PARAM, &st)) TH_LOG("%s: %s", DEBUGFS_SW_SYNC_PARAM, strerror(errno));
+	ASSERT_EQ(0, stat(DEBUGFS_SW_SYNC_PARAM, &st))
+		TH_LOG("%s: %s", DEBUGFS_SW_SYNC_PARAM, strerror(errno));
 	EXPECT_EQ(0444u, st.st_mode & 07777);
 	ASSERT_EQ(0, fb_read_file(DEBUGFS_SW_SYNC_PARAM, val, sizeof(val)));
 	EXPECT_STREQ("Y", val);
@@ -198,7 +199,8 @@ static void check_c_debugfs_sw_sync(struct __test_metadata *_metadata)
 	int fd;
 
 	ASSERT_EQ(0, stat(DEBUGFS_SW_SYNC, &before))
-		TH_LOG("%s: %s (FENCEBUF_EXPECT_DEBUGFS=c wants the kernel's)", DEBUGFS_SW_SYNC, strerror(errno));
+		TH_LOG("%s: %s (FENCEBUF_EXPECT_DEBUGFS=c wants the kernel's)", DEBUGFS_SW_SYNC,
+		       strerror(errno));
 	ASSERT_EQ(0, stat(DEBUGFS_SYNC_DIR, &dir_before));
 	ASSERT_EQ(0, fb_load(""));
 
@@ -219,7 +221,8 @@ static void check_c_debugfs_sw_sync(struct __test_metadata *_metadata)
 
 	/* And unloading leaves them. */
 	ASSERT_EQ(0, fb_unload());
-	ASSERT_EQ(0, stat(DEBUGFS_SYNC_DIR, &st)) TH_LOG("%s: %s", DEBUGFS_SYNC_DIR, strerror(errno));
+	ASSERT_EQ(0, stat(DEBUGFS_SYNC_DIR, &st))
+		TH_LOG("%s: %s", DEBUGFS_SYNC_DIR, strerror(errno));
 	EXPECT_EQ(dir_before.st_ino, st.st_ino);
 	ASSERT_EQ(0, stat(DEBUGFS_SW_SYNC, &st)) TH_LOG("%s: %s", DEBUGFS_SW_SYNC, strerror(errno));
 	EXPECT_EQ(before.st_ino, st.st_ino);
@@ -241,7 +244,8 @@ static void check_fencebuf_debugfs_sw_sync(struct __test_metadata *_metadata)
 	struct stat st;
 
 	ASSERT_EQ(-1, access(DEBUGFS_SYNC_DIR, F_OK))
-		TH_LOG("%s exists without fencebuf (FENCEBUF_EXPECT_DEBUGFS=fencebuf)", DEBUGFS_SYNC_DIR);
+		TH_LOG("%s exists without fencebuf (FENCEBUF_EXPECT_DEBUGFS=fencebuf)",
+		       DEBUGFS_SYNC_DIR);
 	ASSERT_EQ(0, fb_load(""));
 	ASSERT_EQ(0, stat(DEBUGFS_SW_SYNC, &st)) TH_LOG("%s: %s", DEBUGFS_SW_SYNC, strerror(errno));
 	EXPECT_TRUE(S_ISREG(st.st_mode));

@@ -166,11 +166,12 @@ static void *timeline_churn(void *arg)
 			continue;
 		atomic_store(&st->tl, tl);
 		for (i = 0; i < 8; i++) {
+			unsigned long slot = (i * 7 + atomic_load(&st->iters[0])) % SLOTS;
 			int f = fb_create(tl, i + 1), old;
 
 			if (f < 0)
 				continue;
-			old = atomic_exchange(&st->slots[(i * 7 + atomic_load(&st->iters[0])) % SLOTS], f);
+			old = atomic_exchange(&st->slots[slot], f);
 			if (old >= 0)
 				close(old);
 		}

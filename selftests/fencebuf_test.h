@@ -26,6 +26,10 @@
 
 #define FENCEBUF_MODULE_NAME "fencebuf"
 #define FENCEBUF_DEFAULT_KO "/fencebuf/modules/fencebuf.ko"
+/* The guest's page size (x86-64). */
+#define FB_PAGE 4096
+/* The largest errno a kernel error pointer or return value carries. */
+#define FB_MAX_ERRNO 4095
 
 static inline const char *fb_module_path(void)
 {
@@ -192,7 +196,8 @@ static inline int fb_kmemleak_scan(void)
 	fclose(f);
 	leaks = records - known;
 	if (known)
-		printf("# kmemleak: %d more from VFIO's dma-buf mappings (a Linux 7.3 leak)\n", known);
+		printf("# kmemleak: %d more from VFIO's dma-buf mappings (a Linux 7.3 leak)\n",
+		       known);
 	fflush(stdout);
 	return leaks;
 }

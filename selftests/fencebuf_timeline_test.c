@@ -20,11 +20,11 @@
 #include "fencebuf_test.h"
 #include "fencebuf_sync.h"
 
-FIXTURE(tl) {
+FIXTURE(timeline) {
 	int fd;
 };
 
-FIXTURE_SETUP(tl)
+FIXTURE_SETUP(timeline)
 {
 	if (fb_loaded())
 		ASSERT_EQ(0, fb_unload());
@@ -33,7 +33,7 @@ FIXTURE_SETUP(tl)
 	ASSERT_GE(self->fd, 0);
 }
 
-FIXTURE_TEARDOWN(tl)
+FIXTURE_TEARDOWN(timeline)
 {
 	if (self->fd >= 0)
 		close(self->fd);
@@ -41,7 +41,7 @@ FIXTURE_TEARDOWN(tl)
 		EXPECT_EQ(0, fb_unload());
 }
 
-TEST_F(tl, create_fence_gives_cloexec_sync_file)
+TEST_F(timeline, create_fence_gives_cloexec_sync_file)
 {
 	struct sync_file_info info;
 	int f = fb_create(self->fd, 1);
@@ -55,7 +55,7 @@ TEST_F(tl, create_fence_gives_cloexec_sync_file)
 	close(f);
 }
 
-TEST_F(tl, create_fence_already_passed_is_signalled)
+TEST_F(timeline, create_fence_already_passed_is_signalled)
 {
 	int f;
 
@@ -71,7 +71,7 @@ TEST_F(tl, create_fence_already_passed_is_signalled)
 	close(f);
 }
 
-TEST_F(tl, inc_signals_reached_fences_in_order)
+TEST_F(timeline, inc_signals_reached_fences_in_order)
 {
 	struct sync_fence_info fi[5] = { 0 };
 	int f[5], i;
@@ -97,7 +97,7 @@ TEST_F(tl, inc_signals_reached_fences_in_order)
 		close(f[i]);
 }
 
-TEST_F(tl, inc_by_zero_signals_nothing)
+TEST_F(timeline, inc_by_zero_signals_nothing)
 {
 	int f = fb_create(self->fd, 1);
 
@@ -109,7 +109,7 @@ TEST_F(tl, inc_by_zero_signals_nothing)
 	close(f);
 }
 
-TEST_F(tl, wraps_around_at_2_32)
+TEST_F(timeline, wraps_around_at_2_32)
 {
 	int before, after, huge;
 
@@ -137,7 +137,7 @@ TEST_F(tl, wraps_around_at_2_32)
 	close(huge);
 }
 
-TEST_F(tl, duplicate_seqno_is_the_same_fence)
+TEST_F(timeline, duplicate_seqno_is_the_same_fence)
 {
 	struct sw_sync_get_deadline gd = { 0 };
 	struct sync_set_deadline sd = { .deadline_ns = 123456789 };
@@ -158,7 +158,7 @@ TEST_F(tl, duplicate_seqno_is_the_same_fence)
 	close(b);
 }
 
-TEST_F(tl, close_with_pending_fences_signals_enoent)
+TEST_F(timeline, close_with_pending_fences_signals_enoent)
 {
 	int a = fb_create(self->fd, 1), b = fb_create(self->fd, 2), c;
 
@@ -182,7 +182,7 @@ TEST_F(tl, close_with_pending_fences_signals_enoent)
 	close(c);
 }
 
-TEST_F(tl, signal_with_error_is_the_fence_status)
+TEST_F(timeline, signal_with_error_is_the_fence_status)
 {
 	struct fencebuf_signal s = { .value = 2, .error = -EIO };
 	int f[3], i;
@@ -208,7 +208,7 @@ TEST_F(tl, signal_with_error_is_the_fence_status)
 		close(f[i]);
 }
 
-TEST_F(tl, signal_rejects_bad_errors)
+TEST_F(timeline, signal_rejects_bad_errors)
 {
 	struct fencebuf_signal s = { .value = 1, .error = 1 };
 	int f = fb_create(self->fd, 1);
@@ -216,14 +216,14 @@ TEST_F(tl, signal_rejects_bad_errors)
 	ASSERT_GE(f, 0);
 	EXPECT_EQ(-1, ioctl(self->fd, FENCEBUF_IOC_SIGNAL, &s));
 	EXPECT_EQ(EINVAL, errno);
-	s.error = -4096;
+	s.error = -(FB_MAX_ERRNO + 1);
 	EXPECT_EQ(-1, ioctl(self->fd, FENCEBUF_IOC_SIGNAL, &s));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, fb_status(f));
 	close(f);
 }
 
-TEST_F(tl, get_deadline)
+TEST_F(timeline, get_deadline)
 {
 	struct sync_set_deadline sd = { .deadline_ns = 2000000000 };
 	struct sw_sync_get_deadline gd = { 0 };
@@ -270,7 +270,7 @@ TEST_F(tl, get_deadline)
 	close(f);
 }
 
-TEST_F(tl, unknown_ioctl_is_enotty)
+TEST_F(timeline, unknown_ioctl_is_enotty)
 {
 	uint32_t v = 0;
 
@@ -280,7 +280,7 @@ TEST_F(tl, unknown_ioctl_is_enotty)
 	EXPECT_EQ(ENOTTY, errno);
 }
 
-TEST_F(tl, bad_pointers_are_efault_and_leak_no_fd)
+TEST_F(timeline, bad_pointers_are_efault_and_leak_no_fd)
 {
 	struct sw_sync_create_fence_data *ro;
 	int before = fb_count_fds();
@@ -290,7 +290,7 @@ TEST_F(tl, bad_pointers_are_efault_and_leak_no_fd)
 	ASSERT_GT(before, 0);
 	EXPECT_EQ(-1, ioctl(self->fd, SW_SYNC_IOC_CREATE_FENCE, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unmapped = mmap(NULL, FB_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, unmapped);
 	EXPECT_EQ(-1, ioctl(self->fd, SW_SYNC_IOC_CREATE_FENCE, unmapped));
 	EXPECT_EQ(EFAULT, errno);
@@ -302,24 +302,24 @@ TEST_F(tl, bad_pointers_are_efault_and_leak_no_fd)
 	 * Readable but not writable: the fence and the sync_file are made, the
 	 * copy-out fails; the reserved fd must not leak.
 	 */
-	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, FB_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
 	EXPECT_EQ(-1, ioctl(self->fd, SW_SYNC_IOC_CREATE_FENCE, ro));
 	EXPECT_EQ(EFAULT, errno);
 	/* Straddling a readable page and an unreadable one. */
-	two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	two = mmap(NULL, 2 * FB_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, two);
-	ASSERT_EQ(0, mprotect(two + 4096, 4096, PROT_NONE));
-	EXPECT_EQ(-1, ioctl(self->fd, SW_SYNC_IOC_CREATE_FENCE, two + 4096 - 8));
+	ASSERT_EQ(0, mprotect(two + FB_PAGE, FB_PAGE, PROT_NONE));
+	EXPECT_EQ(-1, ioctl(self->fd, SW_SYNC_IOC_CREATE_FENCE, two + FB_PAGE - 8));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(before, fb_count_fds());
 	/* Nothing was left pending by the failed calls but what was created. */
-	munmap(two, 8192);
-	munmap(ro, 4096);
-	munmap(unmapped, 4096);
+	munmap(two, 2 * FB_PAGE);
+	munmap(ro, FB_PAGE);
+	munmap(unmapped, FB_PAGE);
 }
 
-TEST_F(tl, unterminated_name_is_accepted)
+TEST_F(timeline, unterminated_name_is_accepted)
 {
 	struct sw_sync_create_fence_data data = { .value = 1 };
 
@@ -330,7 +330,7 @@ TEST_F(tl, unterminated_name_is_accepted)
 	close(data.fence);
 }
 
-TEST_F(tl, file_info_names_while_pending)
+TEST_F(timeline, file_info_names_while_pending)
 {
 	struct sync_fence_info fi = { 0 };
 	struct sync_file_info info;
@@ -346,7 +346,7 @@ TEST_F(tl, file_info_names_while_pending)
 	close(f);
 }
 
-TEST_F(tl, fdinfo_shows_name_value_pending)
+TEST_F(timeline, fdinfo_shows_name_value_pending)
 {
 	char path[64], buf[512], want[64], comm[32] = "";
 	int f1 = fb_create(self->fd, 10), f2 = fb_create(self->fd, 11);
@@ -365,7 +365,7 @@ TEST_F(tl, fdinfo_shows_name_value_pending)
 	close(f2);
 }
 
-TEST_F(tl, pending_bound_is_enospc)
+TEST_F(timeline, pending_bound_is_enospc)
 {
 	int f[5], dup_fd, passed, i;
 
@@ -402,7 +402,40 @@ TEST_F(tl, pending_bound_is_enospc)
  * meeting the limit, so the task makes itself unkillable, as a task that
  * wants ENOMEM must.
  */
-TEST_F_TIMEOUT(tl, memcg_limit_gives_enomem, 180)
+/* The memcg test child's exit status: what went wrong. */
+enum memcg_child_exit {
+	MEMCG_ENOMEM = 0,	/* the limit gave ENOMEM, and room came back */
+	MEMCG_NO_CGROUP = 10,	/* could not join the cgroup */
+	MEMCG_NO_TIMELINE,	/* could not open /dev/sw_sync */
+	MEMCG_OTHER_ERRNO,	/* the limit gave another errno */
+	MEMCG_NO_FAILURE,	/* a million fences and no failure */
+	MEMCG_NO_CURRENT,	/* could not read memory.current */
+	MEMCG_NO_MAX,		/* could not set memory.max */
+	MEMCG_NO_OOM_ADJ,	/* could not make itself unkillable */
+	MEMCG_FAILED_EARLY,	/* failed before a thousand fences */
+	MEMCG_NO_ROOM_AFTER_FREE, /* freeing the fences made no room */
+};
+
+static const char *memcg_child_exit_name(int status)
+{
+	static const char *const names[] = {
+		[MEMCG_NO_CGROUP] = "could not join the cgroup",
+		[MEMCG_NO_TIMELINE] = "could not open /dev/sw_sync",
+		[MEMCG_OTHER_ERRNO] = "other errno",
+		[MEMCG_NO_FAILURE] = "no failure",
+		[MEMCG_NO_CURRENT] = "could not read memory.current",
+		[MEMCG_NO_MAX] = "could not set memory.max",
+		[MEMCG_NO_OOM_ADJ] = "could not set oom_score_adj",
+		[MEMCG_FAILED_EARLY] = "failed early",
+		[MEMCG_NO_ROOM_AFTER_FREE] = "no room after freeing",
+	};
+
+	if (status < 0 || status >= (int)(sizeof(names) / sizeof(names[0])) || !names[status])
+		return "?";
+	return names[status];
+}
+
+TEST_F_TIMEOUT(timeline, memcg_limit_gives_enomem, 180)
 {
 	const char *cg = "/sys/fs/cgroup/fencebuf-test";
 	char path[128], buf[256];
@@ -420,23 +453,23 @@ TEST_F_TIMEOUT(tl, memcg_limit_gives_enomem, 180)
 		int tl, n, err = 0;
 
 		if (fb_write_file("/proc/self/oom_score_adj", "-1000"))
-			_exit(16);
+			_exit(MEMCG_NO_OOM_ADJ);
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 		snprintf(buf, sizeof(buf), "%d", getpid());
 		if (fb_write_file(path, buf))
-			_exit(10);
+			_exit(MEMCG_NO_CGROUP);
 		tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
 		if (tl < 0)
-			_exit(11);
+			_exit(MEMCG_NO_TIMELINE);
 		/* Room for a few thousand fences beyond what the task uses now. */
 		snprintf(path, sizeof(path), "%s/memory.current", cg);
 		if (fb_read_file(path, buf, sizeof(buf)))
-			_exit(14);
+			_exit(MEMCG_NO_CURRENT);
 		current = atol(buf);
 		snprintf(path, sizeof(path), "%s/memory.max", cg);
 		snprintf(buf, sizeof(buf), "%ld", current + 512 * 1024);
 		if (fb_write_file(path, buf))
-			_exit(15);
+			_exit(MEMCG_NO_MAX);
 		for (n = 1; n < 1000000; n++) {
 			int f = fb_create(tl, n);
 
@@ -448,7 +481,7 @@ TEST_F_TIMEOUT(tl, memcg_limit_gives_enomem, 180)
 		}
 		/* Thousands of fences fit: the failure is the limit, not a bug. */
 		if (n < 1000)
-			_exit(17);
+			_exit(MEMCG_FAILED_EARLY);
 		/*
 		 * The fences were the memory: freeing them makes room again (once
 		 * RCU has run: signalled fences are freed with kfree_rcu()).
@@ -461,13 +494,13 @@ TEST_F_TIMEOUT(tl, memcg_limit_gives_enomem, 180)
 				tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
 		}
 		if (n == 100)
-			_exit(18);
-		_exit(err == ENOMEM ? 0 : (err ? 12 : 13));
+			_exit(MEMCG_NO_ROOM_AFTER_FREE);
+		_exit(err == ENOMEM ? MEMCG_ENOMEM : (err ? MEMCG_OTHER_ERRNO : MEMCG_NO_FAILURE));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child killed by signal %d", WTERMSIG(status));
-	EXPECT_EQ(0, WEXITSTATUS(status))
-		TH_LOG("12: other errno, 13: no failure, 17: failed early, 18: no room after freeing");
+	EXPECT_EQ(MEMCG_ENOMEM, WEXITSTATUS(status))
+		TH_LOG("child: %s", memcg_child_exit_name(WEXITSTATUS(status)));
 	snprintf(path, sizeof(path), "%s/memory.events", cg);
 	ASSERT_EQ(0, fb_read_file(path, buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "oom_kill 0")) TH_LOG("%s", buf);
@@ -479,7 +512,7 @@ TEST_F_TIMEOUT(tl, memcg_limit_gives_enomem, 180)
  * Signalled fences do not depend on the module: it unloads while their
  * sync_files are open, and the files keep working.
  */
-TEST_F(tl, rmmod_with_signalled_sync_files_open)
+TEST_F(timeline, rmmod_with_signalled_sync_files_open)
 {
 	struct sync_fence_info fi = { 0 };
 	struct sync_file_info info;

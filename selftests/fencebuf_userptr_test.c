@@ -38,12 +38,12 @@
 #define EV_UNMAP 0
 #define EV_CLEAR 1
 
-FIXTURE(up) {
+FIXTURE(userptr) {
 	int dev, imp;
 	uint8_t *range;
 };
 
-FIXTURE_SETUP(up)
+FIXTURE_SETUP(userptr)
 {
 	ASSERT_EQ(0, fb_reload_with_importer());
 	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
@@ -56,7 +56,7 @@ FIXTURE_SETUP(up)
 	memset(self->range, 0x11, LEN);
 }
 
-FIXTURE_TEARDOWN(up)
+FIXTURE_TEARDOWN(userptr)
 {
 	if (self->range != MAP_FAILED)
 		munmap(self->range, LEN);
@@ -170,7 +170,7 @@ static int udmabuf_new(void)
  * each invalidation with its range, the CPU mapping faults while revoked and
  * works after restore.
  */
-TEST_F(up, map_fixed_over_userptr_revoke_restore_munmap_unbind)
+TEST_F(userptr, map_fixed_over_userptr_revoke_restore_munmap_unbind)
 {
 	struct fbimp_userptr_status st;
 	uint8_t v = 0;
@@ -234,7 +234,7 @@ TEST_F(up, map_fixed_over_userptr_revoke_restore_munmap_unbind)
  * release never takes the device lock inside a notifier (lockdep would
  * report the cycle with the allocations made under it).
  */
-TEST_F(up, notifier_drops_the_last_reference_of_a_buffer)
+TEST_F(userptr, notifier_drops_the_last_reference_of_a_buffer)
 {
 	int other;
 
@@ -303,7 +303,7 @@ static void *probe_device_lock(void *arg)
  * revoke finishes within the notifier's bound, and the device lock is free
  * all along (EXPORT from another thread does not wait for the notifier).
  */
-TEST_F(up, notifier_waits_for_fences_without_the_device_lock)
+TEST_F(userptr, notifier_waits_for_fences_without_the_device_lock)
 {
 	const __u32 wait_ms = 1000;
 	struct prober p = { .dev = self->dev };
@@ -335,7 +335,8 @@ TEST_F(up, notifier_waits_for_fences_without_the_device_lock)
 	pthread_join(th, NULL);
 
 	st = up_status(self->imp);
-	printf("# revoke took %.0f ms, the notifier waited %.0f ms; meanwhile %d EXPORTs, the slowest %.1f ms\n",
+	printf("# revoke took %.0f ms, the notifier waited %.0f ms; "
+	       "meanwhile %d EXPORTs, the slowest %.1f ms\n",
 	       t * 1e3, st.max_wait_ns / 1e6, p.calls, p.max_s * 1e3);
 	EXPECT_TRUE(up_saw(&st, EV_CLEAR, self->range, LEN));
 	EXPECT_EQ(1u, st.wait_timeouts);
@@ -356,7 +357,7 @@ TEST_F(up, notifier_waits_for_fences_without_the_device_lock)
 	close(jobs);
 }
 
-TEST_F(up, bad_inputs_get_clear_errors_and_leak_nothing)
+TEST_F(userptr, bad_inputs_get_clear_errors_and_leak_nothing)
 {
 	int fds = fb_count_fds(), lowest = fb_lowest_free_fd();
 	int other, notbuf;
@@ -372,7 +373,8 @@ TEST_F(up, bad_inputs_get_clear_errors_and_leak_nothing)
 	EXPECT_EQ(-EINVAL, up_create(self->imp, self->range, 0, -1, 0));
 	EXPECT_EQ(-EINVAL, up_create(self->imp, self->range + 1, LEN, -1, 0));
 	EXPECT_EQ(-EINVAL, up_create(self->imp, self->range, LEN - 1, -1, 0));
-	EXPECT_EQ(-EINVAL, up_create(self->imp, self->range, FBIMP_USERPTR_MAX_LEN + FB_PAGE, -1, 0));
+	EXPECT_EQ(-EINVAL,
+		  up_create(self->imp, self->range, FBIMP_USERPTR_MAX_LEN + FB_PAGE, -1, 0));
 	EXPECT_EQ(-EINVAL, up_create(self->imp, (void *)(uintptr_t)-FB_PAGE, 2 * FB_PAGE, -1, 0));
 	EXPECT_EQ(-EINVAL, up_create(self->imp, self->range, LEN, -1, 10001));
 	EXPECT_EQ(-EBADF, up_create(self->imp, self->range, LEN, 999, 0));
@@ -473,7 +475,7 @@ static void *race_remap(void *arg)
  * mirrored range, munmap, and populate. Every call returns; populate ends in
  * pages, EFAULT or a bounded EAGAIN; the device works afterwards.
  */
-TEST_F(up, race_revoke_remap_populate)
+TEST_F(userptr, race_revoke_remap_populate)
 {
 	struct racer r = { .dev = self->dev, .imp = self->imp, .range = self->range };
 	struct fbimp_userptr_status st;
@@ -503,7 +505,8 @@ TEST_F(up, race_revoke_remap_populate)
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
 	st = up_status(self->imp);
-	printf("# %ld toggles, %ld remaps; populate: %ld pinned, %ld EFAULT, %ld EAGAIN; %u invalidations\n",
+	printf("# %ld toggles, %ld remaps; populate: %ld pinned, %ld EFAULT, %ld EAGAIN; "
+	       "%u invalidations\n",
 	       r.toggles, r.remaps, r.populated, r.faults, r.again, st.invalidations);
 	EXPECT_EQ(0, r.err);
 	EXPECT_GT(r.toggles, 0);
@@ -571,7 +574,7 @@ static void class_name(const char *line, const char *sep, char *out, size_t len)
  * fencebuf is still loaded: a fault, EXPORT, revoke with
  * a notifier on its zap, restore.
  */
-TEST_F(up, lock_order_matches_what_lockdep_recorded)
+TEST_F(userptr, lock_order_matches_what_lockdep_recorded)
 {
 	int edges = 0, zap_under_transition = 0, fault_edge = 0, bad = 0;
 	char line[512], from[256] = "", to[256];
