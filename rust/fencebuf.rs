@@ -3,21 +3,18 @@
 //! fencebuf: a sw_sync-compatible fence timeline and an MMIO dma-buf
 //! exporter, with reference counting that is correct by construction.
 //!
-//! The driver logic is safe Rust (`#[forbid(unsafe_code)]` below); all
-//! `unsafe` lives in the abstraction layer in [`ext`].
+//! The driver logic ([`timeline`], [`exporter`], [`params`]) is safe Rust
+//! (`#[forbid(unsafe_code)]` below); all `unsafe` and every use of raw
+//! `bindings::` live in the abstraction layer, [`abstractions`].
 
-use ext::{debugfs_node::DebugfsNode, misc_node::MiscNode};
+use abstractions::{debugfs::DebugfsNode, miscdevice::MiscNode};
 use kernel::{driver, pci, prelude::*, str::CString};
 
+mod abstractions;
 #[forbid(unsafe_code)]
-mod exporter_file;
-mod ext;
+mod exporter;
 #[forbid(unsafe_code)]
-mod mmio_buffer;
-#[forbid(unsafe_code)]
-mod mmio_device;
-#[forbid(unsafe_code)]
-mod pci_driver;
+mod params;
 #[forbid(unsafe_code)]
 mod timeline;
 
@@ -42,33 +39,23 @@ module! {
     },
 }
 
-/// The `max_pending` module parameter.
-fn max_pending() -> usize {
-    module_parameters::max_pending.value() as usize
-}
-
-/// The `revoke_timeout_ms` module parameter.
-fn revoke_timeout_ms() -> u32 {
-    module_parameters::revoke_timeout_ms.value()
-}
-
 #[pin_data]
 struct Fencebuf {
     #[pin]
     _timeline_dev: MiscNode<timeline::TimelineFile>,
     #[pin]
-    _pci: driver::Registration<pci::Adapter<pci_driver::FencebufPci>>,
+    _pci: driver::Registration<pci::Adapter<exporter::FencebufPci>>,
     /// `<debugfs>/sync/sw_sync`, when fencebuf provides it.
     _debugfs_sw_sync: Option<DebugfsNode<timeline::TimelineFile>>,
 }
 
 impl kernel::InPlaceModule for Fencebuf {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let name = ext::param::devname().inspect_err(|_| {
+        let name = params::devname().inspect_err(|_| {
             pr_err!("devname must not be empty\n");
         });
         // The nodes' group and mode too: the udev rule copies them blindly.
-        let name = ext::param::check_node_access().and(name);
+        let name = params::check_node_access().and(name);
         try_pin_init!(Self {
             _timeline_dev <- MiscNode::register(CString::try_from(name?)?, ()),
             _pci <- driver::Registration::new(c"fencebuf", module),
@@ -82,7 +69,7 @@ impl kernel::InPlaceModule for Fencebuf {
 /// C sw_sync, `CONFIG_SW_SYNC`) or the `debugfs_sw_sync` parameter is off.
 /// Not having it is no error.
 fn debugfs_sw_sync() -> Option<DebugfsNode<timeline::TimelineFile>> {
-    if !ext::param::debugfs_sw_sync() {
+    if !params::debugfs_sw_sync() {
         pr_info!("not providing <debugfs>/sync/sw_sync (debugfs_sw_sync=N)\n");
         return None;
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Dentry references and types for rust/ext/debugfs_node.rs: dget() and
+ * Dentry references and types for rust/abstractions/debugfs.rs: dget() and
  * d_is_dir() are static inline.
  */
 

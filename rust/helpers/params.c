@@ -5,7 +5,7 @@
  * The module! macro of Linux 7.3 supports only integer and bool parameters,
  * and makes them all invisible in sysfs (perm 0): the string ones, and those
  * that must show in /sys/module/fencebuf/parameters, are declared here and
- * read through an accessor (rust/ext/param.rs).
+ * read through an accessor (rust/params.rs).
  */
 
 #include <linux/module.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sync_file creation for rust/ext/sync_file.rs: returns the file, so that
+ * sync_file creation for rust/abstractions/sync_file.rs: returns the file, so that
  * Rust never depends on the layout of struct sync_file.
  */
 

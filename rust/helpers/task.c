@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The current task's command name, for rust/ext/task.rs. */
+/* The current task's command name, for rust/abstractions/task.rs. */
 
 #include <linux/sched.h>
 #include <linux/string.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMA set-up for rust/ext/vma.rs: vm_flags_set() and the pgprot helpers are
+ * VMA set-up for rust/abstractions/vma.rs: vm_flags_set() and the pgprot helpers are
  * static inline or macros.
  */
 

@@ -22,7 +22,8 @@
 //! reservation lock held: by [`LockedAttachment`] and by the invalidation
 //! callback, which unmaps it before telling the importer.
 
-use crate::dma_resv::{Resv, ResvGuard};
+use crate::dma_buf::DmaBuf;
+use crate::dma_resv::ResvGuard;
 use core::{cell::UnsafeCell, ptr::NonNull};
 use kernel::{
     bindings, device,
@@ -51,48 +52,6 @@ pub(crate) trait Importer: Send + Sync + 'static {
     fn invalidated(&self);
 }
 
-/// A reference to a dma-buf, from its fd (`dma_buf_get`).
-///
-/// Dropping it is `dma_buf_put()`, an `fput()` of the buffer's file, which
-/// never runs the buffer's `release` synchronously (it is deferred to task
-/// work or a workqueue): the last reference may be dropped under any lock,
-/// and inside an MMU notifier.
-///
-/// # Invariants
-///
-/// We own one reference to the buffer.
-pub(crate) struct ImportedBuf(NonNull<bindings::dma_buf>);
-
-// SAFETY: A reference may be used and dropped on any thread.
-unsafe impl Send for ImportedBuf {}
-// SAFETY: Every `&self` method is safe from any thread.
-unsafe impl Sync for ImportedBuf {}
-
-impl ImportedBuf {
-    /// A reference to the dma-buf at `fd` of the current task.
-    pub(crate) fn get(fd: i32) -> Result<Self> {
-        // SAFETY: Any fd may be passed; returns a new reference or an error.
-        let buf = from_err_ptr(unsafe { bindings::dma_buf_get(fd) })?;
-        // INVARIANT: `dma_buf_get` gave us a reference.
-        // SAFETY: Not NULL on success.
-        Ok(Self(unsafe { NonNull::new_unchecked(buf) }))
-    }
-
-    /// The buffer's reservation object: its lock and fences.
-    pub(crate) fn resv(&self) -> &Resv {
-        // SAFETY: The buffer, and so its reservation object, is alive for
-        // the borrow of `self`.
-        unsafe { Resv::from_raw((*self.0.as_ptr()).resv) }
-    }
-}
-
-impl Drop for ImportedBuf {
-    fn drop(&mut self) {
-        // SAFETY: We own a reference (type invariant).
-        unsafe { bindings::dma_buf_put(self.0.as_ptr()) };
-    }
-}
-
 /// Shared between the attachment and the invalidation callback.
 struct Shared<T> {
     /// The mapping, touched only with the reservation lock held.
@@ -115,7 +74,7 @@ unsafe impl<T: Send + Sync> Send for Shared<T> {}
 /// `importer_priv` is `shared` (one reference leaked to it, reclaimed after
 /// detach).
 pub(crate) struct Attachment<T: Importer> {
-    buf: ImportedBuf,
+    buf: DmaBuf,
     attach: NonNull<bindings::dma_buf_attachment>,
     shared: Arc<Shared<T>>,
     _dev: ARef<device::Device>,
@@ -149,7 +108,7 @@ impl<T: Importer> Attachment<T> {
         data: Arc<T>,
         kind: AttachKind,
     ) -> Result<Self> {
-        let buf = ImportedBuf::get(fd)?;
+        let buf = DmaBuf::get(fd)?;
         let shared = Arc::new(
             Shared {
                 sgt: UnsafeCell::new(None),
@@ -170,8 +129,7 @@ impl<T: Importer> Attachment<T> {
         // SAFETY: The buffer is alive (we hold a reference), `dev` too (we
         // keep a reference for the life of the attachment), the ops are
         // static, and `priv_` holds its own reference to `shared`.
-        let attach =
-            unsafe { bindings::dma_buf_dynamic_attach(buf.0.as_ptr(), raw_dev, ops, priv_) };
+        let attach = unsafe { bindings::dma_buf_dynamic_attach(buf.as_raw(), raw_dev, ops, priv_) };
         let attach = match from_err_ptr(attach) {
             Ok(a) => a,
             Err(e) => {
@@ -194,7 +152,7 @@ impl<T: Importer> Attachment<T> {
     /// The buffer's size in bytes.
     pub(crate) fn size(&self) -> usize {
         // SAFETY: The buffer is alive; its size never changes.
-        unsafe { (*self.buf.0.as_ptr()).size }
+        unsafe { (*self.buf.as_raw()).size }
     }
 
     /// Takes the buffer's reservation lock.
@@ -247,7 +205,7 @@ impl<T: Importer> Drop for Attachment<T> {
         }
         // SAFETY: Attached (type invariant), no mapping left; detach takes
         // the reservation lock itself.
-        unsafe { bindings::dma_buf_detach(self.buf.0.as_ptr(), self.attach.as_ptr()) };
+        unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.attach.as_ptr()) };
         // SAFETY: Detached: the core no longer uses `importer_priv`, whose
         // reference is ours again.
         drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.shared)) });
@@ -344,7 +302,7 @@ impl<T: Importer> LockedAttachment<'_, T> {
         // SAFETY: All-zero is the empty `iosys_map`.
         let mut map: bindings::iosys_map = unsafe { core::mem::zeroed() };
         // SAFETY: The buffer is alive and its reservation lock held.
-        to_result(unsafe { bindings::dma_buf_vmap(self.att.buf.0.as_ptr(), &mut map) })?;
+        to_result(unsafe { bindings::dma_buf_vmap(self.att.buf.as_raw(), &mut map) })?;
         // SAFETY: `vmap` filled in the map; both unions members are pointers.
         let (io, base) = unsafe { (map.is_iomem, map.__bindgen_anon_1.vaddr) };
         // SAFETY: `[offset, end)` is inside the buffer, which the mapping
@@ -364,7 +322,7 @@ impl<T: Importer> LockedAttachment<'_, T> {
             }
         };
         // SAFETY: Undoes the `vmap` above, lock still held.
-        unsafe { bindings::dma_buf_vunmap(self.att.buf.0.as_ptr(), &mut map) };
+        unsafe { bindings::dma_buf_vunmap(self.att.buf.as_raw(), &mut map) };
         Ok(())
     }
 }

@@ -15,18 +15,23 @@
 //! invalidation waits for, as GPU drivers do.
 //!
 //! This module is safe Rust over the small abstractions in `dma_buf_import`
-//! and `user_range` (and fencebuf's own `dma_resv`, `misc_node` and
-//! `node_file`, shared by path).
+//! and `user_range` (and fencebuf's own `dma_buf`, `dma_resv`, `miscdevice`
+//! and `node_file`, shared by path).
 
+// fencebuf's own abstractions, shared by path: the same owned dma-buf
+// reference type for exporter and importer.
+#[allow(dead_code)]
+#[path = "../../rust/abstractions/dma_buf.rs"]
+mod dma_buf;
 mod dma_buf_import;
 #[allow(dead_code)]
-#[path = "../../rust/ext/dma_resv.rs"]
+#[path = "../../rust/abstractions/dma_resv.rs"]
 mod dma_resv;
 #[forbid(unsafe_code)]
 mod importer;
-#[path = "../../rust/ext/misc_node.rs"]
-mod misc_node;
-#[path = "../../rust/ext/node_file.rs"]
+#[path = "../../rust/abstractions/miscdevice.rs"]
+mod miscdevice;
+#[path = "../../rust/abstractions/node_file.rs"]
 mod node_file;
 mod uapi;
 #[cfg(CONFIG_MMU_NOTIFIER)]

@@ -20,7 +20,7 @@ use kernel::{
 
 use crate::{
     dma_buf_import::{AttachKind, Attachment, Importer},
-    misc_node::MiscNode,
+    miscdevice::MiscNode,
     node_file::NodeFile,
     uapi::{
         FbimpAccess, FbimpAttach, FbimpSegment, FbimpSegments, FbimpStatus, FbimpUserptr,

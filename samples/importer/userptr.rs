@@ -10,7 +10,7 @@
 //! only the leaves.
 
 use crate::{
-    dma_buf_import::ImportedBuf,
+    dma_buf::DmaBuf,
     uapi::{FbimpInval, FbimpUserptr, FbimpUserptrStatus, USERPTR_LOG, USERPTR_MAX_LEN},
     user_range::{Invalidation, Mirror, UserRange, WouldBlock},
 };
@@ -35,7 +35,7 @@ struct Log {
     /// Invalidations since the last status (may exceed the entries kept).
     since: usize,
     /// A reference the next invalidation drops.
-    held: Option<ImportedBuf>,
+    held: Option<DmaBuf>,
 }
 
 impl Log {
@@ -62,7 +62,7 @@ impl Log {
 #[pin_data]
 pub(crate) struct Jobs {
     /// The buffer whose fences stand for the jobs.
-    wait_on: Option<ImportedBuf>,
+    wait_on: Option<DmaBuf>,
     wait: Jiffies,
     #[pin]
     log: SpinLock<Log>,
@@ -113,7 +113,7 @@ pub(crate) fn create(req: &FbimpUserptr) -> Result<Userptr> {
     }
     let wait_on = match req.wait_fd {
         -1 => None,
-        fd => Some(ImportedBuf::get(fd)?),
+        fd => Some(DmaBuf::get(fd)?),
     };
     let start = usize::try_from(req.addr).map_err(|_| EINVAL)?;
     let len = usize::try_from(req.len).map_err(|_| EINVAL)?;
@@ -135,7 +135,7 @@ pub(crate) fn populate(range: &Userptr) -> Result<usize> {
 
 /// Gives the notifier a reference to drop; `EBUSY` if it holds one.
 pub(crate) fn hold(range: &Userptr, fd: i32) -> Result {
-    let buf = ImportedBuf::get(fd)?;
+    let buf = DmaBuf::get(fd)?;
     let mut log = range.data().log.lock();
     if log.held.is_some() {
         // The leaf lock first, then `buf`.

@@ -1,45 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One exported buffer: ranges of a memory BAR, and whether access to them is
-//! revoked.
+//! One exported buffer: ranges of a memory BAR.
 //!
-//! The buffer's state lock (the "mapping lock" of the order documented in
-//! `mmio_device`) is the innermost lock: the fault path takes it under the
-//! mmap lock, `map`/`vmap` under the reservation lock, revoke under both the
-//! device and reservation locks (to mark the buffer revoked) and under the
-//! transition lock (to wait for unmaps). Whoever inserts a page or creates a
-//! mapping checks `revoked` under it, and revoke sets `revoked` under it
-//! before zapping and invalidating: nothing can be mapped after revoke that
-//! revoke does not remove.
+//! Whether access to them is revoked is the abstraction's business
+//! (`dma_buf_export`): it calls `map`, `fault` and `vmap` below only while
+//! the buffer is not revoked, under the buffer's access gate.
 
-use crate::ext::{
-    dma_buf::{Attachment, Direction, Exporter},
+use crate::abstractions::{
+    dma_buf::Attachment,
+    dma_buf_export::Exporter,
+    dma_buf_mapping::{PhysRange, SgTable},
     io_mapping::IoMapping,
-    p2pdma::{P2pProvider, PhysRange, SgTable},
+    pci_p2pdma::P2pProvider,
     vma::{Fault, FaultResult},
 };
 use kernel::{
-    new_condvar, new_mutex,
+    dma::DataDirection,
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
-    sync::{Arc, CondVar, Mutex},
-    time::Jiffies,
 };
-
-use crate::mmio_device::DeviceState;
-
-/// Mappings of the buffer that revoke must see gone.
-struct MapState {
-    revoked: bool,
-    /// Importer mappings (`map_dma_buf`) not yet unmapped.
-    maps: usize,
-    /// Kernel mappings (`vmap`) not yet unmapped.
-    vmaps: usize,
-    /// Revokes waiting in `wait_unmapped`: the last unmap wakes them, and
-    /// only then (importers usually unmap inside `invalidate_mappings`,
-    /// before revoke waits, and outside revoke nobody waits).
-    waiters: usize,
-}
 
 /// Ranges of one BAR, checked against it: what a buffer maps.
 ///
@@ -140,40 +119,20 @@ pub(crate) struct BufferKey {
 }
 
 /// An exported buffer: the concatenation of `key.ranges` of a BAR.
-#[pin_data]
 pub(crate) struct MmioBuffer {
     key: BufferKey,
     write_combine: bool,
     provider: P2pProvider,
-    #[pin]
-    state: Mutex<MapState>,
-    #[pin]
-    unmapped: CondVar,
 }
 
 impl MmioBuffer {
-    /// A buffer over the ranges of `key`, revoked or not.
-    pub(crate) fn new(
-        key: BufferKey,
-        write_combine: bool,
-        provider: P2pProvider,
-        revoked: bool,
-    ) -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self {
-                key,
-                write_combine,
-                provider,
-                state <- new_mutex!(MapState {
-                    revoked,
-                    maps: 0,
-                    vmaps: 0,
-                    waiters: 0,
-                }, "MmioBuffer::state"),
-                unmapped <- new_condvar!("MmioBuffer::unmapped"),
-            }),
-            GFP_KERNEL,
-        )
+    /// A buffer over the ranges of `key`.
+    pub(crate) fn new(key: BufferKey, write_combine: bool, provider: P2pProvider) -> Self {
+        Self {
+            key,
+            write_combine,
+            provider,
+        }
     }
 
     /// What identifies the buffer.
@@ -184,29 +143,6 @@ impl MmioBuffer {
     /// Size in bytes.
     pub(crate) fn size(&self) -> usize {
         self.key.ranges.size
-    }
-
-    /// Revokes or restores access. Revoking is only half of it: the caller
-    /// then invalidates importers and zaps CPU mappings.
-    pub(crate) fn set_revoked(&self, revoked: bool) {
-        self.state.lock().revoked = revoked;
-    }
-
-    /// Waits, at most `timeout`, until importers have unmapped every mapping
-    /// and kernel mapping; `false` if some are left.
-    pub(crate) fn wait_unmapped(&self, timeout: Jiffies) -> bool {
-        let mut state = self.state.lock();
-        let mut left = timeout;
-        while state.maps + state.vmaps != 0 && left != 0 {
-            state.waiters += 1;
-            left = match self.unmapped.wait_interruptible_timeout(&mut state, left) {
-                kernel::sync::CondVarTimeoutResult::Woken { jiffies } => jiffies,
-                // A signal or the timeout: stop waiting either way.
-                _ => 0,
-            };
-            state.waiters -= 1;
-        }
-        state.maps + state.vmaps == 0
     }
 
     /// The physical address of byte `offset` of the buffer.
@@ -223,42 +159,17 @@ impl MmioBuffer {
 }
 
 impl Exporter for MmioBuffer {
-    type State = DeviceState;
-
     fn attach(&self, attach: &Attachment) -> Result {
         if !attach.peer2peer() {
-            return Err(EOPNOTSUPP);
-        }
-        if self.state.lock().revoked {
-            return Err(ENODEV);
-        }
-        // An importer that cannot be told to unmap could keep using the BAR
-        // after revoke.
-        if !attach.is_revocable() {
             return Err(EOPNOTSUPP);
         }
         Ok(())
     }
 
-    fn map(&self, attach: &Attachment, dir: Direction) -> Result<SgTable> {
-        let mut state = self.state.lock();
-        if state.revoked {
-            return Err(ENODEV);
-        }
+    fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
         let ranges = &self.key.ranges;
-        let sgt = self
-            .provider
-            .map(attach, ranges.ranges.as_slice(), ranges.size, dir)?;
-        state.maps += 1;
-        Ok(sgt)
-    }
-
-    fn unmapped(&self, _attach: &Attachment) {
-        let mut state = self.state.lock();
-        state.maps -= 1;
-        if state.maps + state.vmaps == 0 && state.waiters != 0 {
-            self.unmapped.notify_all();
-        }
+        self.provider
+            .map(attach, ranges.ranges.as_slice(), ranges.size, dir)
     }
 
     fn cpu_write_combine(&self) -> bool {
@@ -266,12 +177,6 @@ impl Exporter for MmioBuffer {
     }
 
     fn fault(&self, fault: &Fault) -> FaultResult {
-        // Held across the insertion: revoke cannot slip between the check
-        // and the new page table entry.
-        let state = self.state.lock();
-        if state.revoked {
-            return FaultResult::SIGBUS;
-        }
         let Some(offset) = fault.pgoff().checked_mul(PAGE_SIZE) else {
             return FaultResult::SIGBUS;
         };
@@ -282,25 +187,10 @@ impl Exporter for MmioBuffer {
     }
 
     fn vmap(&self) -> Result<IoMapping> {
-        let mut state = self.state.lock();
-        if state.revoked {
-            return Err(ENODEV);
-        }
         // One kernel mapping must be virtually contiguous: one range.
         let [range] = self.key.ranges.ranges.as_slice() else {
             return Err(EOPNOTSUPP);
         };
-        let mapping = IoMapping::new_wc(range.addr(), range.len())?;
-        state.vmaps += 1;
-        Ok(mapping)
-    }
-
-    fn vunmap(&self, mapping: IoMapping) {
-        drop(mapping);
-        let mut state = self.state.lock();
-        state.vmaps -= 1;
-        if state.maps + state.vmaps == 0 && state.waiters != 0 {
-            self.unmapped.notify_all();
-        }
+        IoMapping::new_wc(range.addr(), range.len())
     }
 }

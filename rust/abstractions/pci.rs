@@ -11,6 +11,10 @@
 
 use kernel::{bindings, device, error::to_result, pci, prelude::*, str::CStr};
 
+/// The standard BARs of a PCI device (`PCI_STD_NUM_BARS`).
+// CAST: 6 fits in `usize`.
+pub(crate) const NUM_BARS: usize = bindings::PCI_STD_NUM_BARS as usize;
+
 fn raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
     // `pci::Device` is a transparent wrapper of `struct pci_dev`.
     core::ptr::from_ref(pdev).cast_mut().cast()
@@ -34,13 +38,15 @@ pub(crate) struct BarKind {
     pub(crate) mem64: bool,
 }
 
-/// The kind of BAR `bar` (0 to 5).
+/// The kind of standard BAR `bar` (below [`NUM_BARS`]).
 pub(crate) fn bar_kind<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>, bar: u32) -> BarKind {
-    if bar >= 6 {
+    let Some(bar) = usize::try_from(bar).ok().filter(|&b| b < NUM_BARS) else {
         return BarKind::default();
-    }
-    // SAFETY: The device is alive; `bar` indexes one of its six standard BARs.
-    let flags = unsafe { (*raw(pdev)).resource[bar as usize].flags } as u32;
+    };
+    // SAFETY: The device is alive; `bar` indexes one of its standard BARs.
+    let flags = unsafe { (*raw(pdev)).resource[bar].flags };
+    // CAST: the `IORESOURCE_*` flags tested are in the low 32 bits.
+    let flags = flags as u32;
     BarKind {
         memory: flags & bindings::IORESOURCE_MEM != 0,
         prefetch: flags & bindings::IORESOURCE_PREFETCH != 0,

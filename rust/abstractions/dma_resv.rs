@@ -5,7 +5,7 @@
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, prelude::*, types::Opaque};
+use kernel::{bindings, prelude::*, time::Jiffies, types::Opaque};
 
 /// A `struct dma_resv`, borrowed from the object that embeds it.
 ///
@@ -46,9 +46,10 @@ impl Resv {
     /// without the reservation lock, and inside an MMU notifier.
     ///
     /// Returns `true` if every fence signalled, `false` on timeout.
-    pub(crate) fn wait_fences(&self, timeout: usize) -> bool {
+    pub(crate) fn wait_fences(&self, timeout: Jiffies) -> bool {
         // MAX_SCHEDULE_TIMEOUT is LONG_MAX: never wait longer than that.
-        let timeout = core::cmp::min(timeout, isize::MAX as usize);
+        // CAST: `LONG_MAX` is positive.
+        let timeout = core::cmp::min(timeout, c_long::MAX as Jiffies);
         // SAFETY: The object is initialised (type invariant); an
         // uninterruptible wait needs no lock.
         let ret = unsafe {
@@ -56,7 +57,7 @@ impl Resv {
                 self.0.get(),
                 bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
                 false,
-                timeout as c_ulong,
+                timeout,
             )
         };
         ret > 0

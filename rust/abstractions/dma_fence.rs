@@ -45,7 +45,10 @@ use kernel::{
     ffi::c_char,
     prelude::*,
     str::CStr,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::{
+        aref::{ARef, AlwaysRefCounted},
+        Refcount,
+    },
     types::Opaque,
 };
 
@@ -150,6 +153,11 @@ pub(crate) trait FenceData: Send + Sync + Sized + 'static {
 
     /// Reported by `get_timeline_name` while a fence is pending.
     fn timeline_name(&self) -> &CStr;
+
+    /// Whether the fence of sequence number `seqno` is signalled once its
+    /// context has reached `reached` (see [`FenceContext::set_reached`]):
+    /// the `.signaled` peek, called under RCU, lock-free.
+    fn is_reached(seqno: u64, reached: u32) -> bool;
 }
 
 /// What the pending fences of a context read: its data and reached value.
@@ -164,7 +172,7 @@ pub(crate) trait FenceData: Send + Sync + Sized + 'static {
 #[repr(C)]
 struct ContextState<T: FenceData> {
     rcu: Opaque<bindings::kvfree_rcu_head>,
-    refs: Opaque<bindings::refcount_t>,
+    refs: Refcount,
     reached: AtomicU32,
     data: T,
 }
@@ -192,9 +200,12 @@ impl<T: FenceData> StateRef<T> {
     #[inline]
     fn put_with(self, extra: i32) {
         let this = core::mem::ManuallyDrop::new(self);
+        let refs = core::ptr::from_ref(&this.get().refs).cast_mut();
+        // `Refcount` has no `sub_and_test`: it wraps a `refcount_t`
+        // (`repr(transparent)` over an `Opaque`, so writable through `&`).
         // SAFETY: The state is live (this count); the caller owns `extra`
         // more, and all `1 + extra` are given up here (`this` is not dropped).
-        if unsafe { fencebuf_refcount_sub_and_test(1 + extra, this.get().refs.get()) } {
+        if unsafe { fencebuf_refcount_sub_and_test(1 + extra, refs.cast()) } {
             // SAFETY: That was the last count.
             unsafe { Self::free(this.0) };
         }
@@ -214,8 +225,8 @@ impl<T: FenceData> StateRef<T> {
 
 impl<T: FenceData> Clone for StateRef<T> {
     fn clone(&self) -> Self {
-        // SAFETY: The state is live (our count), so the count is not zero.
-        unsafe { bindings::refcount_inc(self.get().refs.get()) };
+        // The state is live (our count), so the count is not zero.
+        self.get().refs.inc();
         // INVARIANT: The count just taken is the new reference's.
         Self(self.0)
     }
@@ -223,8 +234,8 @@ impl<T: FenceData> Clone for StateRef<T> {
 
 impl<T: FenceData> Drop for StateRef<T> {
     fn drop(&mut self) {
-        // SAFETY: The state is live (our count, given up here).
-        if unsafe { bindings::refcount_dec_and_test(self.get().refs.get()) } {
+        // The state is live (our count, given up here).
+        if self.get().refs.dec_and_test() {
             // SAFETY: That was the last count.
             unsafe { Self::free(self.0) };
         }
@@ -375,9 +386,7 @@ impl<T: FenceData> FenceVTable<T> {
             .reached
             .load(Ordering::Acquire);
         // SAFETY: `seqno` is written by `dma_fence_init` only.
-        let seqno = unsafe { (*fence).seqno } as u32;
-        // sw_sync's test, `!__dma_fence_is_later(seqno, value)`, in 32 bits.
-        (seqno.wrapping_sub(reached) as i32) <= 0
+        T::is_reached(unsafe { (*fence).seqno }, reached)
     }
 
     /// # Safety
@@ -414,8 +423,7 @@ impl<T: FenceData> FenceContext<T> {
         let state = KBox::new(
             ContextState {
                 rcu: Opaque::uninit(),
-                // SAFETY: Always safe to call.
-                refs: Opaque::new(unsafe { bindings::REFCOUNT_INIT(1) }),
+                refs: Refcount::new(1),
                 reached: AtomicU32::new(0),
                 data,
             },
@@ -628,6 +636,10 @@ impl<T: FenceData> Drop for SignalBatch<T> {
 }
 
 /// A `CLOCK_MONOTONIC` time at which fences are signalled.
+///
+/// Not `kernel::time::Instant<Monotonic>`: Linux 7.3 gives no way to read an
+/// `Instant`'s `ktime_t` outside the kernel crate (`as_nanos` is
+/// `pub(crate)`), and the signalling functions take one.
 #[derive(Clone, Copy)]
 pub(crate) struct SignalTime(bindings::ktime_t);
 

@@ -10,14 +10,14 @@
 //! field order) removes the node, empties the providers, releases the BARs
 //! and disables the device. Buffers outlive the binding, revoked.
 
-use crate::{
-    exporter_file::ExporterFile,
-    ext::{
-        misc_node::MiscNode,
-        p2pdma::ProviderOwner,
-        pci_bar::{self, BarClaim, MemEnabled},
-    },
-    mmio_device::{MmioDevice, Region, NUM_REGIONS},
+use super::{
+    device::{MmioDevice, Region, NUM_REGIONS},
+    file::ExporterFile,
+};
+use crate::abstractions::{
+    miscdevice::MiscNode,
+    pci::{self as pci_ext, BarClaim, MemEnabled},
+    pci_p2pdma::ProviderOwner,
 };
 use kernel::{
     device::{Bound, Core},
@@ -67,7 +67,7 @@ impl pci::Driver for FencebufPci {
             let mut providers = KVec::new();
             let mut regions = KVec::with_capacity(NUM_REGIONS, GFP_KERNEL)?;
             for bar in 0..NUM_REGIONS as u32 {
-                let kind = pci_bar::bar_kind(bound, bar);
+                let kind = pci_ext::bar_kind(bound, bar);
                 let len = bound.resource_len(bar)?;
                 let mut provider = None;
                 if kind.memory && len != 0 {

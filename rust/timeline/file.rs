@@ -30,7 +30,8 @@
 //! and is keyed by the 64-bit value at which it is reached, so the set's
 //! order is sw_sync's wrap-around order.
 
-use crate::ext::{
+use super::seqno;
+use crate::abstractions::{
     dma_fence::{
         FenceContext, FenceData, FenceSignaller, SignalBatch, SignalTime, SignallingSection,
     },
@@ -69,6 +70,11 @@ impl FenceData for TimelineFenceData {
     fn timeline_name(&self) -> &CStr {
         CStr::from_bytes_until_nul(&self.name).unwrap_or(c"")
     }
+
+    fn is_reached(fence_seqno: u64, reached: u32) -> bool {
+        // CAST: fences are created with a 32-bit seqno (`CREATE_FENCE`).
+        seqno::is_reached(fence_seqno as u32, reached)
+    }
 }
 
 /// The state behind the timeline's lock.
@@ -97,11 +103,9 @@ impl Timeline {
         self.value as u32
     }
 
-    /// How far `seqno` is ahead of the timeline, if it is (sw_sync's
-    /// `(int)(seqno - value) > 0`).
+    /// How far `seqno` is ahead of the timeline, if it is.
     fn ahead(&self, seqno: u32) -> Option<u32> {
-        let d = seqno.wrapping_sub(self.value32());
-        (d != 0 && d <= i32::MAX as u32).then_some(d)
+        seqno::ahead(seqno, self.value32())
     }
 
     /// Advances the timeline by `inc` and signals, in order, every fence it
@@ -151,7 +155,7 @@ impl NodeFile for TimelineFile {
                 context: FenceContext::new(TimelineFenceData {
                     name: task::current_comm(),
                 })?,
-                max_pending: crate::max_pending(),
+                max_pending: crate::params::max_pending(),
                 timeline <- new_spinlock!(
                     Timeline {
                         value: 0,

@@ -2,13 +2,13 @@
 
 //! The files of `/dev/fencebuf/<pci-address>`: the exporter's uAPI.
 
-use crate::{
-    ext::{
-        node_file::NodeFile,
-        uapi::{FencebufExport, FencebufInfo, FencebufRange},
-    },
-    mmio_buffer::BufferKey,
-    mmio_device::{ExportRequest, MmioDevice, MAX_RANGES, NUM_REGIONS},
+use super::{
+    buffer::BufferKey,
+    device::{ExportRequest, MmioDevice, MAX_RANGES, NUM_REGIONS},
+};
+use crate::abstractions::{
+    node_file::NodeFile,
+    uapi::{FencebufExport, FencebufInfo, FencebufRange},
 };
 use core::mem::size_of;
 use kernel::{

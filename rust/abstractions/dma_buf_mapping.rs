@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mapping physical (MMIO) ranges of a buffer for an importer: the
+//! scatterlists of `dma_buf_phys_vec_to_sgt()`.
+//!
+//! C header: [`include/linux/dma-buf-mapping.h`](srctree/include/linux/dma-buf-mapping.h).
+
+use super::dma_buf::Attachment;
+use core::ptr::NonNull;
+use kernel::{bindings, dma::DataDirection, error::from_err_ptr, ffi::c_void, prelude::*};
+
+// The attachment and the provider are typed `void *`: bindgen's versions of
+// these structs are not FFI-safe (they contain zero-sized members).
+extern "C" {
+    fn dma_buf_phys_vec_to_sgt(
+        attach: *mut c_void,
+        provider: *mut c_void,
+        phys_vec: *mut bindings::phys_vec,
+        nr_ranges: usize,
+        size: usize,
+        dir: bindings::dma_data_direction,
+    ) -> *mut bindings::sg_table;
+    fn dma_buf_free_sgt(
+        attach: *mut c_void,
+        sgt: *mut bindings::sg_table,
+        dir: bindings::dma_data_direction,
+    );
+}
+
+/// A physical range of MMIO: the C `struct phys_vec`.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub(crate) struct PhysRange(bindings::phys_vec);
+
+impl PhysRange {
+    /// The range of `len` bytes at physical address `addr`.
+    pub(crate) fn new(addr: u64, len: usize) -> Self {
+        Self(bindings::phys_vec {
+            // CAST: `phys_addr_t` is 64 bits wide on every 64-bit kernel.
+            paddr: addr as bindings::phys_addr_t,
+            len,
+        })
+    }
+
+    /// Start address.
+    pub(crate) fn addr(&self) -> u64 {
+        self.0.paddr
+    }
+
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len
+    }
+}
+
+impl PartialEq for PhysRange {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr() && self.len() == other.len()
+    }
+}
+
+/// The direction of a mapping, from the value the core passed.
+pub(crate) fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
+    Some(match dir {
+        bindings::dma_data_direction::DMA_BIDIRECTIONAL => DataDirection::Bidirectional,
+        bindings::dma_data_direction::DMA_TO_DEVICE => DataDirection::ToDevice,
+        bindings::dma_data_direction::DMA_FROM_DEVICE => DataDirection::FromDevice,
+        bindings::dma_data_direction::DMA_NONE => DataDirection::None,
+        _ => return None,
+    })
+}
+
+/// A scatterlist mapping MMIO ranges for one attachment; freed on drop.
+///
+/// # Invariants
+///
+/// `sgt` was returned by `dma_buf_phys_vec_to_sgt()` for `attach` and `dir`,
+/// and `attach` outlives it (the core frees mappings before detaching).
+pub(crate) struct SgTable {
+    sgt: NonNull<bindings::sg_table>,
+    attach: NonNull<Attachment>,
+    dir: DataDirection,
+}
+
+impl SgTable {
+    /// Maps `ranges` (of `size` bytes in all) of the MMIO that `provider`
+    /// provides, for the importer of `attach`: `EINVAL` if the importer
+    /// cannot reach it peer to peer.
+    ///
+    /// # Safety
+    ///
+    /// `provider` is a valid P2P provider for the duration of the call, the
+    /// ranges are inside its memory, and the reservation lock of the
+    /// attachment's buffer is held.
+    pub(crate) unsafe fn map_phys(
+        attach: &Attachment,
+        provider: NonNull<bindings::p2pdma_provider>,
+        ranges: &[PhysRange],
+        size: usize,
+        dir: DataDirection,
+    ) -> Result<Self> {
+        // SAFETY: The attachment is alive, its buffer's reservation lock held
+        // (caller's contract, asserted by the callee), and the provider valid
+        // (caller's contract). The ranges are only read, though the C
+        // prototype is not const.
+        let sgt = unsafe {
+            dma_buf_phys_vec_to_sgt(
+                attach.as_raw().cast(),
+                provider.as_ptr().cast(),
+                ranges.as_ptr().cast_mut().cast(),
+                ranges.len(),
+                size,
+                dir.into(),
+            )
+        };
+        let sgt = NonNull::new(from_err_ptr(sgt)?).ok_or(ENOMEM)?;
+        // INVARIANT: a table from `dma_buf_phys_vec_to_sgt()` for `attach`.
+        Ok(Self {
+            sgt,
+            attach: NonNull::from(attach),
+            dir,
+        })
+    }
+
+    /// Hands the table to the dma-buf core; it comes back through
+    /// [`SgTable::from_raw`] in `unmap_dma_buf`.
+    pub(crate) fn into_raw(self) -> *mut bindings::sg_table {
+        let sgt = self.sgt.as_ptr();
+        core::mem::forget(self);
+        sgt
+    }
+
+    /// Takes back a table handed out by [`SgTable::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `sgt` came from `into_raw` of a table mapped for `attach` with `dir`,
+    /// and is not used by anyone else any more.
+    pub(crate) unsafe fn from_raw(
+        sgt: *mut bindings::sg_table,
+        attach: &Attachment,
+        dir: DataDirection,
+    ) -> Self {
+        // INVARIANT: the caller passes back what `into_raw` gave out.
+        Self {
+            // SAFETY: `into_raw` never returns NULL.
+            sgt: unsafe { NonNull::new_unchecked(sgt) },
+            attach: NonNull::from(attach),
+            dir,
+        }
+    }
+}
+
+impl Drop for SgTable {
+    fn drop(&mut self) {
+        // Linux 7.3's `dma_buf_phys_vec_to_sgt()` sets `orig_nents` to 0 ("no
+        // CPU list"), so the `sg_free_table()` in `dma_buf_free_sgt()` would
+        // free nothing and leak the scatterlist (kmemleak shows it, one per
+        // mapping). The table was allocated with exactly `nents` entries (the
+        // builder warns otherwise): give `sg_free_table()` that count back.
+        // SAFETY: The table is ours until freed just below.
+        unsafe { (*self.sgt.as_ptr()).orig_nents = (*self.sgt.as_ptr()).nents };
+        // SAFETY: By the type invariants the table was mapped for `attach`,
+        // which is still alive, with `dir`.
+        unsafe {
+            dma_buf_free_sgt(
+                self.attach.as_ref().as_raw().cast(),
+                self.sgt.as_ptr(),
+                self.dir.into(),
+            )
+        };
+    }
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Revoking and restoring access to every buffer of an [`Exports`], as one
+//! operation each.
+//!
+//! A revoke, under the transition lock:
+//!
+//! 1. Under the device lock, every buffer that can still be referenced is
+//!    marked revoked under its reservation lock (faults, maps and vmaps fail
+//!    from then on), its importers' mappings are invalidated, and the device
+//!    is marked revoked, so that buffers exported later are born revoked. A
+//!    buffer whose last reference is gone is skipped, never waited for: it
+//!    has no importer and no CPU mapping left, as both hold references.
+//! 2. Without the device lock, for each buffer: wait (bounded) for its
+//!    fences, zap its CPU mappings, and wait (bounded) until importers have
+//!    unmapped.
+//!
+//! The zap (`unmap_mapping_range`) runs the MMU notifiers of every range
+//! mirrored over a zapped mapping, for example an importer's userptr object
+//! aliased over it with MAP_FIXED. They run under the transition lock only,
+//! never the device lock: a notifier that waits on a fence signalled after
+//! an EXPORT, or that drops a buffer reference (whose `release` takes the
+//! device lock), cannot deadlock against the revoke, unlike i915's userptr
+//! notifier, which needed the struct_mutex its own zapping thread held
+//! ("drm/i915/userptr: Avoid struct_mutex recursion for
+//! mmu_invalidate_range_start", Nov 2018). The revoke holds its own
+//! reference to every buffer until it has finished, so such a drop is never
+//! the last; its own drops are `fput()`, never `release`.
+//!
+//! The references of step 2 are held in a vector reserved beforehand
+//! ([`Transition::reserve_revoke`]), so a revoke that may fail fails with
+//! `ENOMEM` before changing anything. Without a reservation (unbind, which
+//! cannot fail), each buffer is finished under the device lock instead.
+//!
+//! Restore clears the marks and tells importers they may map again, all
+//! under the device lock; it zaps nothing.
+
+use super::{
+    dma_buf::DmaBuf,
+    dma_buf_export::{Exported, ExportedBuffer, Exporter, ExportsGuard, Transition},
+    vma::zap_file_mappings,
+};
+use kernel::{prelude::*, sync::Arc, time::Jiffies};
+
+/// Room for a reference to every buffer of a device, reserved before a
+/// revoke changes anything.
+pub(crate) struct RevokeReservation<T>(KVVec<(DmaBuf, Arc<ExportedBuffer<T>>)>);
+
+/// What a revoke did, and what it could not finish in time.
+#[must_use]
+#[derive(Default)]
+pub(crate) struct RevokeOutcome {
+    /// Buffers revoked (those not already released).
+    pub(crate) buffers: usize,
+    /// Buffers whose fences had not all signalled when the wait timed out.
+    pub(crate) fences_pending: usize,
+    /// Buffers an importer still mapped when the wait timed out.
+    pub(crate) still_mapped: usize,
+}
+
+impl<'a, T: Exporter, S: Send + Unpin + 'static> Transition<'a, T, S> {
+    /// Takes the device lock, under the transition lock.
+    pub(crate) fn lock(&self) -> ExportsGuard<'_, T, S> {
+        self.exports.lock()
+    }
+
+    /// Room for a reference to every buffer of `guard`: `ENOMEM` leaves
+    /// everything as it was.
+    pub(crate) fn reserve_revoke(
+        &self,
+        guard: &ExportsGuard<'_, T, S>,
+    ) -> Result<RevokeReservation<T>> {
+        Ok(RevokeReservation(KVVec::with_capacity(
+            guard.len(),
+            GFP_KERNEL,
+        )?))
+    }
+
+    /// Revokes access to every buffer (see the module documentation). Drops
+    /// the device lock, which `guard` holds, before it zaps CPU mappings;
+    /// each wait is bounded by `timeout`.
+    pub(crate) fn revoke(
+        &self,
+        mut guard: ExportsGuard<'_, T, S>,
+        reservation: Option<RevokeReservation<T>>,
+        timeout: Jiffies,
+    ) -> RevokeOutcome {
+        guard.set_revoked(true);
+        let mut outcome = RevokeOutcome::default();
+        let Some(RevokeReservation(mut held)) = reservation else {
+            for exported in guard.buffers() {
+                if let Some(buf) = mark(&exported, true) {
+                    finish(&buf, exported.buffer(), timeout, &mut outcome);
+                }
+            }
+            return outcome;
+        };
+        for exported in guard.buffers() {
+            if let Some(buf) = mark(&exported, true) {
+                // Cannot fail: the reservation has room for every buffer on
+                // the list, and the list cannot grow while the device lock
+                // is held.
+                let _ = held.push_within_capacity((buf, exported.buffer().clone()));
+            }
+        }
+        drop(guard);
+        for (buf, buffer) in &held {
+            finish(buf, buffer, timeout, &mut outcome);
+        }
+        // `fput()`s: deferred, never `release` here.
+        drop(held);
+        outcome
+    }
+
+    /// Restores access to every buffer: importers may map again.
+    pub(crate) fn restore(&self, guard: &mut ExportsGuard<'_, T, S>) {
+        guard.set_revoked(false);
+        for exported in guard.buffers() {
+            drop(mark(&exported, false));
+        }
+    }
+}
+
+/// Marks one buffer revoked (or not) and invalidates its importers'
+/// mappings, under its reservation lock. `None` for a buffer whose last
+/// reference is gone.
+fn mark<T: Exporter>(exported: &Exported<'_, T>, revoked: bool) -> Option<DmaBuf> {
+    let buf = exported.try_get()?;
+    {
+        let locked = buf.lock();
+        exported.buffer().set_revoked(revoked);
+        locked.invalidate_mappings();
+    }
+    Some(buf)
+}
+
+/// The second half of a buffer's revoke: wait for its fences, zap its CPU
+/// mappings, wait until importers have unmapped.
+fn finish<T>(
+    buf: &DmaBuf,
+    buffer: &ExportedBuffer<T>,
+    timeout: Jiffies,
+    outcome: &mut RevokeOutcome,
+) {
+    outcome.buffers += 1;
+    if !buf.resv().wait_fences(timeout) {
+        outcome.fences_pending += 1;
+    }
+    zap_file_mappings(buf.file());
+    if !buffer.wait_unmapped(timeout) {
+        outcome.still_mapped += 1;
+    }
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fencebuf's abstraction layer: safe Rust interfaces to the kernel's C APIs
+//! that the Linux 7.3 kernel crate does not cover yet.
+//!
+//! Everything `unsafe` in fencebuf, and every use of raw `bindings::`, lives
+//! below this module, one file per kernel header or concept. The driver
+//! logic above it (the timeline, the exporter, the parameters) is compiled
+//! with `#![forbid(unsafe_code)]`: the types here are written so that it
+//! cannot break the C lifetime rules they wrap. Nothing here knows about
+//! fencebuf's devices or uAPI policy, with one exception: `uapi` holds the
+//! uAPI structs, because marking them plain data (`FromBytes`, `AsBytes`)
+//! takes an `unsafe impl` and 7.3 has no derive for it.
+//!
+//! C helpers for static inline functions are in `rust/helpers/`.
+
+pub(crate) mod debugfs;
+pub(crate) mod dma_buf;
+pub(crate) mod dma_buf_export;
+pub(crate) mod dma_buf_mapping;
+pub(crate) mod dma_buf_revoke;
+pub(crate) mod dma_fence;
+pub(crate) mod dma_resv;
+pub(crate) mod io_mapping;
+pub(crate) mod miscdevice;
+pub(crate) mod module_param;
+pub(crate) mod node_file;
+pub(crate) mod pci;
+pub(crate) mod pci_p2pdma;
+pub(crate) mod pending_fences;
+pub(crate) mod sync_file;
+pub(crate) mod task;
+pub(crate) mod uapi;
+pub(crate) mod vma;

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The MMIO exporter of one PCI device: its exportable BARs, the buffers
+//! exported from them, memory decoding, and unbind.
+//!
+//! Turning memory decoding off revokes every buffer first, unbind revokes
+//! them for good; both are one call of the abstraction
+//! (`dma_buf_revoke`), which documents the protocol and the lock order.
+//! Memory decoding is turned off only after the revoke: no CPU or importer
+//! mapping is left to touch the BAR. Restore turns decoding on first.
+//!
+//! Lockdep checks the lock order in every test run, and the `userptr`
+//! suite, which puts MMU notifiers on the revoke's zap, compares it with
+//! what lockdep recorded (lock classes `Exports::transition`,
+//! `Exports::inner` and `ExportedBuffer::access`).
+
+use super::buffer::{BarRanges, BufferKey, MmioBuffer};
+use crate::abstractions::{
+    dma_buf::DmaBuf,
+    dma_buf_export::Exports,
+    dma_buf_revoke::RevokeOutcome,
+    pci::{self as pci_ext, BarKind, NUM_BARS},
+    pci_p2pdma::P2pProvider,
+};
+use kernel::{
+    pci,
+    prelude::*,
+    str::CString,
+    sync::{aref::ARef, Arc},
+    time::msecs_to_jiffies,
+};
+
+/// BARs of a PCI device.
+pub(crate) const NUM_REGIONS: usize = NUM_BARS;
+
+/// The most ranges one EXPORT accepts.
+pub(crate) const MAX_RANGES: usize = 256;
+
+/// A BAR the exporter may export from.
+pub(crate) struct Region {
+    pub(crate) start: u64,
+    pub(crate) len: u64,
+    pub(crate) kind: BarKind,
+    /// `None` if the BAR is not exportable (not memory, or not claimed).
+    pub(crate) provider: Option<P2pProvider>,
+}
+
+/// The device state, behind the device lock. (Memory decoding is on while
+/// the buffers are not revoked.)
+pub(crate) struct DeviceState {
+    /// The device was unbound: nothing can be exported, enabled or restored.
+    gone: bool,
+}
+
+/// What an EXPORT asks for, read from userspace.
+pub(crate) struct ExportRequest {
+    pub(crate) key: BufferKey,
+    pub(crate) reuse: bool,
+}
+
+/// The exporter of one PCI device.
+pub(crate) struct MmioDevice {
+    name: CString,
+    pdev: ARef<pci::Device>,
+    regions: KVec<Region>,
+    exports: Arc<Exports<MmioBuffer, DeviceState>>,
+}
+
+impl MmioDevice {
+    /// An exporter for `pdev` with the given BARs; memory decoding is on.
+    pub(crate) fn new(
+        pdev: ARef<pci::Device>,
+        regions: KVec<Region>,
+        module: &'static ThisModule,
+    ) -> Result<Arc<Self>> {
+        let name = CString::try_from_fmt(fmt!("{}", pci_ext::name(&pdev)))?;
+        let exports = Exports::new(
+            module,
+            c"fencebuf",
+            DeviceState { gone: false },
+            !pci_ext::memory_decode(&pdev),
+        )?;
+        Ok(Arc::new(
+            Self {
+                name,
+                pdev,
+                regions,
+                exports,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// The device's PCI address.
+    pub(crate) fn name(&self) -> &CStr {
+        &self.name
+    }
+
+    /// The BARs, in order.
+    pub(crate) fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// Memory decoding state and number of live buffers; `ENODEV` once
+    /// unbound.
+    pub(crate) fn status(&self) -> Result<(bool, usize)> {
+        let guard = self.exports.lock();
+        if guard.state().gone {
+            return Err(ENODEV);
+        }
+        Ok((!guard.is_revoked(), guard.len()))
+    }
+
+    /// Checks `n` ranges of BAR `region`, each `(offset, length)` given by
+    /// `next`: `ENODEV` if the BAR is not exportable, then as
+    /// [`BarRanges::check`].
+    pub(crate) fn bar_ranges(
+        &self,
+        region: u32,
+        n: usize,
+        next: impl FnMut() -> Result<(u64, u64)>,
+    ) -> Result<BarRanges> {
+        let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
+        if bar.provider.is_none() {
+            return Err(ENODEV);
+        }
+        BarRanges::check(region, bar.start, bar.len, n, next)
+    }
+
+    /// Exports the ranges of `req`: a new buffer, or with `reuse` a live
+    /// buffer with identical region, ranges and access mode if there is one.
+    pub(crate) fn export(&self, req: ExportRequest) -> Result<DmaBuf> {
+        let key = req.key;
+        let region = self
+            .regions
+            .get(key.ranges.region() as usize)
+            .ok_or(ENODEV)?;
+        let provider = region.provider.as_ref().ok_or(ENODEV)?;
+
+        let mut guard = self.exports.lock();
+        if guard.state().gone {
+            return Err(ENODEV);
+        }
+        if req.reuse {
+            // One pass over the list; a dying buffer is skipped, not waited
+            // for (the get_file_rcu() loop, Oct 2023).
+            let found = guard
+                .buffers()
+                .filter(|b| *b.data().key() == key)
+                .find_map(|b| b.try_get());
+            if let Some(buf) = found {
+                return Ok(buf);
+            }
+        }
+        let open_flags = key.open_flags;
+        let buffer = MmioBuffer::new(key, region.kind.prefetch, provider.clone());
+        let size = buffer.size();
+        guard.export(buffer, size, open_flags)
+    }
+
+    /// Turns memory decoding on or off, restoring or revoking every buffer.
+    pub(crate) fn set_memory_enabled(&self, on: bool) -> Result {
+        let transition = self.exports.transition();
+        let mut guard = transition.lock();
+        if guard.state().gone {
+            return Err(ENODEV);
+        }
+        if guard.is_revoked() != on {
+            return Ok(());
+        }
+        if on {
+            pci_ext::set_memory_decode(&self.pdev, true)?;
+            transition.restore(&mut guard);
+            return Ok(());
+        }
+        // A failure leaves the device as it was.
+        let reservation = transition.reserve_revoke(&guard)?;
+        let outcome = transition.revoke(guard, Some(reservation), revoke_timeout());
+        self.report(outcome);
+        pci_ext::set_memory_decode(&self.pdev, false)
+    }
+
+    /// The device is being unbound: revoke everything for good.
+    pub(crate) fn unbind(&self) {
+        let transition = self.exports.transition();
+        let mut guard = transition.lock();
+        guard.state_mut().gone = true;
+        // Unbind cannot fail: without room for the references, the revoke
+        // finishes each buffer under the device lock.
+        let reservation = transition.reserve_revoke(&guard).ok();
+        let outcome = transition.revoke(guard, reservation, revoke_timeout());
+        self.report(outcome);
+    }
+
+    /// Says what a revoke could not finish in time.
+    fn report(&self, outcome: RevokeOutcome) {
+        let dev = self.pdev.as_ref();
+        let ms = crate::params::revoke_timeout_ms();
+        if outcome.fences_pending != 0 {
+            dev_warn!(
+                dev,
+                "revoke: fences of {} of {} buffers still unsignalled after {} ms, revoked anyway\n",
+                outcome.fences_pending,
+                outcome.buffers,
+                ms
+            );
+        }
+        if outcome.still_mapped != 0 {
+            dev_warn!(
+                dev,
+                "revoke: importers still map {} of {} buffers after {} ms\n",
+                outcome.still_mapped,
+                outcome.buffers,
+                ms
+            );
+        }
+    }
+}
+
+/// The bound of each wait of a revoke, read once per revoke.
+fn revoke_timeout() -> kernel::time::Jiffies {
+    msecs_to_jiffies(crate::params::revoke_timeout_ms())
+}
