@@ -7,9 +7,10 @@
  * its notifier, and the zapping thread recurses or deadlocks
  * ("drm/i915/userptr: Avoid struct_mutex recursion for
  * mmu_invalidate_range_start", Nov 2018). fencebuf zaps with only its
- * transition lock held, never the device lock (rust/mmio_device.rs, "Lock
- * order"); these tests put notifiers on that zap and check what they see,
- * what they may do there, and that lockdep stays quiet.
+ * transition lock held, never the device lock
+ * (rust/abstractions/dma_buf_export.rs, "Lock order"); these tests put
+ * notifiers on that zap and check what they see, what they may do there,
+ * and that lockdep stays quiet.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -524,15 +525,15 @@ TEST_F(userptr, race_revoke_remap_populate)
 }
 
 /*
- * The lock order of rust/mmio_device.rs ("Lock order"), outermost first,
- * checked against the dependencies lockdep recorded in this boot: every
- * direct edge between two of these classes goes inward, revoke's zap ran
- * under the transition lock and never under the device lock, and no MMU
- * notifier took a fencebuf lock.
+ * The lock order of rust/abstractions/dma_buf_export.rs ("Lock order"),
+ * outermost first, checked against the dependencies lockdep recorded in
+ * this boot: every direct edge between two of these classes goes inward,
+ * revoke's zap ran under the transition lock and never under the device
+ * lock, and no MMU notifier took a fencebuf lock.
  */
 static const char *const lock_order[] = {
-	"MmioDevice::transition", "Exports::inner", "&mm->mmap_lock",
-	"reservation_ww_class_mutex", "MmioBuffer::state",
+	"Exports::transition", "Exports::inner", "&mm->mmap_lock",
+	"reservation_ww_class_mutex", "ExportedBuffer::access",
 };
 #define N_ORDER (sizeof(lock_order) / sizeof(lock_order[0]))
 #define ZAP_LOCK "&mapping->i_mmap_rwsem"
