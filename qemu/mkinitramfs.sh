@@ -37,7 +37,8 @@ if [ -n "${FENCEBUF_GUEST_UDEV:-}" ]; then
 	ln -sf /bin/udevadm "$root/lib/systemd/systemd-udevd"
 	libs=$(ldd "$udevadm" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
 	if ldd "$udevadm" | grep -q 'not found'; then
-		die "udevadm needs libraries the host lacks: $(ldd "$udevadm" | grep 'not found' | tr -s ' \t' ' ')"
+		die "udevadm needs libraries the host lacks:" \
+			"$(ldd "$udevadm" | grep 'not found' | tr -s ' \t' ' ')"
 	fi
 	for lib in $libs; do
 		install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"

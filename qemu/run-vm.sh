@@ -96,7 +96,8 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	-device ivshmem-plain,memdev=vfiomem,bus=p2p,addr=03.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
-say "VM started ($accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs, pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
+say "VM started ($accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs," \
+	"pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
 
 # Stream the results as they come; stop at the deadline.
 tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &
@@ -131,15 +132,19 @@ fi
 
 running=$(tr -d '\r' <"$logdir/results.log" | sed -n 's/^@@fencebuf suite-begin //p' | tail -n1)
 if [ $rc -eq 4 ]; then
-	say "VM HUNG: no kernel log for ${silence_limit} s, killed (suite running: ${running:-none}); see $logdir/console.log"
+	say "VM HUNG: no kernel log for ${silence_limit} s, killed (suite running:" \
+		"${running:-none}); see $logdir/console.log"
 elif [ $rc -eq 2 ]; then
-	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see $logdir/console.log"
+	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see" \
+		"$logdir/console.log"
 elif [ $qrc -gt 128 ] && ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
 	# Seen once with Debian 12's QEMU 7.2 (multi-threaded TCG) while the
 	# exporter stress toggled the ivshmem BAR's memory decoding: a segfault
 	# in QEMU, not a guest failure. The caller may run the guest again.
 	rc=5
-	say "QEMU ITSELF CRASHED (signal $((qrc - 128))) while the guest ran suite ${running:-none}: an emulator bug, not a guest failure; the guest's log: $logdir/console.log"
+	say "QEMU ITSELF CRASHED (signal $((qrc - 128))) while the guest ran suite" \
+		"${running:-none}: an emulator bug, not a guest failure; the guest's log:" \
+		"$logdir/console.log"
 elif ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
 	rc=3
 	say "the VM ended before the guest finished; see $logdir/console.log"

@@ -12,7 +12,8 @@
 . "$(dirname "$0")/../scripts/lib.sh"
 
 duration=${1:-30m}
-[[ $duration =~ ^([0-9]+)([smh]?)$ ]] || die "DURATION: a number with s, m or h, like 30m (got '$duration')"
+[[ $duration =~ ^([0-9]+)([smh]?)$ ]] ||
+	die "DURATION: a number with s, m or h, like 30m (got '$duration')"
 case ${BASH_REMATCH[2]} in
 h) secs=$((BASH_REMATCH[1] * 3600)) ;;
 m) secs=$((BASH_REMATCH[1] * 60)) ;;

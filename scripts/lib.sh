@@ -102,7 +102,8 @@ debian_mirror() {
 		as_root apt-get update -q >/dev/null 2>&1 || true
 	done
 	[ -n "$uri" ] ||
-		die "this system's apt has no Debian archive in its sources (Origin and Label \"Debian\"): add one, or set FENCEBUF_DEBIAN_MIRROR=<the archive's URI>"
+		die "this system's apt has no Debian archive in its sources (Origin and Label" \
+			"\"Debian\"): add one, or set FENCEBUF_DEBIAN_MIRROR=<the archive's URI>"
 	echo "${uri%/}"
 }
 

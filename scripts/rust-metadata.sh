@@ -66,7 +66,8 @@ exported_rust_symbols() {
 	for f in "$1"/rust/exports_*_generated.h; do
 		[ -f "$f" ] && found=1
 	done
-	[ $found -eq 1 ] || die "no rust/exports_*_generated.h in $1: not a built kernel tree with CONFIG_RUST"
+	[ $found -eq 1 ] || die "no rust/exports_*_generated.h in $1: not a built kernel tree" \
+		"with CONFIG_RUST"
 	sed -n 's/^EXPORT_SYMBOL_RUST_GPL(\(_R[^)]*\));$/\1/p' "$1"/rust/exports_*_generated.h | sort -u
 }
 
@@ -97,7 +98,8 @@ check_symbols() {
 		die "$msg"
 	fi
 	rm -rf "$tmp"
-	say "Rust symbols: the rebuilt crates export the $n_ours of Module.symvers, no more, no fewer"
+	say "Rust symbols: the rebuilt crates export the $n_ours of Module.symvers, no more, no" \
+		"fewer"
 }
 
 # check_generated HEADERS OBJTREE ARCH: check 2.
@@ -109,7 +111,9 @@ check_generated() {
 		[ -f "$1/$f" ] || f=arch/$3/include/${f#include/}
 		[ -f "$1/$f" ] || die "the headers have no $f to compare with"
 		cmp -s "$1/$f" "$2/$f" ||
-			die "the rebuilt $f differs from the package's ($(diff "$1/$f" "$2/$f" | grep -m1 '^[<>]' | cut -c1-100)...): the source, the compiler or the configuration is not the kernel's"
+			die "the rebuilt $f differs from the package's" \
+				"($(diff "$1/$f" "$2/$f" | grep -m1 '^[<>]' | cut -c1-100)...):" \
+				"the source, the compiler or the configuration is not the kernel's"
 	done
 	say "configuration headers: identical to the package's"
 }
@@ -120,19 +124,27 @@ check_tools() {
 	want=$(conf_text "$1" RUSTC_VERSION_TEXT)
 	[ -n "$want" ] || die "$1/.config has no CONFIG_RUSTC_VERSION_TEXT"
 	have=$("$2" --version 2>/dev/null) ||
-		die "no Rust compiler '$2'. The kernel was built with '$want': install that compiler (Debian 13: rustc, rust-src and libstd-rust-dev from trixie, not trixie-backports) or pass --rustc"
+		die "no Rust compiler '$2'. The kernel was built with '$want': install that" \
+			"compiler (Debian 13: rustc, rust-src and libstd-rust-dev from trixie," \
+			"not trixie-backports) or pass --rustc"
 	[ "$have" = "$want" ] ||
-		die "rustc differs from the kernel's: '$2' is '$have', the kernel was built with '$want'. Install that exact compiler (Debian 13: rustc, rust-src and libstd-rust-dev from trixie, not trixie-backports) or pass --rustc /path/to/it"
+		die "rustc differs from the kernel's: '$2' is '$have', the kernel was built with" \
+			"'$want'. Install that exact compiler (Debian 13: rustc, rust-src and" \
+			"libstd-rust-dev from trixie, not trixie-backports) or pass --rustc" \
+			"/path/to/it"
 	local sysroot
 	sysroot=$("$2" --print sysroot)
 	[ -d "$sysroot/lib/rustlib/src/rust/library/core" ] ||
-		die "$2 has no standard library sources ($sysroot/lib/rustlib/src/rust/library): install its rust-src"
+		die "$2 has no standard library sources ($sysroot/lib/rustlib/src/rust/library):" \
+			"install its rust-src"
 	want=$(conf_text "$1" BINDGEN_VERSION_TEXT)
 	if [ -n "$want" ]; then
 		have=$("$3" --version 2>/dev/null | head -n1) ||
-			die "no bindgen '$3'. The kernel was built with '$want': install it (Debian 13: bindgen) or pass --bindgen"
+			die "no bindgen '$3'. The kernel was built with '$want': install it" \
+				"(Debian 13: bindgen) or pass --bindgen"
 		[ "$have" = "$want" ] ||
-			die "bindgen differs from the kernel's: '$3' is '$have', the kernel was built with '$want'. Install that version or pass --bindgen"
+			die "bindgen differs from the kernel's: '$3' is '$have', the kernel was" \
+				"built with '$want'. Install that version or pass --bindgen"
 	fi
 	say "compilers: $(conf_text "$1" RUSTC_VERSION_TEXT), ${want:-bindgen}: the kernel's own"
 }
@@ -216,13 +228,15 @@ build() {
 	headers=$1 source=$2 rustc=$3 bindgen=$4 out=$5 jobs=$6
 	[ -f "$headers/.config" ] || die "$headers is not a kernel headers tree (no .config)"
 	grep -q '^CONFIG_RUST=y' "$headers/.config" ||
-		die "the kernel of $headers was built without CONFIG_RUST: no Rust module can be built for it"
+		die "the kernel of $headers was built without CONFIG_RUST: no Rust module can be" \
+			"built for it"
 	if [ -e "$headers/rust/libkernel.rmeta" ]; then
 		say "$headers has Rust metadata already: nothing to rebuild"
 		echo "$headers"
 		return
 	fi
-	[ -f "$headers/Module.symvers" ] || die "$headers has no Module.symvers to check the rebuild against"
+	[ -f "$headers/Module.symvers" ] || die "$headers has no Module.symvers to check the" \
+		"rebuild against"
 	local release
 	release=$(cat "$headers/include/config/kernel.release" 2>/dev/null) ||
 		die "$headers has no include/config/kernel.release"
@@ -249,7 +263,9 @@ build() {
 		majmin=$(echo "$majmin" | cut -d. -f1-2)
 		source=/usr/src/linux-source-$majmin.tar.xz
 		[ -f "$source" ] ||
-			die "no kernel source at $source: install the kernel's source package (Debian: linux-source-$majmin, the same version as the kernel) or pass --source"
+			die "no kernel source at $source: install the kernel's source package" \
+				"(Debian: linux-source-$majmin, the same version as the kernel)" \
+				"or pass --source"
 	fi
 	[ -e "$source" ] || die "no kernel source at $source"
 
@@ -276,7 +292,8 @@ build() {
 		progress "unpacking $(basename "$source")" "$work/unpack.log" \
 			tar -C "$src" --strip-components=1 -xf "$source"
 	fi
-	[ -f "$src/Makefile" ] && [ -d "$src/rust" ] || die "$source is not a kernel source tree with Rust support"
+	[ -f "$src/Makefile" ] && [ -d "$src/rust" ] || die "$source is not a kernel source tree" \
+		"with Rust support"
 
 	local vars=() line arch=x86
 	while IFS= read -r line; do

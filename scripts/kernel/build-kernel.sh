@@ -29,7 +29,8 @@ say "kernel $name: building in $out (log: $log)"
 
 make "$@" rustavailable >"$log" 2>&1 || {
 	tail -n 20 "$log" >&2
-	die "the pinned Rust toolchain is not usable for this kernel (make rustavailable); run scripts/toolchain/setup-toolchain.sh"
+	die "the pinned Rust toolchain is not usable for this kernel (make rustavailable); run" \
+		"scripts/toolchain/setup-toolchain.sh"
 }
 
 {

@@ -22,11 +22,14 @@ verify_deb() {
 
 if ! verify_deb; then
 	private_apt kernel-source "$KERNEL_PKG_SUITE"
-	say "fetching $KERNEL_PKG $KERNEL_PKG_VERSION from $KERNEL_PKG_SUITE (private apt state in $FENCEBUF_CACHE/apt)"
+	say "fetching $KERNEL_PKG $KERNEL_PKG_VERSION from $KERNEL_PKG_SUITE (private apt state" \
+		"in $FENCEBUF_CACHE/apt)"
 	apt-get -q "${PAPT[@]}" update >"$dl/apt-update.log" 2>&1 ||
-		die "apt-get update for $KERNEL_PKG_SUITE failed, see $dl/apt-update.log. Supply the kernel yourself: put $(basename "$deb") in $dl/"
+		die "apt-get update for $KERNEL_PKG_SUITE failed, see $dl/apt-update.log. Supply" \
+			"the kernel yourself: put $(basename "$deb") in $dl/"
 	(cd "$dl" && apt-get -q "${PAPT[@]}" download "$KERNEL_PKG=$KERNEL_PKG_VERSION") >"$dl/apt-download.log" 2>&1 ||
-		die "could not download $KERNEL_PKG=$KERNEL_PKG_VERSION, see $dl/apt-download.log. Supply it yourself: put $(basename "$deb") in $dl/"
+		die "could not download $KERNEL_PKG=$KERNEL_PKG_VERSION, see" \
+			"$dl/apt-download.log. Supply it yourself: put $(basename "$deb") in $dl/"
 	# apt-get download escapes ':' and '~' differently across versions.
 	got=$(ls "$dl"/"${KERNEL_PKG}"_*_all.deb 2>/dev/null | head -n1)
 	[ -n "$got" ] || die "apt-get download produced no .deb in $dl"

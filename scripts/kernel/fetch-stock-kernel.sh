@@ -29,7 +29,9 @@ while read -r pin sha; do
 	say "fetching $name $ver"
 	rm -f "$dir/${name}_"*.deb
 	(cd "$dir" && apt-get -q "${PAPT[@]}" download "$name=$ver") >"$dir/apt-download.log" 2>&1 ||
-		die "could not download $name=$ver from $STOCK_SUITE (see $dir/apt-download.log): the archive may have dropped this version; update STOCK_DEBS in scripts/toolchain/pins.env"
+		die "could not download $name=$ver from $STOCK_SUITE (see $dir/apt-download.log):" \
+			"the archive may have dropped this version; update STOCK_DEBS in" \
+			"scripts/toolchain/pins.env"
 	# apt-get download escapes ':' and '~' in file names its own way.
 	got=$(ls "$dir/${name}_"*.deb | head -n1)
 	[ "$got" = "$deb" ] || mv "$got" "$deb"

@@ -31,6 +31,7 @@ if [ ! -f "$mark" ]; then
 	with_progress "unpacking $KERNEL_PKG into the build root" dpkg-deb -x "$deb" "$root"
 	touch "$mark"
 fi
-[ -f "$root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" ] || die "no vmlinuz for $STOCK_RELEASE in $root"
+[ -f "$root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" ] ||
+	die "no vmlinuz for $STOCK_RELEASE in $root"
 say "stock kernel $STOCK_RELEASE: in $root"
 echo "$root" >&3

@@ -11,26 +11,34 @@ fail() {
 	exit 1
 }
 
-[ -d "$kdir" ] || fail "no such directory (is the kernel's build tree or linux-headers package installed? KDIR=/path/to/build selects another)"
+[ -d "$kdir" ] || fail "no such directory (is the kernel's build tree or linux-headers package" \
+	"installed? KDIR=/path/to/build selects another)"
 conf=$kdir/include/config/auto.conf
 [ -r "$conf" ] || fail "not a configured kernel build tree ($conf is missing)"
-rel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) || fail "no include/config/kernel.release"
+rel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) ||
+	fail "no include/config/kernel.release"
 
 major=${rel%%.*}
 rest=${rel#*.}
 minor=${rest%%[!0-9]*}
 if [ "$major" -lt 7 ] || { [ "$major" -eq 7 ] && [ "$minor" -lt 3 ]; }; then
-	fail "kernel $rel is older than 7.3, the oldest whose Rust kernel crate has every abstraction fencebuf uses"
+	fail "kernel $rel is older than 7.3, the oldest whose Rust kernel crate has every" \
+		"abstraction fencebuf uses"
 fi
 for opt in RUST PCI DMA_SHARED_BUFFER SYNC_FILE; do
 	grep -q "^CONFIG_$opt=y" "$conf" ||
-		fail "kernel $rel was built without CONFIG_$opt=y; fencebuf needs CONFIG_RUST, CONFIG_PCI, CONFIG_DMA_SHARED_BUFFER and CONFIG_SYNC_FILE"
+		fail "kernel $rel was built without CONFIG_$opt=y; fencebuf needs CONFIG_RUST," \
+			"CONFIG_PCI, CONFIG_DMA_SHARED_BUFFER and CONFIG_SYNC_FILE"
 done
 [ -r "$kdir/rust/libkernel.rmeta" ] ||
-	fail "kernel $rel has CONFIG_RUST=y but its build tree has no Rust metadata (rust/*.rmeta): build the kernel first, or install a headers package that ships it"
+	fail "kernel $rel has CONFIG_RUST=y but its build tree has no Rust metadata" \
+		"(rust/*.rmeta): build the kernel first, or install a headers package that ships it"
 # Rust crates only link against crates built by the very same compiler.
 want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$conf")
-have=$("$rustc" --version 2>/dev/null) || fail "no Rust compiler '$rustc' (kernel $rel was built with $want): install it, or pass RUSTC=/path/to/rustc"
+have=$("$rustc" --version 2>/dev/null) || fail "no Rust compiler '$rustc' (kernel $rel was built" \
+	"with $want): install it, or pass RUSTC=/path/to/rustc"
 [ "$have" = "$want" ] ||
-	fail "kernel $rel was built with '$want' but '$rustc' is '$have'; Rust modules must be built with the kernel's own compiler: pass RUSTC=/path/to/that rustc (or put it first in PATH)"
+	fail "kernel $rel was built with '$want' but '$rustc' is '$have'; Rust modules must be" \
+		"built with the kernel's own compiler: pass RUSTC=/path/to/that rustc (or put it" \
+		"first in PATH)"
 exit 0

@@ -17,5 +17,6 @@ mapfile -t files < <(
 )
 [ "${#files[@]}" -gt 0 ] || die "no Rust crate roots found in the Kbuild files"
 "$RUSTFMT" --check --edition 2021 --config-path "$src/.rustfmt.toml" "${files[@]}" ||
-	die "rustfmt: the files above are not formatted (fix: $RUSTFMT --edition 2021 --config-path $src/.rustfmt.toml FILE)"
+	die "rustfmt: the files above are not formatted (fix: $RUSTFMT --edition 2021" \
+		"--config-path $src/.rustfmt.toml FILE)"
 say "rustfmt: formatted: ${files[*]} and the modules they declare"

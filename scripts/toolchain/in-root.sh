@@ -9,7 +9,8 @@
 
 root=$1
 shift
-[ -f "$root/.fencebuf-built" ] || die "$root is not a build root made by scripts/toolchain/trixie-root.sh"
+[ -f "$root/.fencebuf-built" ] || die "$root is not a build root made by" \
+	"scripts/toolchain/trixie-root.sh"
 [ "$(id -u)" -eq 0 ] || die "entering the build root needs root (chroot)"
 mkdir -p "$FENCEBUF_CACHE"
 export FENCEBUF_ROOT FENCEBUF_CACHE

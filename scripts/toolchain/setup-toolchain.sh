@@ -18,7 +18,8 @@ missing_pkgs() {
 }
 
 command -v apt-get >/dev/null ||
-	die "no apt-get: fencebuf's scripts need Debian 12 or later. Supply the toolchain in scripts/toolchain/pins.env yourself and build with KDIR=... make"
+	die "no apt-get: fencebuf's scripts need Debian 12 or later. Supply the toolchain in" \
+		"scripts/toolchain/pins.env yourself and build with KDIR=... make"
 
 missing=$(missing_pkgs | tr '\n' ' ')
 if [ -n "${missing// /}" ]; then
@@ -26,13 +27,16 @@ if [ -n "${missing// /}" ]; then
 	as_root apt-get update -q >/dev/null || die "apt-get update failed"
 	# shellcheck disable=SC2086
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing ||
-		die "could not install: $missing. rustc-web/rust-web-src come from bookworm-security; clang-19 from bookworm; enable those suites or install the packages by hand"
+		die "could not install: $missing. rustc-web/rust-web-src come from" \
+			"bookworm-security; clang-19 from bookworm; enable those suites or" \
+			"install the packages by hand"
 fi
 
 # The kernel's Rust support is pinned to one compiler: check it is the one.
 have=$("$RUSTC" --version 2>/dev/null | awk '{print $2}')
 [ "$have" = "$RUST_VERSION" ] ||
-	die "$RUSTC is '$have', pins want $RUST_VERSION: install rustc-web=$RUST_VERSION* (bookworm-security)"
+	die "$RUSTC is '$have', pins want $RUST_VERSION: install rustc-web=$RUST_VERSION*" \
+		"(bookworm-security)"
 [ -d /usr/lib/rustlib/src/rust/library ] ||
 	die "no Rust std sources at /usr/lib/rustlib/src/rust/library: install rust-web-src"
 [ -e "$LIBCLANG_PATH/libclang.so.1" ] || ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1 ||
@@ -40,10 +44,12 @@ have=$("$RUSTC" --version 2>/dev/null | awk '{print $2}')
 
 if ! "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
 	command -v cargo >/dev/null ||
-		die "bindgen $BINDGEN_VERSION is built with cargo, which is not on PATH: install cargo (apt: cargo-web) or rustup"
+		die "bindgen $BINDGEN_VERSION is built with cargo, which is not on PATH: install" \
+			"cargo (apt: cargo-web) or rustup"
 	mkdir -p "$FENCEBUF_CACHE/tools"
 	with_progress "building $BINDGEN_CRATE $BINDGEN_VERSION (about 90 s)" \
 		cargo install -q --locked --root "$FENCEBUF_CACHE/tools" "$BINDGEN_CRATE" --version "$BINDGEN_VERSION"
 fi
-"$BINDGEN" --version | grep -q " $BINDGEN_VERSION\$" || die "bindgen at $BINDGEN is not $BINDGEN_VERSION"
+"$BINDGEN" --version | grep -q " $BINDGEN_VERSION\$" || die "bindgen at $BINDGEN is not" \
+	"$BINDGEN_VERSION"
 say "toolchain ok: rustc $RUST_VERSION, clang $LLVM_VERSION, bindgen $BINDGEN_VERSION"

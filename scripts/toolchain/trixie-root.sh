@@ -50,7 +50,8 @@ say "trixie build root: $(echo $TRIXIE_PKGS | wc -w) pinned packages from $mirro
 logged "mmdebstrap of the trixie build root (about 4 min, 1.7 GB)" "$log" \
 	mmdebstrap --variant=apt --include="$include" \
 	--keyring="$keyring" trixie "$root.tmp" "${sources[@]}" ||
-	die "mmdebstrap failed (log: $log). A pinned version that the archive no longer has shows as 'Version ... not found': update TRIXIE_PKGS in scripts/toolchain/pins.env"
+	die "mmdebstrap failed (log: $log). A pinned version that the archive no longer has shows" \
+		"as 'Version ... not found': update TRIXIE_PKGS in scripts/toolchain/pins.env"
 
 # Every pinned package at its pinned version, nothing newer.
 bad=
