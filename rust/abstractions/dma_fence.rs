@@ -42,7 +42,7 @@ use core::{
 };
 use kernel::{
     bindings,
-    ffi::c_char,
+    ffi::{c_char, c_void},
     prelude::*,
     str::CStr,
     sync::{
@@ -63,7 +63,7 @@ extern "C" {
     );
     fn fencebuf_dma_fence_begin_signalling() -> bool;
     fn fencebuf_dma_fence_end_signalling(cookie: bool);
-    fn fencebuf_fence_alloc(size: usize) -> *mut core::ffi::c_void;
+    fn fencebuf_fence_alloc(size: usize) -> *mut c_void;
     fn fencebuf_refcount_sub_and_test(i: i32, r: *mut bindings::refcount_t) -> bool;
 }
 

@@ -8,12 +8,18 @@
 
 use super::dma_fence::Fence;
 use core::ptr::NonNull;
-use kernel::{bindings, fs::File, prelude::*, sync::aref::ARef};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_void},
+    fs::File,
+    prelude::*,
+    sync::aref::ARef,
+};
 
 extern "C" {
     // Returns a `struct file *`; typed as `void *` as `struct file` is not FFI-safe.
-    fn fencebuf_sync_file_create(fence: *mut bindings::dma_fence) -> *mut core::ffi::c_void;
-    fn sync_file_get_fence(fd: kernel::ffi::c_int) -> *mut bindings::dma_fence;
+    fn fencebuf_sync_file_create(fence: *mut bindings::dma_fence) -> *mut c_void;
+    fn sync_file_get_fence(fd: c_int) -> *mut bindings::dma_fence;
 }
 
 /// A new sync_file, not yet installed in any fd table.
