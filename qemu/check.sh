@@ -45,6 +45,8 @@ src=$(kernel_src_dir)
 
 if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
 	host_check rustfmt "$FENCEBUF_ROOT/scripts/lint/rustfmt-check.sh" || true
+	host_check import-graph python3 "$FENCEBUF_ROOT/scripts/lint/import-graph.py" \
+		"$FENCEBUF_ROOT/rust" || true
 	host_check clippy make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 clippy || true
 fi
 built=0
