@@ -7,8 +7,16 @@
 //! (`#[forbid(unsafe_code)]` below); all `unsafe` and every use of raw
 //! `bindings::` live in the abstraction layer, [`abstractions`].
 
-use abstractions::{debugfs::DebugfsNode, miscdevice::MiscNode};
-use kernel::{driver, pci, prelude::*, str::CString};
+use abstractions::{
+    debugfs::DebugfsNode,
+    miscdevice::MiscNode, //
+};
+use kernel::{
+    driver,
+    pci,
+    prelude::*,
+    str::CString, //
+};
 
 mod abstractions;
 #[forbid(unsafe_code)]

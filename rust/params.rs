@@ -4,7 +4,10 @@
 //! declared in C, with the checks the udev rule relies on.
 
 use crate::abstractions::module_param;
-use kernel::{prelude::*, str::CStr};
+use kernel::{
+    prelude::*,
+    str::CStr, //
+};
 
 /// The `max_pending` parameter.
 pub(crate) fn max_pending() -> usize {

@@ -29,22 +29,44 @@
 //! [`MiscNode`]: super::misc_node::MiscNode
 
 use super::node_file::NodeFile;
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
-    error::{from_err_ptr, from_result},
-    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
+    error::{
+        from_err_ptr,
+        from_result, //
+    },
+    ffi::{
+        c_int,
+        c_long,
+        c_uint,
+        c_ulong,
+        c_void, //
+    },
     prelude::*,
     seq_file::SeqFile,
     str::CStr,
     types::ForeignOwnable,
-    ModuleMetadata,
+    ModuleMetadata, //
 };
 
 #[cfg(CONFIG_DEBUG_FS)]
-use bindings::{debugfs_create_dir, debugfs_create_file_unsafe, debugfs_lookup, debugfs_remove};
+use bindings::{
+    debugfs_create_dir,
+    debugfs_create_file_unsafe,
+    debugfs_lookup,
+    debugfs_remove, //
+};
 #[cfg(not(CONFIG_DEBUG_FS))]
-use stubs::{debugfs_create_dir, debugfs_create_file_unsafe, debugfs_lookup, debugfs_remove};
+use stubs::{
+    debugfs_create_dir,
+    debugfs_create_file_unsafe,
+    debugfs_lookup,
+    debugfs_remove, //
+};
 
 // The dentries are typed `void *`: bindgen's `struct dentry` is not FFI-safe
 // (it reaches structs that some configurations leave empty, `struct
@@ -293,7 +315,12 @@ impl<T: NodeFile> FileOps<T> {
 /// `CONFIG_DEBUG_FS`: static inline stubs, which bindgen does not see.
 #[cfg(not(CONFIG_DEBUG_FS))]
 mod stubs {
-    use kernel::{bindings, ffi::c_char, ffi::c_void, prelude::*};
+    use kernel::{
+        bindings,
+        ffi::c_char,
+        ffi::c_void,
+        prelude::*, //
+    };
 
     /// # Safety
     ///

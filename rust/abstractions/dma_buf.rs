@@ -12,10 +12,18 @@
 //! that). The exporter's list of its buffers and the importer's attachment
 //! both use this one type.
 
-use super::dma_resv::{Resv, ResvGuard};
+use super::dma_resv::{
+    Resv,
+    ResvGuard, //
+};
 use core::ptr::NonNull;
 use kernel::{
-    bindings, error::from_err_ptr, fs::File, prelude::*, sync::aref::ARef, types::Opaque,
+    bindings,
+    error::from_err_ptr,
+    fs::File,
+    prelude::*,
+    sync::aref::ARef,
+    types::Opaque, //
 };
 
 /// An owned reference to a dma-buf: a reference to its file.

@@ -44,22 +44,43 @@
 //! is always deferred.
 
 use super::{
-    dma_buf::{Attachment, DmaBuf},
-    dma_buf_mapping::{direction, SgTable},
+    dma_buf::{
+        Attachment,
+        DmaBuf, //
+    },
+    dma_buf_mapping::{
+        direction,
+        SgTable, //
+    },
     io_mapping::IoMapping,
-    vma::{Fault, FaultOps, FaultResult, NewVma},
+    vma::{
+        Fault,
+        FaultOps,
+        FaultResult,
+        NewVma, //
+    }, //
 };
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     dma::DataDirection,
-    error::{from_err_ptr, from_result},
+    error::{
+        from_err_ptr,
+        from_result, //
+    },
     ffi::c_void,
-    new_condvar, new_mutex,
+    new_condvar,
+    new_mutex,
     prelude::*,
     str::CStr,
-    sync::{lock::mutex::MutexGuard, Arc, CondVar, CondVarTimeoutResult, Mutex},
-    time::Jiffies,
+    sync::{
+        lock::mutex::MutexGuard,
+        Arc,
+        CondVar,
+        CondVarTimeoutResult,
+        Mutex, //
+    },
+    time::Jiffies, //
 };
 
 /// The operations of buffers exported through [`Exports`].

@@ -7,7 +7,13 @@
 
 use super::dma_buf::Attachment;
 use core::ptr::NonNull;
-use kernel::{bindings, dma::DataDirection, error::from_err_ptr, ffi::c_void, prelude::*};
+use kernel::{
+    bindings,
+    dma::DataDirection,
+    error::from_err_ptr,
+    ffi::c_void,
+    prelude::*, //
+};
 
 // The attachment and the provider are typed `void *`: bindgen's versions of
 // these structs are not FFI-safe (they contain zero-sized members).

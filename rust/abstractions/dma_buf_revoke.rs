@@ -37,10 +37,20 @@
 
 use super::{
     dma_buf::DmaBuf,
-    dma_buf_export::{Exported, ExportedBuffer, Exporter, ExportsGuard, Transition},
-    vma::zap_file_mappings,
+    dma_buf_export::{
+        Exported,
+        ExportedBuffer,
+        Exporter,
+        ExportsGuard,
+        Transition, //
+    },
+    vma::zap_file_mappings, //
 };
-use kernel::{prelude::*, sync::Arc, time::Jiffies};
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    time::Jiffies, //
+};
 
 /// Room for a reference to every buffer of a device, reserved before a
 /// revoke changes anything.

@@ -36,20 +36,35 @@
 
 use core::{
     marker::PhantomData,
-    mem::{align_of, needs_drop, offset_of, size_of},
+    mem::{
+        align_of,
+        needs_drop,
+        offset_of,
+        size_of, //
+    },
     ptr::NonNull,
-    sync::atomic::{AtomicI64, AtomicU32, Ordering},
+    sync::atomic::{
+        AtomicI64,
+        AtomicU32,
+        Ordering, //
+    }, //
 };
 use kernel::{
     bindings,
-    ffi::{c_char, c_void},
+    ffi::{
+        c_char,
+        c_void, //
+    },
     prelude::*,
     str::CStr,
     sync::{
-        aref::{ARef, AlwaysRefCounted},
-        Refcount,
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        Refcount, //
     },
-    types::Opaque,
+    types::Opaque, //
 };
 
 extern "C" {

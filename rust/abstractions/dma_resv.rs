@@ -4,8 +4,16 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, prelude::*, time::Jiffies, types::Opaque};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::{
+    bindings,
+    prelude::*,
+    time::Jiffies,
+    types::Opaque, //
+};
 
 /// A `struct dma_resv`, borrowed from the object that embeds it.
 ///

@@ -4,7 +4,11 @@
 //! from the kernel (a dma-buf's `vmap`).
 
 use core::ptr::NonNull;
-use kernel::{bindings, ffi::c_void, prelude::*};
+use kernel::{
+    bindings,
+    ffi::c_void,
+    prelude::*, //
+};
 
 /// An `ioremap_wc()` mapping; unmapped on drop.
 ///

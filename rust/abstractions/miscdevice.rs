@@ -13,10 +13,17 @@ use core::marker::PhantomData;
 use kernel::{
     container_of,
     fs::File,
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
     prelude::*,
     seq_file::SeqFile,
-    str::{CStr, CString},
+    str::{
+        CStr,
+        CString, //
+    }, //
 };
 
 /// The registered adapter; private, so only `MiscNode` can register it.

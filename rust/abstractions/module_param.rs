@@ -6,7 +6,11 @@
 //! parameters it declares do not show in sysfs; these are declared with
 //! `module_param(..., 0444)` in C and read here.
 
-use kernel::{ffi::c_char, prelude::*, str::CStr};
+use kernel::{
+    ffi::c_char,
+    prelude::*,
+    str::CStr, //
+};
 
 extern "C" {
     fn fencebuf_param_devname() -> *const c_char;

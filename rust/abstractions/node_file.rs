@@ -5,7 +5,10 @@
 //!
 //! [`MiscNode`]: super::misc_node::MiscNode
 
-use kernel::{prelude::*, seq_file::SeqFile};
+use kernel::{
+    prelude::*,
+    seq_file::SeqFile, //
+};
 
 /// An open file of a node: made by `open`, dropped by the last `close`.
 pub(crate) trait NodeFile: Send + Sync + Sized + 'static {

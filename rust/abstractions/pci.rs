@@ -9,7 +9,14 @@
 //! Claims borrow the bound device, so they can only live in the driver's
 //! per-device data and are released at unbind at the latest.
 
-use kernel::{bindings, device, error::to_result, pci, prelude::*, str::CStr};
+use kernel::{
+    bindings,
+    device,
+    error::to_result,
+    pci,
+    prelude::*,
+    str::CStr, //
+};
 
 /// The standard BARs of a PCI device (`PCI_STD_NUM_BARS`).
 // CAST: 6 fits in `usize`.

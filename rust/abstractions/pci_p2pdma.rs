@@ -14,16 +14,24 @@
 
 use super::{
     dma_buf::Attachment,
-    dma_buf_mapping::{PhysRange, SgTable},
+    dma_buf_mapping::{
+        PhysRange,
+        SgTable, //
+    }, //
 };
 use core::ptr::NonNull;
 use kernel::{
-    bindings, device,
+    bindings,
+    device,
     dma::DataDirection,
     error::to_result,
-    new_mutex, pci,
+    new_mutex,
+    pci,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc,
+        Mutex, //
+    }, //
 };
 
 /// The raw provider pointer, valid while the slot holds it.

@@ -9,8 +9,16 @@
 //! fence), so inserting allocates nothing and all of a fence's memory is the one
 //! accounted allocation made by [`FenceSignaller::new`].
 
-use super::dma_fence::{DriverFence, FenceData, FenceSignaller};
-use core::{cmp::Ordering, marker::PhantomData, ptr::NonNull};
+use super::dma_fence::{
+    DriverFence,
+    FenceData,
+    FenceSignaller, //
+};
+use core::{
+    cmp::Ordering,
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::bindings;
 
 /// What [`PendingFences::insert`] gives back when the key is taken: the

@@ -10,10 +10,13 @@ use super::dma_fence::Fence;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
-    ffi::{c_int, c_void},
+    ffi::{
+        c_int,
+        c_void, //
+    },
     fs::File,
     prelude::*,
-    sync::aref::ARef,
+    sync::aref::ARef, //
 };
 
 extern "C" {

@@ -8,7 +8,10 @@
 //! uninitialised: the conditions of `FromBytes` and `AsBytes`.
 
 use core::mem::size_of;
-use kernel::transmute::{AsBytes, FromBytes};
+use kernel::transmute::{
+    AsBytes,
+    FromBytes, //
+};
 
 /// `struct sw_sync_create_fence_data`.
 #[repr(C)]

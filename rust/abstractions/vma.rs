@@ -10,7 +10,11 @@
 //! discipline) therefore revokes every CPU access at once, and a later fault
 //! re-inserts the frame when access is allowed again.
 
-use kernel::{bindings, fs::File, prelude::*};
+use kernel::{
+    bindings,
+    fs::File,
+    prelude::*, //
+};
 
 // The VMA and its operations are typed `void *`: bindgen's `vm_area_struct`
 // is not FFI-safe, nor is `vm_operations_struct`, whose handlers take VMAs:

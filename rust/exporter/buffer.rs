@@ -9,15 +9,24 @@
 use crate::abstractions::{
     dma_buf::Attachment,
     dma_buf_export::Exporter,
-    dma_buf_mapping::{PhysRange, SgTable},
+    dma_buf_mapping::{
+        PhysRange,
+        SgTable, //
+    },
     io_mapping::IoMapping,
     pci_p2pdma::P2pProvider,
-    vma::{Fault, FaultResult},
+    vma::{
+        Fault,
+        FaultResult, //
+    }, //
 };
 use kernel::{
     dma::DataDirection,
-    page::{PAGE_SHIFT, PAGE_SIZE},
-    prelude::*,
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
+    prelude::*, //
 };
 
 /// Ranges of one BAR, checked against it: what a buffer maps.

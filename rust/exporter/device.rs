@@ -14,20 +14,31 @@
 //! what lockdep recorded (lock classes `Exports::transition`,
 //! `Exports::inner` and `ExportedBuffer::access`).
 
-use super::buffer::{BarRanges, BufferKey, MmioBuffer};
+use super::buffer::{
+    BarRanges,
+    BufferKey,
+    MmioBuffer, //
+};
 use crate::abstractions::{
     dma_buf::DmaBuf,
     dma_buf_export::Exports,
     dma_buf_revoke::RevokeOutcome,
-    pci::{self as pci_ext, BarKind, NUM_BARS},
-    pci_p2pdma::P2pProvider,
+    pci::{
+        self as pci_ext,
+        BarKind,
+        NUM_BARS, //
+    },
+    pci_p2pdma::P2pProvider, //
 };
 use kernel::{
     pci,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Arc},
-    time::msecs_to_jiffies,
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
+    time::msecs_to_jiffies, //
 };
 
 /// BARs of a PCI device.

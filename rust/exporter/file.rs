@@ -4,21 +4,40 @@
 
 use super::{
     buffer::BufferKey,
-    device::{ExportRequest, MmioDevice, MAX_RANGES, NUM_REGIONS},
+    device::{
+        ExportRequest,
+        MmioDevice,
+        MAX_RANGES,
+        NUM_REGIONS, //
+    }, //
 };
 use crate::abstractions::{
     node_file::NodeFile,
-    uapi::{FencebufExport, FencebufInfo, FencebufRange},
+    uapi::{
+        FencebufExport,
+        FencebufInfo,
+        FencebufRange, //
+    }, //
 };
 use core::mem::size_of;
 use kernel::{
-    fs::file::{flags, FileDescriptorReservation},
-    ioctl::{_IOR, _IOW, _IOWR},
+    fs::file::{
+        flags,
+        FileDescriptorReservation, //
+    },
+    ioctl::{
+        _IOR,
+        _IOW,
+        _IOWR, //
+    },
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::Arc,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>('F' as u32, 0);

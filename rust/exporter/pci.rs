@@ -11,20 +11,31 @@
 //! and disables the device. Buffers outlive the binding, revoked.
 
 use super::{
-    device::{MmioDevice, Region, NUM_REGIONS},
-    file::ExporterFile,
+    device::{
+        MmioDevice,
+        Region,
+        NUM_REGIONS, //
+    },
+    file::ExporterFile, //
 };
 use crate::abstractions::{
     miscdevice::MiscNode,
-    pci::{self as pci_ext, BarClaim, MemEnabled},
-    pci_p2pdma::ProviderOwner,
+    pci::{
+        self as pci_ext,
+        BarClaim,
+        MemEnabled, //
+    },
+    pci_p2pdma::ProviderOwner, //
 };
 use kernel::{
-    device::{Bound, Core},
+    device::{
+        Bound,
+        Core, //
+    },
     pci,
     prelude::*,
     str::CString,
-    sync::Arc,
+    sync::Arc, //
 };
 
 /// The driver.

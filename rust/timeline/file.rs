@@ -33,25 +33,52 @@
 use super::seqno;
 use crate::abstractions::{
     dma_fence::{
-        FenceContext, FenceData, FenceSignaller, SignalBatch, SignalTime, SignallingSection,
+        FenceContext,
+        FenceData,
+        FenceSignaller,
+        SignalBatch,
+        SignalTime,
+        SignallingSection, //
     },
     node_file::NodeFile,
     pending_fences::PendingFences,
-    sync_file::{self, SyncFile},
-    task::{self, COMM_LEN},
-    uapi::{FencebufSignal, SwSyncCreateFenceData, SwSyncGetDeadline},
+    sync_file::{
+        self,
+        SyncFile, //
+    },
+    task::{
+        self,
+        COMM_LEN, //
+    },
+    uapi::{
+        FencebufSignal,
+        SwSyncCreateFenceData,
+        SwSyncGetDeadline, //
+    }, //
 };
 use core::mem::size_of;
 use kernel::{
-    fs::file::{flags::O_CLOEXEC, FileDescriptorReservation},
-    ioctl::{_IOW, _IOWR},
+    fs::file::{
+        flags::O_CLOEXEC,
+        FileDescriptorReservation, //
+    },
+    ioctl::{
+        _IOW,
+        _IOWR, //
+    },
     new_spinlock,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     str::CStr,
-    sync::{aref::ARef, SpinLock},
-    uaccess::{UserPtr, UserSlice},
+    sync::{
+        aref::ARef,
+        SpinLock, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 const SW_SYNC_IOC_CREATE_FENCE: u32 = _IOWR::<SwSyncCreateFenceData>('W' as u32, 0);

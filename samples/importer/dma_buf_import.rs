@@ -24,13 +24,20 @@
 
 use crate::dma_buf::DmaBuf;
 use crate::dma_resv::ResvGuard;
-use core::{cell::UnsafeCell, ptr::NonNull};
+use core::{
+    cell::UnsafeCell,
+    ptr::NonNull, //
+};
 use kernel::{
-    bindings, device,
+    bindings,
+    device,
     error::from_err_ptr,
     ffi::c_void,
     prelude::*,
-    sync::{aref::ARef, Arc},
+    sync::{
+        aref::ARef,
+        Arc, //
+    }, //
 };
 
 /// How an attachment presents itself to the exporter.

@@ -4,7 +4,12 @@
 
 use kernel::{
     device::Core,
-    ioctl::{_IO, _IOR, _IOW, _IOWR},
+    ioctl::{
+        _IO,
+        _IOR,
+        _IOW,
+        _IOWR, //
+    },
     pci,
     prelude::*,
     seq_file::SeqFile,
@@ -12,21 +17,41 @@ use kernel::{
     str::CString,
     sync::{
         aref::ARef,
-        atomic::{Atomic, Relaxed},
-        Arc, Mutex,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
     },
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 use crate::{
-    dma_buf_import::{AttachKind, Attachment, Importer},
+    dma_buf_import::{
+        AttachKind,
+        Attachment,
+        Importer, //
+    },
     miscdevice::MiscNode,
     node_file::NodeFile,
     uapi::{
-        FbimpAccess, FbimpAttach, FbimpSegment, FbimpSegments, FbimpStatus, FbimpUserptr,
-        FbimpUserptrStatus, SEGMENTS_MAX,
+        FbimpAccess,
+        FbimpAttach,
+        FbimpSegment,
+        FbimpSegments,
+        FbimpStatus,
+        FbimpUserptr,
+        FbimpUserptrStatus,
+        SEGMENTS_MAX, //
     },
-    userptr::{self, Userptr},
+    userptr::{
+        self,
+        Userptr, //
+    }, //
 };
 
 const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>('I' as u32, 0);

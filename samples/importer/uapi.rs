@@ -2,7 +2,10 @@
 
 //! The structures of `fencebuf_importer.h`, copied from and to userspace.
 
-use kernel::transmute::{AsBytes, FromBytes};
+use kernel::transmute::{
+    AsBytes,
+    FromBytes, //
+};
 
 /// `struct fbimp_access`.
 #[repr(C)]

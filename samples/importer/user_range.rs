@@ -42,9 +42,18 @@
 //! never refuse one the core requires to complete.
 
 use crate::dma_resv::Resv;
-use core::ptr::{null_mut, read_volatile, write_volatile};
+use core::ptr::{
+    null_mut,
+    read_volatile,
+    write_volatile, //
+};
 use kernel::{
-    bindings, page::PAGE_SHIFT, prelude::*, sync::SpinLock, time::Jiffies, types::Opaque,
+    bindings,
+    page::PAGE_SHIFT,
+    prelude::*,
+    sync::SpinLock,
+    time::Jiffies,
+    types::Opaque, //
 };
 
 /// How often [`UserRange::populate`] retries after colliding with an

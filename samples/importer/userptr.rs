@@ -11,13 +11,29 @@
 
 use crate::{
     dma_buf::DmaBuf,
-    uapi::{FbimpInval, FbimpUserptr, FbimpUserptrStatus, USERPTR_LOG, USERPTR_MAX_LEN},
-    user_range::{Invalidation, Mirror, UserRange, WouldBlock},
+    uapi::{
+        FbimpInval,
+        FbimpUserptr,
+        FbimpUserptrStatus,
+        USERPTR_LOG,
+        USERPTR_MAX_LEN, //
+    },
+    user_range::{
+        Invalidation,
+        Mirror,
+        UserRange,
+        WouldBlock, //
+    }, //
 };
 use kernel::{
     prelude::*,
     sync::SpinLock,
-    time::{msecs_to_jiffies, Instant, Jiffies, Monotonic},
+    time::{
+        msecs_to_jiffies,
+        Instant,
+        Jiffies,
+        Monotonic, //
+    }, //
 };
 
 /// The longest wait of one invalidation that userspace may ask for.

@@ -4,7 +4,10 @@
 //! mirror user memory there, so creating a range fails with `EOPNOTSUPP`
 //! and there is never one to use (the other ioctls fail with `EINVAL`).
 
-use crate::uapi::{FbimpUserptr, FbimpUserptrStatus};
+use crate::uapi::{
+    FbimpUserptr,
+    FbimpUserptrStatus, //
+};
 use kernel::prelude::*;
 
 /// A mirrored range: none can exist.
