@@ -31,6 +31,7 @@ impl IoMapping {
     /// safety one: the mapping itself stays valid until dropped.
     pub(crate) fn new_wc(phys: u64, len: usize) -> Result<Self> {
         // SAFETY: `ioremap_wc()` accepts any range and fails with NULL.
+        // CAST: `resource_size_t` is 64 bits wide on every 64-bit kernel.
         let addr = unsafe { bindings::ioremap_wc(phys as bindings::resource_size_t, len) };
         // INVARIANT: returned by `ioremap_wc()`.
         Ok(Self {

@@ -76,6 +76,7 @@ impl<'bound> BarClaim<'bound> {
     ) -> Result<Self> {
         // SAFETY: The device is bound; the name is static.
         to_result(unsafe {
+            // CAST: standard BAR numbers are below 6.
             bindings::pci_request_region(raw(pdev), bar as c_int, name.as_char_ptr())
         })?;
         Ok(Self { pdev, bar })
@@ -85,6 +86,7 @@ impl<'bound> BarClaim<'bound> {
 impl Drop for BarClaim<'_> {
     fn drop(&mut self) {
         // SAFETY: We claimed this region in `new` and the device is bound.
+        // CAST: standard BAR numbers are below 6.
         unsafe { bindings::pci_release_region(raw(self.pdev), self.bar as c_int) };
     }
 }
@@ -111,13 +113,18 @@ impl Drop for MemEnabled<'_> {
     }
 }
 
+// CAST: the offset of the command register, and its memory-decode bit.
+const COMMAND: c_int = bindings::PCI_COMMAND as c_int;
+// CAST: as above: a bit of the 16-bit register.
+const COMMAND_MEMORY: u16 = bindings::PCI_COMMAND_MEMORY as u16;
+
 /// Whether memory decoding (`PCI_COMMAND_MEMORY`) is on.
 pub(crate) fn memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
     let mut cmd: u16 = 0;
     // SAFETY: Config space reads are allowed on any live device; an error
     // leaves `cmd` 0, which reads as "off".
-    unsafe { bindings::pci_read_config_word(raw(pdev), bindings::PCI_COMMAND as c_int, &mut cmd) };
-    cmd & bindings::PCI_COMMAND_MEMORY as u16 != 0
+    unsafe { bindings::pci_read_config_word(raw(pdev), COMMAND, &mut cmd) };
+    cmd & COMMAND_MEMORY != 0
 }
 
 /// Turns memory decoding on or off. The caller serialises changes to the
@@ -129,16 +136,12 @@ pub(crate) fn set_memory_decode<Ctx: device::DeviceContext>(
     let mut cmd: u16 = 0;
     let pdev = raw(pdev);
     // SAFETY: Config space accesses are allowed on any live device.
-    to_result(unsafe {
-        bindings::pci_read_config_word(pdev, bindings::PCI_COMMAND as c_int, &mut cmd)
-    })?;
-    let mem = bindings::PCI_COMMAND_MEMORY as u16;
+    to_result(unsafe { bindings::pci_read_config_word(pdev, COMMAND, &mut cmd) })?;
+    let mem = COMMAND_MEMORY;
     let new = if on { cmd | mem } else { cmd & !mem };
     if new != cmd {
         // SAFETY: As above.
-        to_result(unsafe {
-            bindings::pci_write_config_word(pdev, bindings::PCI_COMMAND as c_int, new)
-        })?;
+        to_result(unsafe { bindings::pci_write_config_word(pdev, COMMAND, new) })?;
     }
     Ok(())
 }

@@ -70,6 +70,7 @@ impl<'bound> ProviderOwner<'bound> {
         // and the device is bound, as `pcim_p2pdma_init()` requires.
         to_result(unsafe { bindings::pcim_p2pdma_init(raw) })?;
         // SAFETY: As above; P2P is initialised, so this does not warn.
+        // CAST: standard BAR numbers are below 6.
         let ptr = unsafe { bindings::pcim_p2pdma_provider(raw, bar as c_int) };
         let ptr = NonNull::new(ptr).ok_or(ENODEV)?;
         let slot = Arc::pin_init(new_mutex!(Some(RawProvider(ptr))), GFP_KERNEL)?;

@@ -5,6 +5,7 @@
 use kernel::bindings;
 
 /// `TASK_COMM_LEN`: the size of a task's command name, NUL included.
+// CAST: a small array length.
 pub(crate) const COMM_LEN: usize = bindings::TASK_COMM_LEN as usize;
 
 extern "C" {

@@ -51,6 +51,7 @@ impl NewVma {
     pub(crate) fn is_shared(&self) -> bool {
         // SAFETY: Reading the flags of a VMA under construction is allowed.
         let flags = unsafe { self.0.__bindgen_anon_2.vm_flags };
+        // CAST: a flag of the type it is tested in.
         flags & (bindings::VM_SHARED as bindings::vm_flags_t) != 0
     }
 
@@ -138,6 +139,7 @@ impl Fault {
         // SAFETY: The VMA is a PFN mapping (set up by `set_io_pfnmap`, which
         // requires it shared, so not copy-on-write), alive and locked while
         // the fault is handled; the address is the faulting one, inside it.
+        // CAST: `unsigned long` is 64 bits wide on every 64-bit kernel.
         FaultResult(unsafe { bindings::vmf_insert_pfn(f.vma, f.address, pfn as c_ulong) })
     }
 }

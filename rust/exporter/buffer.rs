@@ -75,6 +75,7 @@ impl BarRanges {
         if n == 0 {
             return Err(EINVAL);
         }
+        // CAST: `usize` to `u64` is lossless.
         let page = PAGE_SIZE as u64;
         let mut size: usize = 0;
         let mut range = || -> Result<PhysRange> {
@@ -101,6 +102,7 @@ impl BarRanges {
         };
         // dma-buf sizes and DMA IOVA ranges are limited to what fits below
         // the sign bit (the core warns on larger IOVA requests).
+        // CAST: `isize::MAX` is positive.
         if size > isize::MAX as usize {
             return Err(EOVERFLOW);
         }
@@ -159,6 +161,7 @@ impl MmioBuffer {
         // At most `max_ranges` steps, never more.
         for r in self.key.ranges.ranges.as_slice() {
             if offset < r.len() {
+                // CAST: `usize` to `u64` is lossless.
                 return Some(r.addr() + offset as u64);
             }
             offset -= r.len();

@@ -131,6 +131,7 @@ impl MmioDevice {
         n: usize,
         next: impl FnMut() -> Result<(u64, u64)>,
     ) -> Result<BarRanges> {
+        // CAST: `u32` to `usize` is lossless.
         let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
         if bar.provider.is_none() {
             return Err(ENODEV);
@@ -144,6 +145,7 @@ impl MmioDevice {
         let key = req.key;
         let region = self
             .regions
+            // CAST: `u32` to `usize` is lossless.
             .get(key.ranges.region() as usize)
             .ok_or(ENODEV)?;
         let provider = region.provider.as_ref().ok_or(ENODEV)?;

@@ -40,9 +40,11 @@ use kernel::{
     }, //
 };
 
-const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>('F' as u32, 0);
-const FENCEBUF_IOC_EXPORT: u32 = _IOWR::<FencebufExport>('F' as u32, 1);
-const FENCEBUF_IOC_MEMORY_ENABLE: u32 = _IOW::<u32>('F' as u32, 2);
+// CAST: an ASCII character, as in C's `_IOR('F', ...)`.
+const FENCEBUF_IOC_MAGIC: u32 = b'F' as u32;
+const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>(FENCEBUF_IOC_MAGIC, 0);
+const FENCEBUF_IOC_EXPORT: u32 = _IOWR::<FencebufExport>(FENCEBUF_IOC_MAGIC, 1);
+const FENCEBUF_IOC_MEMORY_ENABLE: u32 = _IOW::<u32>(FENCEBUF_IOC_MAGIC, 2);
 
 const REGION_EXPORTABLE: u32 = 1 << 0;
 const REGION_PREFETCH: u32 = 1 << 1;
@@ -88,12 +90,14 @@ impl ExporterFile {
         let (enabled, buffers) = self.dev.status()?;
         let mut info = FencebufInfo {
             flags: if enabled { INFO_MEMORY_ENABLED } else { 0 },
+            // CAST: 6 and 256: small constants.
             num_regions: NUM_REGIONS as u32,
             max_ranges: MAX_RANGES as u32,
             num_buffers: buffers.try_into().unwrap_or(u32::MAX),
             ..Default::default()
         };
         for (i, (out, region)) in info.regions.iter_mut().zip(self.dev.regions()).enumerate() {
+            // CAST: a BAR number, below 6.
             out.index = i as u32;
             out.size = region.len;
             let kind = &region.kind;
@@ -127,12 +131,15 @@ impl ExporterFile {
         {
             return Err(EINVAL);
         }
+        // CAST: `u32` to `usize` is lossless.
         if req.nr_ranges as usize > MAX_RANGES {
             return Err(E2BIG);
         }
 
+        // CAST: `u32` to `usize` is lossless.
         let n = req.nr_ranges as usize;
         let mut ranges_reader = UserSlice::new(
+            // CAST: a user address: `usize` is 64 bits wide on every 64-bit kernel.
             UserPtr::from_addr(req.ranges as usize),
             n * size_of::<FencebufRange>(),
         )
@@ -153,6 +160,7 @@ impl ExporterFile {
             },
             reuse: req.flags & EXPORT_REUSE != 0,
         })?;
+        // CAST: fds are below `INT_MAX` (`sysctl_nr_open`).
         req.fd = fd.reserved_fd() as i32;
         writer.write(&req)?;
         fd.fd_install(buf.into_file());

@@ -77,6 +77,7 @@ impl pci::Driver for FencebufPci {
             let mut claims = KVec::new();
             let mut providers = KVec::new();
             let mut regions = KVec::with_capacity(NUM_REGIONS, GFP_KERNEL)?;
+            // CAST: 6 fits in `u32`.
             for bar in 0..NUM_REGIONS as u32 {
                 let kind = pci_ext::bar_kind(bound, bar);
                 let len = bound.resource_len(bar)?;

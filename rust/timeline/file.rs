@@ -81,10 +81,12 @@ use kernel::{
     }, //
 };
 
-const SW_SYNC_IOC_CREATE_FENCE: u32 = _IOWR::<SwSyncCreateFenceData>('W' as u32, 0);
-const SW_SYNC_IOC_INC: u32 = _IOW::<u32>('W' as u32, 1);
-const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>('W' as u32, 2);
-const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>('W' as u32, 0x80);
+// CAST: an ASCII character, as in C's `_IOW('W', ...)`.
+const SW_SYNC_IOC_MAGIC: u32 = b'W' as u32;
+const SW_SYNC_IOC_CREATE_FENCE: u32 = _IOWR::<SwSyncCreateFenceData>(SW_SYNC_IOC_MAGIC, 0);
+const SW_SYNC_IOC_INC: u32 = _IOW::<u32>(SW_SYNC_IOC_MAGIC, 1);
+const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>(SW_SYNC_IOC_MAGIC, 2);
+const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>(SW_SYNC_IOC_MAGIC, 0x80);
 
 /// What every fence of a timeline reports: the timeline's name.
 struct TimelineFenceData {
@@ -126,7 +128,7 @@ impl Drop for Timeline {
 impl Timeline {
     /// The ABI's 32-bit value.
     fn value32(&self) -> u32 {
-        // Truncation intended: the ABI value is the low half.
+        // CAST: truncation intended: the ABI value is the low half.
         self.value as u32
     }
 
@@ -263,6 +265,7 @@ impl TimelineFile {
             file = SyncFile::new(&existing)?;
         }
 
+        // CAST: fds are below `INT_MAX` (`sysctl_nr_open`).
         data.fence = fd.reserved_fd() as i32;
         writer.write(&data)?;
         fd.fd_install(file.into_file());
@@ -302,6 +305,7 @@ impl TimelineFile {
         // Only fences of this timeline: their context says so even after
         // they signalled (when the core has detached them from their ops).
         let ours = self.context.downcast(&fence).ok_or(EINVAL)?;
+        // CAST: a deadline is a CLOCK_MONOTONIC time, not negative.
         data.deadline_ns = ours.deadline_ns().ok_or(ENOENT)? as u64;
         writer.write(&data)
     }

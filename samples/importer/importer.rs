@@ -54,19 +54,21 @@ use crate::{
     }, //
 };
 
-const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>('I' as u32, 0);
-const FBIMP_IOC_MAP: u32 = _IOR::<u64>('I' as u32, 1);
-const FBIMP_IOC_UNMAP: u32 = _IO('I' as u32, 2);
-const FBIMP_IOC_ACCESS: u32 = _IOW::<FbimpAccess>('I' as u32, 3);
-const FBIMP_IOC_STATUS: u32 = _IOR::<FbimpStatus>('I' as u32, 4);
-const FBIMP_IOC_DETACH: u32 = _IO('I' as u32, 5);
-const FBIMP_IOC_ATTACH_AS: u32 = _IOW::<FbimpAttach>('I' as u32, 6);
-const FBIMP_IOC_USERPTR: u32 = _IOW::<FbimpUserptr>('I' as u32, 7);
-const FBIMP_IOC_USERPTR_POPULATE: u32 = _IOR::<u64>('I' as u32, 8);
-const FBIMP_IOC_USERPTR_HOLD: u32 = _IOW::<i32>('I' as u32, 9);
-const FBIMP_IOC_USERPTR_STATUS: u32 = _IOR::<FbimpUserptrStatus>('I' as u32, 10);
-const FBIMP_IOC_USERPTR_REMOVE: u32 = _IO('I' as u32, 11);
-const FBIMP_IOC_SEGMENTS: u32 = _IOWR::<FbimpSegments>('I' as u32, 12);
+// CAST: an ASCII character, as in C's `_IOW('I', ...)`.
+const FBIMP_IOC_MAGIC: u32 = b'I' as u32;
+const FBIMP_IOC_ATTACH: u32 = _IOW::<i32>(FBIMP_IOC_MAGIC, 0);
+const FBIMP_IOC_MAP: u32 = _IOR::<u64>(FBIMP_IOC_MAGIC, 1);
+const FBIMP_IOC_UNMAP: u32 = _IO(FBIMP_IOC_MAGIC, 2);
+const FBIMP_IOC_ACCESS: u32 = _IOW::<FbimpAccess>(FBIMP_IOC_MAGIC, 3);
+const FBIMP_IOC_STATUS: u32 = _IOR::<FbimpStatus>(FBIMP_IOC_MAGIC, 4);
+const FBIMP_IOC_DETACH: u32 = _IO(FBIMP_IOC_MAGIC, 5);
+const FBIMP_IOC_ATTACH_AS: u32 = _IOW::<FbimpAttach>(FBIMP_IOC_MAGIC, 6);
+const FBIMP_IOC_USERPTR: u32 = _IOW::<FbimpUserptr>(FBIMP_IOC_MAGIC, 7);
+const FBIMP_IOC_USERPTR_POPULATE: u32 = _IOR::<u64>(FBIMP_IOC_MAGIC, 8);
+const FBIMP_IOC_USERPTR_HOLD: u32 = _IOW::<i32>(FBIMP_IOC_MAGIC, 9);
+const FBIMP_IOC_USERPTR_STATUS: u32 = _IOR::<FbimpUserptrStatus>(FBIMP_IOC_MAGIC, 10);
+const FBIMP_IOC_USERPTR_REMOVE: u32 = _IO(FBIMP_IOC_MAGIC, 11);
+const FBIMP_IOC_SEGMENTS: u32 = _IOWR::<FbimpSegments>(FBIMP_IOC_MAGIC, 12);
 
 /// Largest copy of one ACCESS.
 const MAX_ACCESS: usize = 1 << 20;
