@@ -9,8 +9,9 @@
 #                        nothing is fetched (pass LLVM=1 etc. as for that kernel)
 #   make run             boot the pinned kernel in QEMU, load fencebuf, run the demo
 #   make check           lints + every test in QEMU; ends with "N passed, N failed"
-#   make lint            rustfmt check, import graph without a cycle, and a
-#                        CLIPPY=1 build without warnings
+#   make lint            rustfmt check, import graph without a cycle, the Rust
+#                        declarations of C functions checked against their
+#                        prototypes, and a CLIPPY=1 build without warnings
 #   make deps            print the Rust modules' import graph (fails on a cycle)
 #   make stress DURATION=30m   the reliability suites (stress, lifecycle,
 #                        allocation-failure injection, fuzzer) for about that long
@@ -38,7 +39,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps clippy check run mutants bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -143,7 +144,12 @@ uapi-doc:
 deps:
 	@python3 $(ROOT)/scripts/lint/import-graph.py $(ROOT)/rust
 
-lint: rustfmt-check deps clippy
+# The Rust declarations of C functions against their prototypes.
+ffi-check:
+	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/ffi-check.py \
+		$(ROOT)/rust $(ROOT)/rust/helpers/helpers.h $$src
+
+lint: rustfmt-check deps ffi-check clippy
 
 check:
 	@$(ROOT)/qemu/check.sh

@@ -61,6 +61,8 @@ sysroot=$build/guest-sysroot
 if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
 	host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/lint/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
 	host_check syzlang python3 "$FENCEBUF_ROOT/scripts/lint/syzlang-check.py" || true
+	host_check ffi python3 "$FENCEBUF_ROOT/scripts/lint/ffi-check.py" "$FENCEBUF_ROOT/rust" \
+		"$FENCEBUF_ROOT/rust/helpers/helpers.h" "$src" || true
 	for what in install uninstall kernel-check dkms rust-analyzer; do
 		host_check "$what" "$FENCEBUF_ROOT/scripts/install-check.sh" "$what" "$kdir" "$sysroot" || true
 	done

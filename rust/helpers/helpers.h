@@ -3,7 +3,8 @@
  * C helpers of fencebuf: functions Rust calls for what it cannot reach
  * directly (static inline kernel functions, module parameters the module!
  * macro cannot declare).
- * The Rust declarations are in rust/abstractions/.
+ * The Rust declarations are in rust/abstractions/; `make ffi-check` checks
+ * them against these prototypes.
  */
 #ifndef FENCEBUF_HELPERS_H
 #define FENCEBUF_HELPERS_H
