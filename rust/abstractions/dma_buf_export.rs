@@ -54,10 +54,10 @@ use super::{
     },
     io_mapping::IoMapping,
     vma::{
+        self,
         Fault,
         FaultOps,
-        FaultResult,
-        NewVma, //
+        FaultResult, //
     }, //
 };
 use core::ptr::NonNull;
@@ -69,6 +69,7 @@ use kernel::{
         from_result, //
     },
     ffi::c_void,
+    mm::virt::VmaNew,
     new_condvar,
     new_mutex,
     prelude::*,
@@ -385,11 +386,11 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
     ) -> c_int {
         // SAFETY: The core calls this for a live buffer of ours and a new
         // VMA, bounds already checked against the buffer's size.
-        let (buffer, vma) = unsafe { (Self::buffer(dmabuf), NewVma::from_raw(vma)) };
-        if !vma.is_shared() {
+        let (buffer, vma) = unsafe { (Self::buffer(dmabuf), VmaNew::from_raw(vma)) };
+        if !vma::is_shared(vma) {
             return EINVAL.to_errno();
         }
-        vma.set_io_pfnmap(&Self::FAULT_OPS, buffer.data.cpu_write_combine());
+        vma::set_io_pfnmap(vma, &Self::FAULT_OPS, buffer.data.cpu_write_combine());
         0
     }
 

@@ -12,7 +12,12 @@
 
 use kernel::{
     bindings,
+    ffi::c_void,
     fs::File,
+    mm::virt::{
+        flags,
+        VmaNew, //
+    },
     prelude::*, //
 };
 
@@ -21,53 +26,34 @@ use kernel::{
 // both reach structs that some configurations leave empty (`struct
 // lock_class_key` without lockdep), which `improper_ctypes` rejects.
 extern "C" {
-    fn fencebuf_vma_set_io_pfnmap(
-        vma: *mut kernel::ffi::c_void,
-        ops: *const kernel::ffi::c_void,
-        write_combine: bool,
-    );
+    fn fencebuf_vma_set_pfnmap(vma: *mut c_void, ops: *const c_void, write_combine: bool);
 }
 
-/// A VMA being set up by an `mmap` file operation.
-///
-/// # Invariants
-///
-/// The VMA is new (not yet visible to other threads) and its `mmap_lock` is
-/// held for write, for as long as a `&NewVma` exists.
-#[repr(transparent)]
-pub(crate) struct NewVma(bindings::vm_area_struct);
+/// Whether a VMA being set up is shared: a private (copy-on-write) mapping
+/// of I/O memory is impossible.
+pub(crate) fn is_shared(vma: &VmaNew) -> bool {
+    vma.flags() & flags::SHARED != 0
+}
 
-impl NewVma {
-    /// # Safety
-    ///
-    /// `vma` is a VMA passed to an `mmap` handler, valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(vma: *mut bindings::vm_area_struct) -> &'a Self {
-        // SAFETY: Transparent wrapper; validity is the caller's guarantee.
-        unsafe { &*vma.cast::<Self>() }
-    }
-
-    /// Whether the mapping is shared: a private (copy-on-write) mapping of
-    /// I/O memory is impossible.
-    pub(crate) fn is_shared(&self) -> bool {
-        // SAFETY: Reading the flags of a VMA under construction is allowed.
-        let flags = unsafe { self.0.__bindgen_anon_2.vm_flags };
-        // CAST: a flag of the type it is tested in.
-        flags & (bindings::VM_SHARED as bindings::vm_flags_t) != 0
-    }
-
-    /// Makes this a lazily populated PFN mapping of I/O memory whose faults
-    /// `ops` handles.
-    pub(crate) fn set_io_pfnmap(&self, ops: &'static FaultOps, write_combine: bool) {
-        // SAFETY: The VMA is new and its mmap_lock held for write (type
-        // invariant); `ops` is a static `vm_operations_struct`.
-        unsafe {
-            fencebuf_vma_set_io_pfnmap(
-                core::ptr::from_ref(&self.0).cast_mut().cast(),
-                core::ptr::from_ref(&ops.0).cast(),
-                write_combine,
-            )
-        };
-    }
+/// Makes a VMA being set up a lazily populated PFN mapping of I/O memory
+/// whose faults `ops` handles: never copied on fork, never expanded by
+/// mremap, never dumped, uncached or write-combined.
+pub(crate) fn set_io_pfnmap(vma: &VmaNew, ops: &'static FaultOps, write_combine: bool) {
+    vma.set_io();
+    vma.set_dontexpand();
+    vma.set_dontcopy();
+    vma.set_dontdump();
+    // `VmaNew` has no way to set `VM_PFNMAP`, the protection or the
+    // operations: the helper does.
+    // SAFETY: The VMA is being set up (`VmaNew`'s invariant); `ops` is a
+    // static `vm_operations_struct`.
+    unsafe {
+        fencebuf_vma_set_pfnmap(
+            vma.as_ptr().cast(),
+            core::ptr::from_ref(&ops.0).cast(),
+            write_combine,
+        )
+    };
 }
 
 /// A `vm_operations_struct` with just a fault handler.
@@ -89,7 +75,7 @@ impl FaultOps {
     }
 }
 
-/// A page fault in a mapping set up with [`NewVma::set_io_pfnmap`].
+/// A page fault in a mapping set up with [`set_io_pfnmap`].
 ///
 /// # Invariants
 ///

@@ -46,8 +46,8 @@ struct file *fencebuf_sync_file_create(struct dma_fence *fence);
 void fencebuf_current_comm(char *buf);
 
 /* vma.c */
-void fencebuf_vma_set_io_pfnmap(struct vm_area_struct *vma,
-				const struct vm_operations_struct *ops,
-				bool write_combine);
+void fencebuf_vma_set_pfnmap(struct vm_area_struct *vma,
+			     const struct vm_operations_struct *ops,
+			     bool write_combine);
 
 #endif /* FENCEBUF_HELPERS_H */
