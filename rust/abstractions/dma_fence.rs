@@ -283,6 +283,21 @@ pub(crate) struct DriverFence<T: FenceData> {
 
 const NO_DEADLINE: i64 = i64::MAX;
 
+/// Most counts a [`SignalBatch`] holds before it puts them: a `refcount_t`
+/// holds at most `INT_MAX / 2` before it saturates (`REFCOUNT_SATURATED`), so
+/// no more can be owed to one, and `1 + extra` cannot overflow.
+const BATCH_MAX: i32 = i32::MAX / 2;
+
+/// The error of a fence signalled with `errno`: a negative errno no lower
+/// than `-MAX_ERRNO`, as `dma_fence_set_error()` requires; `None` otherwise.
+pub(crate) fn fence_error(errno: i32) -> Option<Error> {
+    // CAST: `MAX_ERRNO` is 4095.
+    let lowest = -(bindings::MAX_ERRNO as i32);
+    (lowest..0)
+        .contains(&errno)
+        .then(|| Error::from_errno(errno))
+}
+
 // SAFETY: Same as `Fence`; `T: Send + Sync`, `state` is only read by ops
 // (see the invariants), and `link`/`key` are only accessed by the owning
 // `PendingFences` under its exclusive borrow.
@@ -623,7 +638,7 @@ impl<T: FenceData> SignalBatch<T> {
             unsafe { (core::ptr::read(&this.fence), core::ptr::read(&this.state)) };
         drop(fence);
         match &self.state {
-            Some(held) if held.0 == state.0 && self.extra < i32::MAX / 2 => {
+            Some(held) if held.0 == state.0 && self.extra < BATCH_MAX => {
                 // INVARIANT: The signalled fence's count joins the batch's.
                 core::mem::forget(state);
                 self.extra += 1;

@@ -33,6 +33,7 @@
 use super::seqno;
 use crate::abstractions::{
     dma_fence::{
+        fence_error,
         FenceContext,
         FenceData,
         FenceSignaller,
@@ -284,8 +285,7 @@ impl TimelineFile {
             .read()?;
         let result = match req.error {
             0 => Ok(()),
-            e if (-4095..0).contains(&e) => Err(Error::from_errno(e)),
-            _ => return Err(EINVAL),
+            e => Err(fence_error(e).ok_or(EINVAL)?),
         };
         let mut tl = self.timeline.lock();
         if let Some(d) = tl.ahead(req.value) {
