@@ -17,7 +17,7 @@ import pathlib
 import re
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 HEADER = (ROOT / "include/uapi/linux/fencebuf.h").read_text()
 SYZ = (ROOT / "syzkaller/fencebuf.txt").read_text()
 
