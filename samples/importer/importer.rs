@@ -161,6 +161,7 @@ impl NodeFile for ImporterFile {
                         mapped: att.as_ref().map_or(0, |a| u32::from(a.lock().is_mapped())),
                         invalidations: self.counter.invalidations.load(Relaxed),
                         pad: 0,
+                        // CAST: `usize` to `u64` is lossless.
                         size: att.as_ref().map_or(0, |a| a.size() as u64),
                     }
                 };
@@ -187,6 +188,7 @@ impl NodeFile for ImporterFile {
             }
             FBIMP_IOC_USERPTR_POPULATE => {
                 let pages = userptr::populate(self.userptr.lock().as_ref().ok_or(EINVAL)?)?;
+                // CAST: `usize` to `u64` is lossless.
                 UserSlice::new(arg, 8).writer().write(&(pages as u64))?;
                 Ok(0)
             }
@@ -238,6 +240,7 @@ impl ImporterFile {
         if req.max > SEGMENTS_MAX {
             return Err(EINVAL);
         }
+        // CAST: `u32` to `usize` is lossless.
         let max = req.max as usize;
         let mut segs = KVec::with_capacity(max, GFP_KERNEL)?;
         {
@@ -249,6 +252,7 @@ impl ImporterFile {
         }
         // Copied out after the locks are dropped.
         let mut out = UserSlice::new(
+            // CAST: a user address: `usize` is 64 bits wide on every 64-bit kernel.
             UserPtr::from_addr(req.segs_ptr as usize),
             segs.len() * core::mem::size_of::<FbimpSegment>(),
         )
@@ -273,6 +277,7 @@ impl ImporterFile {
             return Err(E2BIG);
         }
         let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        // CAST: a user address: `usize` is 64 bits wide on every 64-bit kernel.
         let user = UserPtr::from_addr(req.user_ptr as usize);
         if req.write == 1 {
             UserSlice::new(user, len).reader().read_slice(&mut data)?;

@@ -136,6 +136,7 @@ impl PinnedPages {
         // mm is the one the addresses belong to.
         let got = unsafe {
             bindings::pin_user_pages_fast(
+                // CAST: a user address, as the C prototype takes it.
                 start as c_ulong,
                 nr,
                 bindings::FOLL_WRITE,
@@ -167,6 +168,7 @@ impl Drop for PinnedPages {
             return;
         }
         // SAFETY: Every entry is a page we pinned (type invariant).
+        // CAST: `usize` to `unsigned long` is lossless.
         unsafe { bindings::unpin_user_pages(self.pages.as_mut_ptr(), self.pages.len() as c_ulong) };
     }
 }

@@ -173,9 +173,11 @@ pub(crate) fn status(range: &Userptr) -> FbimpUserptrStatus {
         refused: log.refused,
         wait_timeouts: log.wait_timeouts,
         mirrored: u32::from(mirrored),
+        // CAST: `usize` to `u64` is lossless.
         pages: pages as u64,
         max_wait_ns: log.max_wait_ns,
         held: u32::from(log.held.is_some()),
+        // CAST: at most `USERPTR_LOG` entries.
         nlog: nlog as u32,
         log: log.entries,
     };
