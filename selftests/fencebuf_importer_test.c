@@ -9,7 +9,8 @@
  * invalidated by revoke (memory off, unbind). Each test runs once per
  * exporter (the harness's variants), with fencebuf and the importer freshly
  * loaded. Where the two exporters differ, the test says which and why; the
- * README's comparison table lists the same differences.
+ * comparison table of Documentation/fencebuf/design.rst ("fencebuf and VFIO
+ * side by side") lists the same differences.
  */
 #include <fcntl.h>
 #include <stdbool.h>
