@@ -134,6 +134,9 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> Transition<'a, T, S> {
 /// Marks one buffer revoked (or not) and invalidates its importers'
 /// mappings, under its reservation lock. `None` for a buffer whose last
 /// reference is gone.
+// Inline: out of line it cost restore about 19 instructions per buffer
+// (counted, `make bench`).
+#[inline]
 fn mark<T: Exporter>(exported: &Exported<'_, T>, revoked: bool) -> Option<DmaBuf> {
     let buf = exported.try_get()?;
     {
