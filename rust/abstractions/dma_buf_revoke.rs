@@ -28,7 +28,7 @@
 //! the last; its own drops are `fput()`, never `release`.
 //!
 //! The references of step 2 are held in a vector reserved beforehand
-//! ([`Transition::reserve_revoke`]), so a revoke that may fail fails with
+//! ([`TransitionGuard::reserve_revoke`]), so a revoke that may fail fails with
 //! `ENOMEM` before changing anything. Without a reservation (unbind, which
 //! cannot fail), each buffer is finished under the device lock instead.
 //!
@@ -45,6 +45,10 @@ use super::{
         Transition, //
     },
     vma::zap_file_mappings, //
+};
+use core::ops::{
+    Deref,
+    DerefMut, //
 };
 use kernel::{
     prelude::*,
@@ -69,32 +73,54 @@ pub(crate) struct RevokeOutcome {
 }
 
 impl<'a, T: Exporter, S: Send + Unpin + 'static> Transition<'a, T, S> {
-    /// Takes the device lock, under the transition lock.
-    pub(crate) fn lock(&self) -> ExportsGuard<'_, T, S> {
-        self.exports.lock()
+    /// Takes the device lock, under the transition lock: the only way to a
+    /// [`TransitionGuard`], which revokes and restores.
+    pub(crate) fn lock(&self) -> TransitionGuard<'_, T, S> {
+        TransitionGuard {
+            guard: self.exports.lock(),
+        }
     }
+}
 
-    /// Room for a reference to every buffer of `guard`: `ENOMEM` leaves
-    /// everything as it was.
-    pub(crate) fn reserve_revoke(
-        &self,
-        guard: &ExportsGuard<'_, T, S>,
-    ) -> Result<RevokeReservation<T>> {
+/// The device lock of an [`Exports`], taken under its transition lock
+/// (borrowed for `'t`): revoke and restore run on it.
+pub(crate) struct TransitionGuard<'t, T, S> {
+    guard: ExportsGuard<'t, T, S>,
+}
+
+impl<'t, T, S> Deref for TransitionGuard<'t, T, S> {
+    type Target = ExportsGuard<'t, T, S>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl<T, S> DerefMut for TransitionGuard<'_, T, S> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
+    }
+}
+
+impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
+    /// Room for a reference to every buffer: `ENOMEM` leaves everything as
+    /// it was.
+    pub(crate) fn reserve_revoke(&self) -> Result<RevokeReservation<T>> {
         Ok(RevokeReservation(KVVec::with_capacity(
-            guard.len(),
+            self.guard.len(),
             GFP_KERNEL,
         )?))
     }
 
     /// Revokes access to every buffer (see the module documentation). Drops
-    /// the device lock, which `guard` holds, before it zaps CPU mappings;
-    /// each wait is bounded by `timeout`.
+    /// the device lock before it zaps CPU mappings; each wait is bounded by
+    /// `timeout`.
     pub(crate) fn revoke(
-        &self,
-        mut guard: ExportsGuard<'_, T, S>,
+        self,
         reservation: Option<RevokeReservation<T>>,
         timeout: Jiffies,
     ) -> RevokeOutcome {
+        let mut guard = self.guard;
         guard.set_revoked(true);
         let mut outcome = RevokeOutcome::default();
         let Some(RevokeReservation(mut held)) = reservation else {
@@ -123,9 +149,9 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> Transition<'a, T, S> {
     }
 
     /// Restores access to every buffer: importers may map again.
-    pub(crate) fn restore(&self, guard: &mut ExportsGuard<'_, T, S>) {
-        guard.set_revoked(false);
-        for exported in guard.buffers() {
+    pub(crate) fn restore(&mut self) {
+        self.guard.set_revoked(false);
+        for exported in self.guard.buffers() {
             drop(mark(&exported, false));
         }
     }

@@ -183,12 +183,12 @@ impl MmioDevice {
         }
         if on {
             pci_ext::set_memory_decode(&self.pdev, true)?;
-            transition.restore(&mut guard);
+            guard.restore();
             return Ok(());
         }
         // A failure leaves the device as it was.
-        let reservation = transition.reserve_revoke(&guard)?;
-        let outcome = transition.revoke(guard, Some(reservation), revoke_timeout());
+        let reservation = guard.reserve_revoke()?;
+        let outcome = guard.revoke(Some(reservation), revoke_timeout());
         self.report(outcome);
         pci_ext::set_memory_decode(&self.pdev, false)
     }
@@ -200,8 +200,8 @@ impl MmioDevice {
         guard.state_mut().gone = true;
         // Unbind cannot fail: without room for the references, the revoke
         // finishes each buffer under the device lock.
-        let reservation = transition.reserve_revoke(&guard).ok();
-        let outcome = transition.revoke(guard, reservation, revoke_timeout());
+        let reservation = guard.reserve_revoke().ok();
+        let outcome = guard.revoke(reservation, revoke_timeout());
         self.report(outcome);
     }
 
