@@ -150,10 +150,10 @@ static inline double fb_now_s(void)
  * A leak of Linux 7.3 itself, not of fencebuf, that VFIO's exporter hits on
  * every mapping: dma_buf_phys_vec_to_sgt() zeroes the table's orig_nents,
  * so the sg_free_table() in dma_buf_free_sgt() frees no scatterlist.
- * fencebuf works around it (rust/abstractions/dma_buf_mapping.rs); vfio-pci does not. A
- * kmemleak record whose backtrace has both functions below (a scatterlist
- * allocated for a VFIO mapping) is counted apart (qemu/guest-init.sh
- * applies the same rule).
+ * fencebuf works around it (rust/abstractions/dma_buf_mapping.rs); vfio-pci
+ * does not. A kmemleak record whose backtrace has both functions below (a
+ * scatterlist allocated for a VFIO mapping) is counted apart
+ * (qemu/guest-init.sh applies the same rule).
  */
 #define FB_KNOWN_LEAK "vfio_pci_dma_buf_map"
 #define FB_KNOWN_LEAK_ALLOC "sg_alloc_table"

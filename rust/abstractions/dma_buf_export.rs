@@ -86,10 +86,11 @@ use kernel::{
 
 /// The operations of buffers exported through [`Exports`].
 ///
-/// Each method runs with the buffer alive, and only while its access is not
-/// revoked: the abstraction checks that first, under the buffer's access
-/// gate, and holds the gate across `map`, `fault` and `vmap`, so a revoke
-/// cannot slip between the check and the new mapping.
+/// Each method runs with the buffer alive. `map`, `fault` and `vmap` run
+/// only while its access is not revoked: the abstraction checks that first,
+/// under the buffer's access gate, and holds the gate across them, so a
+/// revoke cannot slip between the check and the new mapping. (`attach` runs
+/// first; the abstraction then refuses a revoked buffer with `ENODEV`.)
 pub(crate) trait Exporter: Send + Sync + Sized + 'static {
     /// An importer attaches. Return an error to refuse it. (Importers that
     /// cannot be told to unmap are refused after this, with `EOPNOTSUPP`.)

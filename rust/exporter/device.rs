@@ -188,8 +188,9 @@ impl MmioDevice {
         }
         // A failure leaves the device as it was.
         let reservation = guard.reserve_revoke()?;
-        let outcome = guard.revoke(Some(reservation), revoke_timeout());
-        self.report(outcome);
+        let ms = crate::params::revoke_timeout_ms();
+        let outcome = guard.revoke(Some(reservation), msecs_to_jiffies(ms));
+        self.report(outcome, ms);
         pci_ext::set_memory_decode(&self.pdev, false)
     }
 
@@ -201,14 +202,15 @@ impl MmioDevice {
         // Unbind cannot fail: without room for the references, the revoke
         // finishes each buffer under the device lock.
         let reservation = guard.reserve_revoke().ok();
-        let outcome = guard.revoke(reservation, revoke_timeout());
-        self.report(outcome);
+        let ms = crate::params::revoke_timeout_ms();
+        let outcome = guard.revoke(reservation, msecs_to_jiffies(ms));
+        self.report(outcome, ms);
     }
 
-    /// Says what a revoke could not finish in time.
-    fn report(&self, outcome: RevokeOutcome) {
+    /// Says what a revoke, whose waits were bounded by `ms`, could not
+    /// finish in time.
+    fn report(&self, outcome: RevokeOutcome, ms: u32) {
         let dev = self.pdev.as_ref();
-        let ms = crate::params::revoke_timeout_ms();
         if outcome.fences_pending != 0 {
             dev_warn!(
                 dev,
@@ -228,9 +230,4 @@ impl MmioDevice {
             );
         }
     }
-}
-
-/// The bound of each wait of a revoke, read once per revoke.
-fn revoke_timeout() -> kernel::time::Jiffies {
-    msecs_to_jiffies(crate::params::revoke_timeout_ms())
 }

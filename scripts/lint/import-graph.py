@@ -72,7 +72,7 @@ def expand_use(tree):
     return out
 
 
-def resolve(path, here, is_mod_file, modules):
+def resolve(path, here, modules):
     """The module a path names, longest known prefix, or None."""
     if not path:
         return None
@@ -119,9 +119,8 @@ def main():
             paths.append(m.group(1).split("::"))
         for m in re.finditer(r"(?<!::)\b(\w+(?:::\w+)+)", text):
             paths.append(m.group(1).split("::"))
-        is_mod = path.endswith("mod.rs") or mod == ()
         for p in paths:
-            target = resolve(p, mod, is_mod, modules)
+            target = resolve(p, mod, modules)
             if target is not None and target not in (mod, ()):
                 edges[mod].add(target)
 
