@@ -80,8 +80,10 @@ KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS),$(if $(LLVM),,$(KDIR_LLVM)))
 # Say why a kernel cannot build fencebuf, before kbuild says it obscurely.
 # The rustc kbuild will run: RUSTC= if given (or pinned), else rustc in PATH.
 CHECK_RUSTC = $(or $(patsubst RUSTC=%,%,$(filter RUSTC=%,$(KBUILD_VARS))),$(RUSTC),rustc)
+# And the LLVM= kbuild will see, which names its clang.
+CHECK_LLVM = $(or $(patsubst LLVM=%,%,$(filter LLVM=%,$(KBUILD_VARS))),$(LLVM))
 kernel-check:
-	@$(ROOT)/scripts/lint/kernel-check.sh $(KDIR) $(CHECK_RUSTC)
+	@$(ROOT)/scripts/lint/kernel-check.sh $(KDIR) $(CHECK_RUSTC) $(CHECK_LLVM)
 
 # Build products go to build/module (MO=), keeping the source tree clean;
 # the sample importer module to build/importer.

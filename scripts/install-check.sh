@@ -126,8 +126,8 @@ dkms)
 	mkdir -p "$src"
 	tar -C "$FENCEBUF_ROOT" -c --exclude=./build --exclude=./.git . | tar -x -C "$src"
 	# DKMS passes CC=clang LD=ld.lld for a clang-built kernel, as for a
-	# distribution's: the pinned LLVM 19 under those names, and the
-	# kernel's rustc first in PATH.
+	# distribution's: the pinned LLVM under those names (llvm-link too, which
+	# inlines the C helpers), and the kernel's rustc first in PATH.
 	mkdir -p "$work/bin"
 	for t in /usr/bin/clang-"$LLVM_VERSION" /usr/bin/ld.lld-"$LLVM_VERSION" /usr/bin/llvm-*-"$LLVM_VERSION"; do
 		b=${t##*/}

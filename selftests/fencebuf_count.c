@@ -8,9 +8,13 @@
  *   fencebuf_count [-n N]
  *
  * Every operation runs twice on each implementation; the first round only
- * warms up (first translations, slab growth). Before each measured interval
- * the program sleeps, so that the deferred frees (RCU) of what came before
- * run outside it; those of the operation itself, as in `cycle`, run inside.
+ * warms up (first translations, slab growth). Each measured interval ends
+ * with a sleep, so that the operation's deferred frees (RCU callbacks, which
+ * both implementations use to free fences) run inside it, whenever the
+ * kernel gets to them; an `idle` interval of the sleep alone, measured on
+ * each implementation's turn, is what scripts/report/count-report.py
+ * subtracts. Before each interval the program sleeps too, so that nothing
+ * of what came before runs inside it.
  * Each measured interval is described by a line
  *
  *   @@count {"interval": I, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}
@@ -47,10 +51,13 @@ __attribute__((noinline, section(".fbmark"))) void fencebuf_count_marker(void)
 
 static int marks, round_no;
 
+/* Long enough for kfree_rcu()'s batch delay and a grace period. */
+#define SETTLE_US 200000
+
 static void begin(void)
 {
 	/* Let earlier deferred work (RCU callbacks) finish outside the interval. */
-	usleep(200000);
+	usleep(SETTLE_US);
 	fencebuf_count_marker();
 	marks++;
 }
@@ -59,6 +66,8 @@ static void end(const char *impl, const char *op, long n)
 {
 	int interval = marks;
 
+	/* The operation's own deferred work runs inside its interval. */
+	usleep(SETTLE_US);
 	fencebuf_count_marker();
 	marks++;
 	if (round_no > 0)
@@ -70,6 +79,9 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 {
 	int tl = open_tl(im), a, b;
 	long i;
+
+	begin();
+	end(im->name, "idle", 1);
 
 	begin();
 	for (i = 0; i < n; i++)
@@ -134,6 +146,9 @@ static void count_exporter(struct exporter *e, int *fds, int *imps, long n)
 	int fd, importer;
 	__u64 len;
 	long i;
+
+	begin();
+	end(e->name, "idle", 1);
 
 	begin();
 	for (i = 0; i < n; i++)

@@ -9,12 +9,12 @@
 #include "helpers.h"
 
 /* Takes a reference to @dentry, which the caller holds valid. */
-void fencebuf_dget(struct dentry *dentry)
+__fencebuf_helper void fencebuf_dget(struct dentry *dentry)
 {
 	dget(dentry);
 }
 
-bool fencebuf_d_is_dir(const struct dentry *dentry)
+__fencebuf_helper bool fencebuf_d_is_dir(const struct dentry *dentry)
 {
 	return d_is_dir(dentry);
 }

@@ -10,17 +10,17 @@
 
 #include "helpers.h"
 
-struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence)
+__fencebuf_helper struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence)
 {
 	return dma_fence_get(fence);
 }
 
-void fencebuf_dma_fence_put(struct dma_fence *fence)
+__fencebuf_helper void fencebuf_dma_fence_put(struct dma_fence *fence)
 {
 	dma_fence_put(fence);
 }
 
-bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
+__fencebuf_helper bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
 {
 	return dma_fence_is_signaled(fence);
 }
@@ -30,6 +30,7 @@ bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
  * .signaled peek may signal it successfully at any moment, and an error
  * set on a signalled fence would be lost (and WARN).
  */
+__fencebuf_helper
 void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
 				     ktime_t timestamp)
 {
@@ -43,12 +44,12 @@ void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
 	dma_fence_unlock_irqrestore(fence, flags);
 }
 
-bool fencebuf_dma_fence_begin_signalling(void)
+__fencebuf_helper bool fencebuf_dma_fence_begin_signalling(void)
 {
 	return dma_fence_begin_signalling();
 }
 
-void fencebuf_dma_fence_end_signalling(bool cookie)
+__fencebuf_helper void fencebuf_dma_fence_end_signalling(bool cookie)
 {
 	dma_fence_end_signalling(cookie);
 }
@@ -59,7 +60,7 @@ void fencebuf_dma_fence_end_signalling(bool cookie)
  * instead of invoking the OOM killer (__GFP_RETRY_MAYFAIL). The dma_fence
  * core frees it with kfree_rcu() (no .release op), hence kmalloc.
  */
-void *fencebuf_fence_alloc(size_t size)
+__fencebuf_helper void *fencebuf_fence_alloc(size_t size)
 {
 	return kzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 }
@@ -68,7 +69,7 @@ void *fencebuf_fence_alloc(size_t size)
  * Puts @i counts of a fence context's shared state at once (a batch of
  * signalled fences, rust/abstractions/dma_fence.rs SignalBatch).
  */
-bool fencebuf_refcount_sub_and_test(int i, refcount_t *r)
+__fencebuf_helper bool fencebuf_refcount_sub_and_test(int i, refcount_t *r)
 {
 	return refcount_sub_and_test(i, r);
 }

@@ -9,8 +9,21 @@
 #ifndef FENCEBUF_HELPERS_H
 #define FENCEBUF_HELPERS_H
 
+#include <linux/compiler_types.h>
 #include <linux/refcount_types.h>
 #include <linux/types.h>
+
+/*
+ * Marks a helper that helpers.c gathers. On kernels that inline their own
+ * helpers into Rust (CONFIG_RUST_INLINE_HELPERS), Kbuild links helpers.c's
+ * LLVM bitcode into fencebuf's Rust object and they inline there too.
+ * __always_inline, as in the kernel's rust/helpers/helpers.c, gets past
+ * LLVM's inlining checks, which refuse C into Rust for attribute differences
+ * that do not matter here (null-pointer checks, builtins, target features).
+ * Out of line, the kernel's gnu_inline semantics still emit each helper as
+ * an ordinary external function.
+ */
+#define __fencebuf_helper __always_inline
 
 struct dentry;
 struct dma_fence;

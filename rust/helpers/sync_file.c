@@ -9,7 +9,7 @@
 #include "helpers.h"
 
 /* Returns the sync_file's file with the one reference the caller owns. */
-struct file *fencebuf_sync_file_create(struct dma_fence *fence)
+__fencebuf_helper struct file *fencebuf_sync_file_create(struct dma_fence *fence)
 {
 	struct sync_file *sync_file = sync_file_create(fence);
 

@@ -7,7 +7,7 @@
 #include "helpers.h"
 
 /* @buf must have room for TASK_COMM_LEN bytes; always NUL-terminated. */
-void fencebuf_current_comm(char *buf)
+__fencebuf_helper void fencebuf_current_comm(char *buf)
 {
 	strscpy_pad(buf, current->comm, TASK_COMM_LEN);
 }

@@ -12,6 +12,7 @@
  * What the kernel crate's VmaNew cannot set: makes @vma a PFN mapping served
  * by @ops, uncached or write-combined.
  */
+__fencebuf_helper
 void fencebuf_vma_set_pfnmap(struct vm_area_struct *vma,
 			     const struct vm_operations_struct *ops,
 			     bool write_combine)

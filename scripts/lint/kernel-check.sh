@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Say clearly why a kernel build tree cannot build fencebuf, before kbuild
-# fails obscurely. Usage: kernel-check.sh KDIR [RUSTC]
+# fails obscurely. Usage: kernel-check.sh KDIR [RUSTC [LLVM]]
+# (LLVM: the LLVM= given to kbuild, which names the clang it runs).
 # fencebuf needs a configured and built (or header-packaged) Linux 7.3 or
 # later with CONFIG_RUST=y, CONFIG_PCI and CONFIG_DMA_SHARED_BUFFER.
 kdir=$1
 rustc=${2:-rustc}
+llvm=${3:-}
 fail() {
 	echo "fencebuf: cannot build against $kdir: $*" >&2
 	exit 1
@@ -41,4 +43,21 @@ have=$("$rustc" --version 2>/dev/null) || fail "no Rust compiler '$rustc' (kerne
 	fail "kernel $rel was built with '$want' but '$rustc' is '$have'; Rust modules must be" \
 		"built with the kernel's own compiler: pass RUSTC=/path/to/that rustc (or put it" \
 		"first in PATH)"
+# A kernel that inlines its C helpers into Rust (CONFIG_RUST_INLINE_HELPERS)
+# has kbuild link rustc's LLVM bitcode with clang's: the module needs a clang
+# on rustc's LLVM, as the kernel had. Kernels without it (GCC-built ones such
+# as Debian's) call the helpers out of line, and fencebuf's own follow (Kbuild).
+if grep -q '^CONFIG_RUST_INLINE_HELPERS=y' "$conf"; then
+	case $llvm in
+	*/) clang=${llvm}clang ;;
+	-*) clang=clang$llvm ;;
+	*) clang=clang ;;
+	esac
+	want=$(sed -n 's/^CONFIG_RUSTC_LLVM_MAJOR_VERSION=//p' "$conf")
+	have=$("$clang" --version 2>/dev/null | sed -n '1s/.*clang version \([0-9]*\).*/\1/p')
+	[ "$have" = "$want" ] ||
+		fail "kernel $rel inlines C helpers into Rust (CONFIG_RUST_INLINE_HELPERS), which" \
+			"needs clang on rustc's LLVM $want, but '$clang' is on LLVM '${have:-?}': pass" \
+			"LLVM=-$want (or LLVM=/path/to/llvm-$want/bin/) as the kernel was built"
+fi
 exit 0

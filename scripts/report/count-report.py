@@ -11,6 +11,10 @@ and the functions where the two differ most. The reference is the kernel's
 C sw_sync for timeline operations and VFIO's exporter for exporter ones.
 
 Usage: count-report.py COUNTS RESULTS_LOG SYSTEM_MAP MODULE_KO OUTDIR
+       count-report.py --compare BEFORE.json AFTER.json
+The second form compares two runs' count.json (two builds of fencebuf, say):
+fencebuf's instructions per operation before and after, and per operation
+the functions whose instructions changed most.
 """
 
 import bisect
@@ -60,7 +64,43 @@ def symbols(system_map, module_ko, module_base):
     return syms
 
 
+def compare(before_json, after_json):
+    """Print fencebuf's instructions per operation in two runs, and the
+    functions behind the change."""
+    def load(path):
+        with open(path) as f:
+            return {r["op"]: r for r in json.load(f)}
+    before, after = load(before_json), load(after_json)
+    ops = [op for op in OPS if op in before and op in after]
+    head = f"{'operation':<38}{'before':>9}{'after':>9}{'change':>8}" \
+           f"{'ratio before':>14}{'after':>7}"
+    lines = ["fencebuf's instructions per operation, two runs; ratio = reference / fencebuf",
+             "", head, "-" * len(head)]
+    for op in ops:
+        b, a = before[op]["insns"], after[op]["insns"]
+        lines.append(f"{OPS[op]:<38}{b['fencebuf']:>9,.0f}{a['fencebuf']:>9,.0f}"
+                     f"{(a['fencebuf'] / b['fencebuf'] - 1) * 100:>+7.1f}%"
+                     f"{b['ref'] / b['fencebuf']:>13.2f}x{a['ref'] / a['fencebuf']:>6.2f}x")
+    lines += ["", "fencebuf's functions whose instructions per operation changed most",
+              f"{'before':>10}{'after':>10}  function"]
+    for op in ops:
+        fb, fa = (before[op].get("insns_by_function"), after[op].get("insns_by_function"))
+        if fb is None or fa is None:
+            lines.append(f"  {OPS[op]}: no per-function instructions in one of the runs")
+            continue
+        change = {fn: (fb.get(fn, {}).get("fencebuf", 0.0), fa.get(fn, {}).get("fencebuf", 0.0))
+                  for fn in set(fb) | set(fa)}
+        lines.append(f"  {OPS[op]}")
+        for fn, (x, y) in sorted(change.items(), key=lambda kv: -abs(kv[1][1] - kv[1][0]))[:SHOWN]:
+            if abs(y - x) >= 0.5:
+                lines.append(f"{x:>10.1f}{y:>10.1f}  {fn[:90]}")
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--compare":
+        return compare(argv[2], argv[3])
     if len(argv) != 6:
         print(__doc__, file=sys.stderr)
         return 2
@@ -94,6 +134,7 @@ def main(argv):
     insns = collections.defaultdict(int)
     blocks = collections.defaultdict(int)
     by_fn = collections.defaultdict(collections.Counter)
+    insns_by_fn = collections.defaultdict(collections.Counter)
     truncated = False
     with open(counts) as f:
         for line in f:
@@ -104,9 +145,27 @@ def main(argv):
             interval, execs = int(interval), int(execs)
             if interval not in intervals:
                 continue
+            fn = name(int(vaddr, 16))
             insns[interval] += int(n_insns) * execs
             blocks[interval] += execs
-            by_fn[interval][name(int(vaddr, 16))] += execs
+            by_fn[interval][fn] += execs
+            insns_by_fn[interval][fn] += int(n_insns) * execs
+
+    # Each interval ends with the same sleep (selftests/fencebuf_count.c), so
+    # that the operation's deferred frees run inside it: take away what the
+    # sleep alone costs, measured in the idle interval of the same
+    # implementation's turn.
+    idle_of = {}
+    for i in sorted(intervals):
+        d = intervals[i]
+        if d["op"] == "idle":
+            idle_of[d["impl"]] = i
+        elif d["impl"] in idle_of:
+            idle = idle_of[d["impl"]]
+            insns[i] -= insns[idle]
+            blocks[i] -= blocks[idle]
+            by_fn[i].subtract(by_fn[idle])
+            insns_by_fn[i].subtract(insns_by_fn[idle])
 
     rows = []
     for op, label in OPS.items():
@@ -120,20 +179,28 @@ def main(argv):
         (ic, n), (ifb, _) = per[ref], per["fencebuf"]
         row = {"op": op, "label": label, "n": n, "reference": ref,
                "insns": {"ref": insns[ic] / n, "fencebuf": insns[ifb] / n},
-               "blocks": {"ref": blocks[ic] / n, "fencebuf": blocks[ifb] / n}}
+               "blocks": {"ref": blocks[ic] / n, "fencebuf": blocks[ifb] / n},
+               "idle_insns": {"ref": insns[idle_of.get(ref, -1)],
+                              "fencebuf": insns[idle_of.get("fencebuf", -1)]}}
         diff = collections.Counter()
         for fn in set(by_fn[ic]) | set(by_fn[ifb]):
             diff[fn] = (by_fn[ifb][fn] - by_fn[ic][fn]) / n
         row["blocks_by_function"] = {
             fn: {"ref": by_fn[ic][fn] / n, "fencebuf": by_fn[ifb][fn] / n}
             for fn, d in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:SHOWN * 4]}
+        # Every function either ran, by instructions, for --compare.
+        row["insns_by_function"] = {
+            fn: {"ref": insns_by_fn[ic][fn] / n, "fencebuf": insns_by_fn[ifb][fn] / n}
+            for fn in sorted(set(insns_by_fn[ic]) | set(insns_by_fn[ifb]))}
         rows.append(row)
 
     def ratio(d):
         return d["ref"] / d["fencebuf"] if d["fencebuf"] else float("nan")
 
     lines = ["guest kernel code executed per operation (counted under TCG: about 2% "
-             "from run to run); ratio = reference / fencebuf (>1: fencebuf executes less)"]
+             "from run to run); ratio = reference / fencebuf (>1: fencebuf executes less)",
+             "each interval includes the operation's deferred frees, less an idle interval "
+             "of the same settling sleep"]
     head = f"{'operation':<38}{'n':>6}{'ref insns':>10}{'fencebuf':>10}{'ratio':>7}" \
            f"{'ref blks':>10}{'fencebuf':>10}{'ratio':>7}"
     for ref, title in (("c", "timeline: reference = the kernel's C sw_sync"),

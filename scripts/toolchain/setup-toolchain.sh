@@ -7,13 +7,20 @@
 # Callers read other scripts' stdout (a path); everything here is a message.
 exec 1>&2
 
+# Prints each package that is not installed: NAME, or NAME=VERSION for the
+# LLVM packages, which are pinned to the version of rustc's LLVM.
 missing_pkgs() {
-	local p
+	local p want have
 	# FENCEBUF_EXTRA_PKGS: what one entry point needs beyond the build
 	# (`make bench`: gnuplot-nox).
 	for p in $RUST_PKGS $LLVM_PKGS $HOST_PKGS ${FENCEBUF_EXTRA_PKGS:-}; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
-			echo "$p"
+		want="install ok installed"
+		case " $LLVM_PKGS " in *" $p "*) want="$want $LLVM_PKG_VERSION" ;; esac
+		have=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null)
+		case "$have" in
+		"$want" | "$want "*) ;;
+		*) echo "$p${want#install ok installed}" | sed 's/ /=/' ;;
+		esac
 	done
 }
 
@@ -27,9 +34,8 @@ if [ -n "${missing// /}" ]; then
 	as_root apt-get update -q >/dev/null || die "apt-get update failed"
 	# shellcheck disable=SC2086
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing ||
-		die "could not install: $missing. rustc-web/rust-web-src come from" \
-			"bookworm-security; clang-19 from bookworm; enable those suites or" \
-			"install the packages by hand"
+		die "could not install: $missing. rustc-web, rust-web-src and clang-$LLVM_VERSION" \
+			"come from bookworm-security; enable that suite or install the packages by hand"
 fi
 
 # The kernel's Rust support is pinned to one compiler: check it is the one.
@@ -39,6 +45,12 @@ have=$("$RUSTC" --version 2>/dev/null | awk '{print $2}')
 		"(bookworm-security)"
 [ -d /usr/lib/rustlib/src/rust/library ] ||
 	die "no Rust std sources at /usr/lib/rustlib/src/rust/library: install rust-web-src"
+# Inlining C helpers into Rust needs clang on rustc's own LLVM.
+rustc_llvm=$("$RUSTC" -vV | sed -n 's/^LLVM version: //p')
+clang_llvm=$("clang-$LLVM_VERSION" --version | sed -n '1s/.*clang version \([0-9.]*\).*/\1/p')
+[ "$rustc_llvm" = "$LLVM_FULL_VERSION" ] && [ "$clang_llvm" = "$LLVM_FULL_VERSION" ] ||
+	die "rustc is on LLVM '$rustc_llvm' and clang-$LLVM_VERSION on '$clang_llvm'; pins want" \
+		"both on $LLVM_FULL_VERSION"
 [ -e "$LIBCLANG_PATH/libclang.so.1" ] || ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1 ||
 	die "no libclang in $LIBCLANG_PATH: install libclang1-$LLVM_VERSION"
 
@@ -52,4 +64,4 @@ if ! "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
 fi
 "$BINDGEN" --version | grep -q " $BINDGEN_VERSION\$" || die "bindgen at $BINDGEN is not" \
 	"$BINDGEN_VERSION"
-say "toolchain ok: rustc $RUST_VERSION, clang $LLVM_VERSION, bindgen $BINDGEN_VERSION"
+say "toolchain ok: rustc $RUST_VERSION and clang $LLVM_FULL_VERSION on one LLVM, bindgen $BINDGEN_VERSION"
