@@ -8,13 +8,14 @@
  *   fencebuf_count [-n N]
  *
  * Every operation runs twice on each implementation; the first round only
- * warms up (first translations, slab growth). Each measured interval ends
- * with a sleep, so that the operation's deferred frees (RCU callbacks, which
- * both implementations use to free fences) run inside it, whenever the
- * kernel gets to them; an `idle` interval of the sleep alone, measured on
- * each implementation's turn, is what scripts/report/count-report.py
- * subtracts. Before each interval the program sleeps too, so that nothing
- * of what came before runs inside it.
+ * warms up (first translations, slab growth). Before each measured interval
+ * the program sleeps, so that nothing of what came before runs inside it.
+ * Each timeline interval also ends with a sleep, so that the operation's
+ * deferred frees (RCU callbacks, by which both implementations free fences)
+ * run inside it, whenever the kernel gets to them; an `idle` interval of the
+ * sleep alone, measured on each implementation's turn, is what
+ * scripts/report/count-report.py subtracts. (The exporter intervals free
+ * nothing through RCU, and their n is too small for that subtraction.)
  * Each measured interval is described by a line
  *
  *   @@count {"interval": I, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}
@@ -66,13 +67,18 @@ static void end(const char *impl, const char *op, long n)
 {
 	int interval = marks;
 
-	/* The operation's own deferred work runs inside its interval. */
-	usleep(SETTLE_US);
 	fencebuf_count_marker();
 	marks++;
 	if (round_no > 0)
 		printf("@@count {\"interval\": %d, \"impl\": \"%s\", \"op\": \"%s\", \"n\": %ld}\n",
 		       interval, impl, op, n);
+}
+
+/* end(), after the operation's own deferred work (RCU frees) has run. */
+static void end_settled(const char *impl, const char *op, long n)
+{
+	usleep(SETTLE_US);
+	end(impl, op, n);
 }
 
 static void count_timeline(const struct impl *im, int *fds, long n)
@@ -81,28 +87,28 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 	long i;
 
 	begin();
-	end(im->name, "idle", 1);
+	end_settled(im->name, "idle", 1);
 
 	begin();
 	for (i = 0; i < n; i++)
 		fds[i] = create(tl, i + 1);
-	end(im->name, "create_pending", n);
+	end_settled(im->name, "create_pending", n);
 
 	begin();
 	for (i = 0; i < n; i++)
 		inc(tl, 0);
-	end(im->name, "inc_empty", n);
+	end_settled(im->name, "inc_empty", n);
 
 	begin();
 	inc(tl, n);
-	end(im->name, "inc_signal", n);
+	end_settled(im->name, "inc_signal", n);
 	if (fb_status(fds[n - 1]) != 1)
 		die("INC did not signal");
 
 	begin();
 	for (i = 0; i < n; i++)
 		close(fds[i]);
-	end(im->name, "close_signalled", n);
+	end_settled(im->name, "close_signalled", n);
 
 	begin();
 	for (i = 0; i < n; i++) {
@@ -113,7 +119,7 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 			die("poll");
 		close(f);
 	}
-	end(im->name, "cycle", n);
+	end_settled(im->name, "cycle", n);
 
 	a = create(tl, 2 * n + 1);
 	b = create(tl, 2 * n + 2);
@@ -127,7 +133,7 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 		}
 		close(m);
 	}
-	end(im->name, "merge", n);
+	end_settled(im->name, "merge", n);
 	close(a);
 	close(b);
 	close(tl);
@@ -146,9 +152,6 @@ static void count_exporter(struct exporter *e, int *fds, int *imps, long n)
 	int fd, importer;
 	__u64 len;
 	long i;
-
-	begin();
-	end(e->name, "idle", 1);
 
 	begin();
 	for (i = 0; i < n; i++)

@@ -521,13 +521,20 @@ impl<T: FenceData> FenceSignaller<T> {
         let raw = NonNull::new(raw.cast::<DriverFence<T>>()).ok_or(ENOMEM)?;
         let state = ctx.state.clone();
         let p = raw.as_ptr();
-        // SAFETY: `p` is a fresh, zeroed, suitably aligned allocation of
-        // `DriverFence<T>`; the fields are written before the fence is
-        // published (it is unreachable until this function returns).
+        // SAFETY: `p` is a fresh, suitably aligned allocation of
+        // `DriverFence<T>`, not zeroed; every field is written here, before
+        // the fence is published (it is unreachable until this function
+        // returns). `dma_fence_init` writes every field of `base`.
         unsafe {
             (&raw mut (*p).deadline).write(AtomicI64::new(NO_DEADLINE));
             (&raw mut (*p).state).write(state.0);
-            // `link` and `key` are zeroed (an unlinked node).
+            // An unlinked node, and its key (both set again on insertion).
+            (&raw mut (*p).link).write(Opaque::new(bindings::rb_node {
+                __rb_parent_color: 0,
+                rb_right: core::ptr::null_mut(),
+                rb_left: core::ptr::null_mut(),
+            }));
+            (&raw mut (*p).key).write(Opaque::new(0));
             bindings::dma_fence_init(
                 Opaque::cast_into(&raw const (*p).base),
                 &FenceVTable::<T>::OPS,

@@ -58,11 +58,12 @@ __fencebuf_helper void fencebuf_dma_fence_end_signalling(bool cookie)
  * Fence memory is charged to the caller's memory cgroup, and at the
  * cgroup's limit the allocation fails with NULL (-> ENOMEM to userspace)
  * instead of invoking the OOM killer (__GFP_RETRY_MAYFAIL). The dma_fence
- * core frees it with kfree_rcu() (no .release op), hence kmalloc.
+ * core frees it with kfree_rcu() (no .release op), hence kmalloc. Not
+ * zeroed: the caller writes every field.
  */
 __fencebuf_helper void *fencebuf_fence_alloc(size_t size)
 {
-	return kzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	return kmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 }
 
 /*

@@ -151,16 +151,16 @@ def main(argv):
             by_fn[interval][fn] += execs
             insns_by_fn[interval][fn] += int(n_insns) * execs
 
-    # Each interval ends with the same sleep (selftests/fencebuf_count.c), so
-    # that the operation's deferred frees run inside it: take away what the
-    # sleep alone costs, measured in the idle interval of the same
-    # implementation's turn.
+    # Each timeline interval ends with the same sleep
+    # (selftests/fencebuf_count.c), so that the operation's deferred frees
+    # run inside it: take away what the sleep alone costs, measured in the
+    # idle interval of the same implementation's turn.
     idle_of = {}
     for i in sorted(intervals):
         d = intervals[i]
         if d["op"] == "idle":
             idle_of[d["impl"]] = i
-        elif d["impl"] in idle_of:
+        elif REFERENCE.get(d["op"]) == "c" and d["impl"] in idle_of:
             idle = idle_of[d["impl"]]
             insns[i] -= insns[idle]
             blocks[i] -= blocks[idle]
@@ -179,9 +179,7 @@ def main(argv):
         (ic, n), (ifb, _) = per[ref], per["fencebuf"]
         row = {"op": op, "label": label, "n": n, "reference": ref,
                "insns": {"ref": insns[ic] / n, "fencebuf": insns[ifb] / n},
-               "blocks": {"ref": blocks[ic] / n, "fencebuf": blocks[ifb] / n},
-               "idle_insns": {"ref": insns[idle_of.get(ref, -1)],
-                              "fencebuf": insns[idle_of.get("fencebuf", -1)]}}
+               "blocks": {"ref": blocks[ic] / n, "fencebuf": blocks[ifb] / n}}
         diff = collections.Counter()
         for fn in set(by_fn[ic]) | set(by_fn[ifb]):
             diff[fn] = (by_fn[ifb][fn] - by_fn[ic][fn]) / n
@@ -199,8 +197,8 @@ def main(argv):
 
     lines = ["guest kernel code executed per operation (counted under TCG: about 2% "
              "from run to run); ratio = reference / fencebuf (>1: fencebuf executes less)",
-             "each interval includes the operation's deferred frees, less an idle interval "
-             "of the same settling sleep"]
+             "each timeline interval includes the operation's deferred frees, less an "
+             "idle interval of the same settling sleep"]
     head = f"{'operation':<38}{'n':>6}{'ref insns':>10}{'fencebuf':>10}{'ratio':>7}" \
            f"{'ref blks':>10}{'fencebuf':>10}{'ratio':>7}"
     for ref, title in (("c", "timeline: reference = the kernel's C sw_sync"),
