@@ -58,6 +58,12 @@ install)
 	rm -rf "$root"
 	expect "make install DESTDIR=$root" user_make DESTDIR="$root" install
 	check_installed "$root"
+	# The pinned kernel inlines C helpers into Rust (Kbuild): none of
+	# fencebuf's is left as a function of its own, nor a call to the kernel's.
+	ko=$root/lib/modules/$release/extra/fencebuf.ko
+	expect "fencebuf's C helpers are inlined into its Rust code" \
+		sh -c "! nm '$ko' | grep -E ' fencebuf_(dma_fence|dget|d_is_dir|sync_file|current_comm|vma|fence_alloc|refcount)'"
+	expect "so are the kernel's" sh -c "! nm -u '$ko' | grep -q ' rust_helper_'"
 	finish
 	;;
 uninstall)
@@ -113,6 +119,14 @@ kernel-check)
 	refused "another rustc" "built with 'rustc 0.0.1 (none)'" KDIR="$fake/wrongrustc" RUSTC="$RUSTC"
 	refused "the pinned kernel with a missing rustc" "no Rust compiler '/nonexistent/rustc'" \
 		KDIR="$kdir" RUSTC=/nonexistent/rustc
+	# A kernel that inlines C helpers, and a clang on another LLVM than rustc's.
+	mkdir -p "$fake/llvm19"
+	printf '#!/bin/sh\necho "Debian clang version 19.1.7 (3+b1)"\n' >"$fake/llvm19/clang"
+	chmod +x "$fake/llvm19/clang"
+	mkfake "$fake/inline" 7.3.0 "${all[@]}" "CONFIG_RUSTC_VERSION_TEXT=$rustc_text" \
+		CONFIG_RUST_INLINE_HELPERS=y CONFIG_RUSTC_LLVM_MAJOR_VERSION=22
+	refused "inline helpers and clang on another LLVM" "needs clang on rustc's LLVM 22" \
+		KDIR="$fake/inline" RUSTC="$RUSTC" LLVM="$fake/llvm19/"
 	[ -n "$rustc_text" ] || bad "the pinned kernel names no CONFIG_RUSTC_VERSION_TEXT"
 	finish
 	;;
@@ -217,6 +231,9 @@ stock-dkms)
 		grep -q "^\[fencebuf\] Rust metadata for $release: " "$out"
 	ko=$work/dkms/fencebuf/0.1.0/$release/x86_64/module/fencebuf.ko
 	expect "DKMS built fencebuf.ko for $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
+	# A GCC-built kernel inlines nothing into Rust: the helpers stay functions.
+	expect "its C helpers are out of line, as the kernel's" \
+		sh -c "nm '$ko' | grep -q ' T fencebuf_dma_fence_get\$' && nm -u '$ko' | grep -q ' rust_helper_'"
 	finish
 	;;
 rust-analyzer)

@@ -17,6 +17,10 @@ repetition), which cancels the drift of an emulated machine's speed better
 than a ratio of medians.
 
 Usage: bench-report.py RESULTS_LOG OUTDIR
+       bench-report.py --runs RESULTS_JSON...
+The second form puts several runs' results.json side by side: each row's
+speed in every run and their median (timed ratios move by up to 10% from
+run to run; a claim about a row rests on the median of several runs).
 """
 
 import json
@@ -80,7 +84,33 @@ def fmt(v):
     return f"{v:.3g}"
 
 
+def runs(paths):
+    """Print every row's speed in each run of `paths`, and the median."""
+    per_run = []
+    for path in paths:
+        with open(path) as f:
+            per_run.append({(r["name"], r["param"], r["reference"]): r["speed"]
+                            for r in json.load(f)["summary"]})
+    order = {k: i for i, k in enumerate(LABELS)}
+    keys = sorted(set().union(*per_run), key=lambda k: (order.get(k[0], 99), k[1]))
+    head = f"{'measurement':<46} {'n':>7} " + "".join(f"{'run ' + str(i + 1):>8}"
+                                                  for i in range(len(paths))) + f"{'median':>8}"
+    lines = [f"speed (fencebuf vs reference, >1: fencebuf faster) in {len(paths)} runs"]
+    for section, ref in SECTIONS:
+        lines += ["", section, head, "-" * len(head)]
+        for name, param, r in (k for k in keys if k[2] == ref):
+            got = [run.get((name, param, r)) for run in per_run]
+            vals = [v for v in got if v]
+            cells = "".join(f"{('%.2fx' % v) if v else '-':>8}" for v in got)
+            mid = f"{statistics.median(vals):.2f}x" if vals else "-"
+            lines.append(f"{LABELS.get(name, name):<46} {param if param else '':>7} {cells}{mid:>8}")
+    print("\n".join(lines))
+    return 0
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--runs":
+        return runs(sys.argv[2:])
     log, outdir = sys.argv[1], sys.argv[2]
     rows = load(log)
     if not rows:
