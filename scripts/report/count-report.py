@@ -60,6 +60,14 @@ def symbols(system_map, module_ko, module_base):
             # The module's .text comes first in its text area.
             if len(parts) == 3 and parts[1] in "tT":
                 syms.append((module_base + int(parts[0], 16), "fencebuf: " + parts[2]))
+        # Past fencebuf's .text: other modules (the sample importer, VFIO),
+        # which would otherwise count as fencebuf's last function.
+        heads = subprocess.run(["objdump", "-h", module_ko], capture_output=True, text=True,
+                               check=True).stdout
+        for line in heads.splitlines():
+            f = line.split()
+            if len(f) > 2 and f[1] == ".text":
+                syms.append((module_base + int(f[2], 16), "(past fencebuf's .text)"))
     syms.sort()
     return syms
 
