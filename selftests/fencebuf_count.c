@@ -14,8 +14,9 @@
  * deferred frees (RCU callbacks, by which both implementations free fences)
  * run inside it, whenever the kernel gets to them; an `idle` interval of the
  * sleep alone, measured on each implementation's turn, is what
- * scripts/report/count-report.py subtracts. (The exporter intervals free
- * nothing through RCU, and their n is too small for that subtraction.)
+ * scripts/report/count-report.py subtracts. The exporter intervals are not
+ * settled: their n is 200, or one revoke or restore, and the idle interval's
+ * own spread swamped them (a restore read a negative count).
  * Each measured interval is described by a line
  *
  *   @@count {"interval": I, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}

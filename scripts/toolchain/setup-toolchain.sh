@@ -10,17 +10,19 @@ exec 1>&2
 # Prints each package that is not installed: NAME, or NAME=VERSION for the
 # LLVM packages, which are pinned to the version of rustc's LLVM.
 missing_pkgs() {
-	local p want have
+	local p pin have
 	# FENCEBUF_EXTRA_PKGS: what one entry point needs beyond the build
 	# (`make bench`: gnuplot-nox).
 	for p in $RUST_PKGS $LLVM_PKGS $HOST_PKGS ${FENCEBUF_EXTRA_PKGS:-}; do
-		want="install ok installed"
-		case " $LLVM_PKGS " in *" $p "*) want="$want $LLVM_PKG_VERSION" ;; esac
-		have=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null)
-		case "$have" in
-		"$want" | "$want "*) ;;
-		*) echo "$p${want#install ok installed}" | sed 's/ /=/' ;;
-		esac
+		pin=
+		case " $LLVM_PKGS " in *" $p "*) pin=$LLVM_PKG_VERSION ;; esac
+		# A package dpkg has never seen: dpkg-query fails; that is "missing".
+		have=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null) || have=
+		if [ -n "$pin" ]; then
+			[ "$have" = "install ok installed $pin" ] || echo "$p=$pin"
+		else
+			case $have in "install ok installed "*) ;; *) echo "$p" ;; esac
+		fi
 	done
 }
 
