@@ -15,6 +15,10 @@
 #   make deps            print the Rust modules' import graph (fails on a cycle)
 #   make stress DURATION=30m   the reliability suites (stress, lifecycle,
 #                        allocation-failure injection, fuzzer) for about that long
+#   make coverage        which lines of fencebuf make check's guest suites run
+#                        (KCOV): build/coverage/, total printed
+#   make fuzz            coverage-guided fuzzing against random fuzzing, 10 min
+#                        each (FENCEBUF_FUZZ_MINUTES), lines reached (build/fuzz)
 #   make mutants         break behaviours on purpose (selftests/mutants) and
 #                        check that the tests catch every one
 #   make bench           fencebuf against the kernel's C sw_sync, and the exporter
@@ -39,7 +43,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants coverage fuzz bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -165,6 +169,12 @@ stress:
 
 mutants:
 	@$(ROOT)/qemu/mutants.sh
+
+coverage:
+	@$(ROOT)/qemu/coverage.sh
+
+fuzz:
+	@$(ROOT)/qemu/fuzz.sh
 
 bench:
 	@$(ROOT)/qemu/bench.sh

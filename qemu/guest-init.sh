@@ -12,6 +12,9 @@
 #   @@fencebuf suite-end NAME rc=N
 #   @@fencebuf kmemleak N        (suspected leaks found by the final scan)
 #   @@fencebuf done
+# With FENCEBUF_COVERAGE=1 (make coverage), after each suite's end:
+#   @@kcov SUITE SECTION OFFSET...  (fencebuf's PCs the suite's tasks ran)
+#   @@kcov-summary SUITE files=N lost=N overflows=N
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
@@ -61,6 +64,21 @@ suite_limit() {
 	fi
 }
 
+# One suite's coverage files, merged: 32 offsets a line, by section.
+report_coverage() {
+	cat "$2"/* 2>/dev/null | awk -v s="$1" -v files="$(ls "$2" | wc -l)" '
+		/^# lost/ { lost += $3; overflows += $5; next }
+		!seen[$0]++ {
+			n[$1]++
+			line[$1] = line[$1] " " $2
+			if (n[$1] % 32 == 0) { print "@@kcov " s " " $1 line[$1]; line[$1] = "" }
+		}
+		END {
+			for (sec in line) if (line[sec] != "") print "@@kcov " s " " sec line[sec]
+			printf "@@kcov-summary %s files=%d lost=%d overflows=%d\n", s, files, lost, overflows
+		}'
+}
+
 # The races the stress suites look for need every CPU the host asked for.
 echo "@@fencebuf cpus $(nproc) expected $(sed -n 's/.*fbtest\.cpus=\([0-9]*\).*/\1/p' /proc/cmdline)"
 
@@ -68,6 +86,12 @@ for s in $(echo "$suites" | tr , ' '); do
 	echo "@@fencebuf suite-begin $s"
 	kmsg "suite $s begin"
 	limit=$(suite_limit "$s")
+	if [ "${FENCEBUF_COVERAGE:-0}" = 1 ]; then
+		# Every test program records its tasks' coverage here
+		# (selftests/fencebuf_kcov.c).
+		export FENCEBUF_KCOV=/tmp/kcov/$s
+		mkdir -p "$FENCEBUF_KCOV"
+	fi
 	timeout "$limit" /fencebuf/suite.sh "$s"
 	rc=$?
 	if [ $rc -eq 124 ] || [ $rc -eq 143 ]; then
@@ -76,6 +100,11 @@ for s in $(echo "$suites" | tr , ' '); do
 	fi
 	kmsg "suite $s end rc=$rc"
 	echo "@@fencebuf suite-end $s rc=$rc"
+	if [ -n "${FENCEBUF_KCOV:-}" ]; then
+		report_coverage "$s" "$FENCEBUF_KCOV"
+		rm -rf "$FENCEBUF_KCOV"
+		unset FENCEBUF_KCOV
+	fi
 done
 
 # Leaks: two scans, as kmemleak needs to see an object unreferenced twice.

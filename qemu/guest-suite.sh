@@ -81,6 +81,16 @@ count)
 	insmod /fencebuf/modules/fencebuf_importer.ko || exit 1
 	exec /fencebuf/tests/fencebuf_count
 	;;
+fuzz-random | fuzz-guided)
+	# The fuzzer in one mode, from nothing, for comparing the two
+	# (qemu/fuzz.sh).
+	FENCEBUF_FUZZ_MODE=${1#fuzz-} exec /fencebuf/tests/fencebuf_fuzz_test
+	;;
+fuzz)
+	# Guided (FENCEBUF_FUZZ_MODE=guided) starts from the corpus earlier
+	# runs kept in build/fuzz/corpus (qemu/check.sh copies it in).
+	FENCEBUF_FUZZ_CORPUS=/fencebuf/fuzz-corpus exec /fencebuf/tests/fencebuf_fuzz_test
+	;;
 *)
 	# Any other suite of the table (selftests/suites, copied in by
 	# qemu/mkinitramfs.sh) is its program: fencebuf_NAME_test, - as _.

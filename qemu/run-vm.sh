@@ -9,7 +9,8 @@
 # 5 QEMU itself crashed (killed by a signal we did not send).
 . "$(dirname "$0")/../scripts/lib.sh"
 
-kernel=$1 initrd=$2 logdir=$3 suites=$4
+# Absolute: the pinned QEMU runs in a root whose working directory is /.
+kernel=$(realpath -m "$1") initrd=$(realpath -m "$2") logdir=$(realpath -m "$3") suites=$4
 vm_timeout=${5:-${FENCEBUF_VM_TIMEOUT:-3600}}
 # Per-suite limits are the guest's (qemu/guest-init.sh) unless overridden.
 suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIMEOUT}
@@ -18,7 +19,8 @@ suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIM
 # environment. Unset ones keep the tests' defaults.
 guest_env=
 for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL \
-	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH FENCEBUF_EXPECT_DEBUGFS; do
+	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH FENCEBUF_EXPECT_DEBUGFS FENCEBUF_COVERAGE \
+	FENCEBUF_FUZZ_MODE FENCEBUF_GUEST_KERNEL; do
 	val=${!var:-}
 	[ -n "$val" ] || continue
 	[[ $val =~ ^[A-Za-z0-9_]+$ ]] || die "$var must be a number or a name, not '$val'"
@@ -52,6 +54,23 @@ tcg) accel_args=(-accel "tcg,thread=${FENCEBUF_TCG_THREADS:-multi}" -cpu max) ;;
 *) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
 esac
 
+# The emulator: the pinned QEMU (scripts/toolchain/pins.env, QEMU_PKGS) in
+# its Debian 13 root, entered through scripts/toolchain/in-root.sh, which
+# sees the project, the cache, /dev (the ivshmem files in /dev/shm) and the
+# directories named here. FENCEBUF_QEMU=system: the host's own
+# qemu-system-x86_64 instead (a user's workstation with KVM, say).
+qemu_cmd=(qemu-system-x86_64)
+if [ "${FENCEBUF_QEMU:-pinned}" != system ]; then
+	qemu_root=$("$FENCEBUF_ROOT/scripts/toolchain/trixie-root.sh" qemu) ||
+		die "the pinned QEMU's root could not be made (FENCEBUF_QEMU=system uses the host's QEMU)"
+	qemu_cmd=("$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$qemu_root" qemu-system-x86_64)
+	binds="$(dirname "$kernel") $(dirname "$initrd") $logdir"
+	[ -z "${FENCEBUF_QEMU_PLUGIN:-}" ] ||
+		binds+=" $(dirname "$(realpath "${FENCEBUF_QEMU_PLUGIN%%,*}")")"
+	export FENCEBUF_ROOT_BINDS=$binds
+fi
+qemu_version=$("${qemu_cmd[@]}" --version | head -n1)
+
 # Without ACPI the guest finds CPUs in SeaBIOS's MP table, which lists one
 # CPU per socket: so one socket per CPU. The guest checks it got them all.
 cpus=2
@@ -82,7 +101,7 @@ rm -f "$logdir/host-ivshmem.tap"
 # KASAN kernel reported a wild access in rcu_is_watching() when a timer
 # interrupt hit identify_cpu() early in boot, before any module. Kept to the
 # 4-level paging KASAN is most used with.
-qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
+"${qemu_cmd[@]}" -M pc -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites vfio.enable_unsafe_noiommu_mode=1 $suite_timeout$guest_env" \
@@ -96,11 +115,12 @@ qemu-system-x86_64 -M pc -nodefaults -no-user-config -no-reboot \
 	-device ivshmem-plain,memdev=vfiomem,bus=p2p,addr=03.0 \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
-say "VM started ($accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs," \
+say "VM started ($qemu_version, $accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs," \
 	"pid $qemu, suites: $suites, timeout ${vm_timeout}s); logs in $logdir"
 
 # Stream the results as they come; stop at the deadline.
-tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u 's/\r$//' &
+# (Not the coverage and corpus data: build/logs has them.)
+tail -n +1 -f --pid="$qemu" "$logdir/results.log" | sed -u -e 's/\r$//' -e '/^@@kcov /d' -e '/^@@fuzz-corpus /d' &
 tailer=$!
 start=$(date +%s)
 # The guest logs a heartbeat every 30 s (qemu/guest-init.sh).
@@ -138,9 +158,9 @@ elif [ $rc -eq 2 ]; then
 	say "VM TIMEOUT: killed after ${vm_timeout} s (suite running: ${running:-none}); see" \
 		"$logdir/console.log"
 elif [ $qrc -gt 128 ] && ! grep -q '^@@fencebuf done' <(tr -d '\r' <"$logdir/results.log"); then
-	# Seen once with Debian 12's QEMU 7.2 (multi-threaded TCG) while the
+	# Seen with Debian 12's QEMU 7.2 (multi-threaded TCG) while the
 	# exporter stress toggled the ivshmem BAR's memory decoding: a segfault
-	# in QEMU, not a guest failure. The caller may run the guest again.
+	# in QEMU, not a guest failure.
 	rc=5
 	say "QEMU ITSELF CRASHED (signal $((qrc - 128))) while the guest ran suite" \
 		"${running:-none}: an emulator bug, not a guest failure; the guest's log:" \

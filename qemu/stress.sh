@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # `make stress DURATION=30m`: the reliability suites for about DURATION (s, m
-# or h; default 30m) on the debug kernel, ending in "N passed, N failed" and
-# a line with the fuzz iterations, fault points and leaked objects.
+# or h; default 30m) on the debug kernel, then as long on Debian's stock
+# kernel, ending in "N passed, N failed" and a line with the fuzz
+# iterations, fault points and leaked objects.
 #
 # The time goes, roughly: a quarter to the stress suites (each of their
 # tests runs DURATION/30), the lifecycle suite and the allocation-failure
@@ -32,9 +33,15 @@ stress=$((secs / 30))
 fuzz=$((secs - fixed - 7 * stress))
 say "stress run of about $((secs / 60)) min: each stress test ${stress} s, the fuzzer ${fuzz} s"
 export FENCEBUF_STRESS_SECONDS=$stress FENCEBUF_FUZZ_SECONDS=$fuzz
-# The reliability suites: STRESS yes in selftests/suites.
+# The reliability suites: STRESS yes in selftests/suites, on the debug
+# kernel and then on Debian's stock kernel (FENCEBUF_STOCK=0: the debug
+# kernel only), each for about DURATION. The stock kernel lacks fault
+# injection and kmemleak (CONFIG_FAULT_INJECTION, CONFIG_DEBUG_KMEMLEAK are
+# not set): the allocation-failure suite and the leak scans skip there,
+# saying so; everything else runs as on the debug kernel.
 FENCEBUF_SUITES=$(suite_list stress)
-export FENCEBUF_SUITES
+FENCEBUF_STOCK_SUITES=$FENCEBUF_SUITES
+export FENCEBUF_SUITES FENCEBUF_STOCK_SUITES
 export FENCEBUF_SKIP_HOST=1 FENCEBUF_LOGS=$FENCEBUF_ROOT/build/logs/stress
 # Limits: the fuzzer's suite runs longest; the VM gets the whole budget and
 # half an hour for booting, kmemleak scans and slow emulation.

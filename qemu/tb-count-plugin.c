@@ -16,10 +16,13 @@
  * operation, and names the functions where the two implementations differ.
  *
  * Arguments: marker=<hex address>, out=<file>. Run QEMU with
- * `-accel tcg,thread=single`: the counters are plain additions.
+ * `-accel tcg,thread=single`, so that no vCPU runs while the marker's
+ * callback reads the counters.
  *
- * Only the plugin API's stable functions (version 1, QEMU 4.2 and later)
- * are used; they are declared here, as QEMU's Debian packages ship no
+ * Written for the pinned QEMU (scripts/toolchain/pins.env, QEMU_VERSION):
+ * the counters are inline per-vCPU additions into a scoreboard (the API of
+ * QEMU 9.0 and later; 7.2's inline additions to a plain pointer are gone).
+ * The functions used are declared here, as QEMU's Debian packages ship no
  * header for them.
  */
 #include <errno.h>
@@ -40,7 +43,15 @@ typedef struct {
 		int min, cur;
 	} version;
 	bool system_emulation;
+	struct {
+		int smp_vcpus, max_vcpus;
+	} system;
 } qemu_info_t;
+struct qemu_plugin_scoreboard;
+typedef struct {
+	struct qemu_plugin_scoreboard *score;
+	size_t offset;
+} qemu_plugin_u64;
 typedef void (*tb_trans_cb)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
 typedef void (*vcpu_udata_cb)(unsigned int vcpu_index, void *userdata);
 enum { QEMU_PLUGIN_CB_NO_REGS };
@@ -49,12 +60,14 @@ enum { QEMU_PLUGIN_INLINE_ADD_U64 };
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, tb_trans_cb cb);
 void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, vcpu_udata_cb cb,
 					  int flags, void *userdata);
-void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, int op, void *ptr,
-					      uint64_t imm);
+void qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(struct qemu_plugin_tb *tb, int op,
+							qemu_plugin_u64 entry, uint64_t imm);
+struct qemu_plugin_scoreboard *qemu_plugin_scoreboard_new(size_t element_size);
+void *qemu_plugin_scoreboard_find(struct qemu_plugin_scoreboard *score, unsigned int vcpu_index);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 
-EXPORT int qemu_plugin_version = 1;
+EXPORT int qemu_plugin_version = 7;
 
 /* x86-64: the upper half of the address space is the kernel's. */
 #define KERNEL_START 0xffff800000000000ULL
@@ -62,10 +75,13 @@ EXPORT int qemu_plugin_version = 1;
 #define MAX_SLOTS (4u << 20)
 
 struct slot {
-	uint64_t vaddr, insns, count, seen;
+	uint64_t vaddr, insns, seen;
 };
 
 static struct slot *slots;
+/* Each vCPU's executions of each slot: one array of MAX_SLOTS a vCPU. */
+static struct qemu_plugin_scoreboard *counts;
+static unsigned int vcpus;
 static unsigned long nslots;
 static bool full;
 static uint64_t marker;
@@ -81,11 +97,15 @@ static void on_marker(unsigned int vcpu_index, void *userdata)
 	(void)userdata;
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
+		uint64_t count = 0;
+		unsigned int v;
 
-		if (s->count != s->seen && interval > 0)
+		for (v = 0; v < vcpus; v++)
+			count += ((uint64_t *)qemu_plugin_scoreboard_find(counts, v))[i];
+		if (count != s->seen && interval > 0)
 			fprintf(out, "%u %" PRIx64 " %" PRIu64 " %" PRIu64 "\n", interval, s->vaddr,
-				s->insns, s->count - s->seen);
-		s->seen = s->count;
+				s->insns, count - s->seen);
+		s->seen = count;
 	}
 	if (full)
 		fprintf(out, "# tb-count: more than %u translations, later ones not counted\n",
@@ -108,10 +128,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		full = true;
 		return;
 	}
-	s = &slots[nslots++];
+	s = &slots[nslots];
 	s->vaddr = vaddr;
 	s->insns = qemu_plugin_tb_n_insns(tb);
-	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &s->count, 1);
+	qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(
+		tb, QEMU_PLUGIN_INLINE_ADD_U64,
+		(qemu_plugin_u64){ counts, nslots * sizeof(uint64_t) }, 1);
+	nslots++;
 }
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
@@ -136,7 +159,9 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
 	}
 	out = fopen(path, "w");
 	slots = calloc(MAX_SLOTS, sizeof(*slots));
-	if (!out || !slots) {
+	counts = qemu_plugin_scoreboard_new(MAX_SLOTS * sizeof(uint64_t));
+	vcpus = info->system.max_vcpus;
+	if (!out || !slots || !counts) {
 		fprintf(stderr, "tb-count: %s: %s\n", path, strerror(errno));
 		return -1;
 	}

@@ -24,6 +24,19 @@
  *
  * FENCEBUF_FUZZ_SEED=N replays a run's choices (the threads' interleaving is
  * not replayed); FENCEBUF_FUZZ_SECONDS=N (default 60) bounds it.
+ *
+ * FENCEBUF_FUZZ_MODE=guided steers the workers by coverage. A worker's
+ * choices then come from an input, a string of bytes (a choice reads the
+ * next 8; past the end, a generator seeded by the input goes on). It runs
+ * one input as a program of PROGRAM_OPS operations with KCOV recording its
+ * own task (fencebuf_kcov.h), and keeps the input in the shared corpus if
+ * the program ran a basic block or an edge between two that no program had
+ * run. Inputs are corpus entries mutated (bits, bytes, words, inserted and
+ * deleted words, splices), or fresh random bytes while the corpus is empty.
+ * The corpus starts from the files in FENCEBUF_FUZZ_CORPUS (a directory;
+ * qemu/fuzz.sh keeps it in build/) and is printed at the end, one
+ * "@@fuzz-corpus HEX" line an entry. Both modes print the blocks reached
+ * every 30 s when KCOV is there, so the two can be compared.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -35,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -91,14 +105,29 @@ static void report_bad(const char *fmt, ...)
 	pthread_mutex_unlock(&bad.lock);
 }
 
-/* splitmix64: small, and good enough to draw choices from. */
+/*
+ * splitmix64: small, and good enough to draw choices from. Guided, the
+ * choices come from an input's bytes first.
+ */
 struct rng {
 	uint64_t s;
+	const uint8_t *data;
+	size_t len, pos;
 };
 
 static uint64_t rnd(struct rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+	uint64_t z;
+
+	if (r->pos < r->len) {
+		size_t n = r->len - r->pos < 8 ? r->len - r->pos : 8;
+
+		z = 0;
+		memcpy(&z, r->data + r->pos, n);
+		r->pos += n;
+		return z;
+	}
+	z = (r->s += 0x9e3779b97f4a7c15ull);
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -123,6 +152,8 @@ struct stats {
 
 struct worker {
 	struct rng rng;
+	/* Guided: this worker's PCs of one program. */
+	uint64_t *pcs;
 	pthread_t thread;
 	int sock[2];
 	/* Argument pages: two writable, then one inaccessible. */
@@ -134,6 +165,9 @@ static uint8_t *ro_page;
 static uint64_t seed;
 static unsigned int seconds;
 static bool have_importer;
+static bool guided;
+/* KCOV: the workers record their coverage (both modes, for comparison). */
+static bool kcov_feedback;
 
 /* A random slot, locked, holding an fd of @kind (K_FREE: any fd), or NULL. */
 static struct slot *take(struct rng *r, enum kind kind)
@@ -795,26 +829,304 @@ static void op_peek(struct worker *w)
 		give(s[i]);
 }
 
+/*
+ * Coverage feedback. Features are the basic blocks a program ran (their
+ * PCs) and the edges between consecutive ones (hashed): a program that
+ * adds one is kept.
+ */
+#define PROGRAM_OPS 16
+#define MAX_PCS (64 << 10)
+#define INPUT_MAX 2048
+#define CORPUS_MAX 4096
+
+struct input {
+	size_t len;
+	uint8_t data[INPUT_MAX];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t *slot;
+	size_t cap, used, blocks;
+} features = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct {
+	pthread_mutex_t lock;
+	struct input *entry[CORPUS_MAX];
+	unsigned int n, loaded;
+} corpus = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Adds @key (nonzero) to the feature set; true if it was new. */
+static bool feature_add(uint64_t key)
+{
+	size_t i;
+
+	if (2 * (features.used + 1) > features.cap) {
+		uint64_t *old = features.slot;
+		size_t cap = features.cap, j;
+
+		features.cap = cap ? 2 * cap : 1 << 16;
+		features.slot = calloc(features.cap, sizeof(uint64_t));
+		if (!features.slot) {
+			features.slot = old;
+			features.cap = cap;
+			return false;
+		}
+		features.used = 0;
+		for (j = 0; j < cap; j++)
+			if (old[j])
+				feature_add(old[j]);
+		free(old);
+	}
+	for (i = (key * 0x9e3779b97f4a7c15ull) >> 24; ; i++) {
+		i &= features.cap - 1;
+		if (features.slot[i] == key)
+			return false;
+		if (!features.slot[i]) {
+			features.slot[i] = key;
+			features.used++;
+			return true;
+		}
+	}
+}
+
+/* Counts @pcs' new features; true if there was one. */
+static bool new_coverage(const uint64_t *pcs, size_t n)
+{
+	uint64_t prev = 0;
+	bool fresh = false;
+	size_t i;
+
+	pthread_mutex_lock(&features.lock);
+	for (i = 0; i < n; i++) {
+		/* A block: its PC (kernel addresses have the top bit set). */
+		if (feature_add(pcs[i])) {
+			features.blocks++;
+			fresh = true;
+		}
+		/* An edge: top bit clear, so it never equals a block. */
+		if (prev && feature_add(((prev * 31) ^ pcs[i]) >> 1 | 1))
+			fresh = true;
+		prev = pcs[i];
+	}
+	pthread_mutex_unlock(&features.lock);
+	return fresh;
+}
+
+static void corpus_add(const struct input *in)
+{
+	struct input *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return;
+	*copy = *in;
+	pthread_mutex_lock(&corpus.lock);
+	if (corpus.n < CORPUS_MAX)
+		corpus.entry[corpus.n++] = copy;
+	else
+		free(copy);
+	pthread_mutex_unlock(&corpus.lock);
+}
+
+/* A copy of a random corpus entry into @in; false if the corpus is empty. */
+static bool corpus_pick(struct rng *r, struct input *in)
+{
+	bool found;
+
+	pthread_mutex_lock(&corpus.lock);
+	found = corpus.n > 0;
+	if (found)
+		*in = *corpus.entry[below(r, corpus.n)];
+	pthread_mutex_unlock(&corpus.lock);
+	return found;
+}
+
+/* Values that reach boundaries: zero, one, all ones, page sizes, flags. */
+static uint64_t interesting(struct rng *r)
+{
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 7, 8, 63, 64, 255, 4095, 4096, 4097, 1 << 20, 4 << 20,
+		0x7fffffff, 0x80000000, 0xffffffff, ~0ull, ~0ull >> 1, 1ull << 63,
+	};
+
+	return v[below(r, sizeof(v) / sizeof(v[0]))] - (chance(r, 20) ? 1 : 0);
+}
+
+/* One to four mutations of @in, drawing from the worker's own generator. */
+static void mutate(struct rng *r, struct input *in)
+{
+	unsigned int k, times = 1 + below(r, 4);
+
+	for (k = 0; k < times; k++) {
+		size_t words = in->len / 8, at = words ? 8 * below(r, words) : 0;
+		uint64_t v;
+
+		switch (below(r, 7)) {
+		case 0: /* a bit */
+			if (in->len)
+				in->data[below(r, in->len)] ^= 1 << below(r, 8);
+			break;
+		case 1: /* a byte */
+			if (in->len)
+				in->data[below(r, in->len)] = rnd(r);
+			break;
+		case 2: /* a word, to a boundary value */
+			v = interesting(r);
+			if (at + 8 <= in->len)
+				memcpy(in->data + at, &v, 8);
+			break;
+		case 3: /* a new choice: the ones after it shift */
+			if (in->len + 8 <= INPUT_MAX) {
+				memmove(in->data + at + 8, in->data + at, in->len - at);
+				v = chance(r, 50) ? rnd(r) : interesting(r);
+				memcpy(in->data + at, &v, 8);
+				in->len += 8;
+			}
+			break;
+		case 4: /* a choice fewer */
+			if (at + 8 <= in->len) {
+				memmove(in->data + at, in->data + at + 8, in->len - at - 8);
+				in->len -= 8;
+			}
+			break;
+		case 5: { /* splice: this entry's start, another's end */
+			struct input *other = malloc(sizeof(*other));
+
+			if (other && corpus_pick(r, other) && other->len) {
+				size_t from = 8 * below(r, other->len / 8 + 1);
+				size_t n = other->len - from;
+
+				if (at + n > INPUT_MAX)
+					n = INPUT_MAX - at;
+				memcpy(in->data + at, other->data + from, n);
+				in->len = at + n;
+			}
+			free(other);
+			break;
+		}
+		default: /* a run of words repeated */
+			if (at + 16 <= in->len && in->len + 16 <= INPUT_MAX) {
+				memmove(in->data + at + 16, in->data + at, in->len - at);
+				in->len += 16;
+			}
+			break;
+		}
+	}
+}
+
+static void fresh_input(struct rng *r, struct input *in)
+{
+	size_t i;
+
+	in->len = 8 * (8 + below(r, 57));
+	for (i = 0; i < in->len; i++)
+		in->data[i] = rnd(r);
+}
+
+/* The operations, weighted by repetition. */
+static void (*const ops[])(struct worker *) = {
+	op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_open, op_open,
+	op_close, op_dup, op_pass, op_mmap, op_mmap, op_remap, op_touch, op_touch,
+	op_peek, op_fork,
+};
+
+static void run_op(struct worker *w)
+{
+	unsigned int i = below(&w->rng, sizeof(ops) / sizeof(ops[0]));
+
+	/* fork is slow under emulation: keep it rarer than the rest. */
+	if (ops[i] == op_fork && chance(&w->rng, 80))
+		return;
+	ops[i](w);
+	w->st.ops++;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	static void (*const ops[])(struct worker *) = {
-		op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_open, op_open,
-		op_close, op_dup, op_pass, op_mmap, op_mmap, op_remap, op_touch, op_touch,
-		op_peek, op_fork,
-	};
-	const unsigned int n = sizeof(ops) / sizeof(ops[0]);
+	struct input *in = guided ? malloc(sizeof(*in)) : NULL;
+	unsigned int k;
 
-	while (!stop) {
-		unsigned int i = below(&w->rng, n);
-
-		/* fork is slow under emulation: keep it rarer than the rest. */
-		if (ops[i] == op_fork && chance(&w->rng, 80))
-			continue;
-		ops[i](w);
-		w->st.ops++;
+	if (guided && (!in || !kcov_feedback)) {
+		report_bad("guided mode needs KCOV (%s)", in ? "/sys/kernel/debug/kcov" : "memory");
+		free(in);
+		return NULL;
 	}
+	while (!stop) {
+		struct rng own = w->rng;
+		bool fresh;
+		size_t n;
+
+		if (guided) {
+			uint64_t h = 0xcbf29ce484222325ull;
+
+			if (corpus_pick(&own, in))
+				mutate(&own, in);
+			else
+				fresh_input(&own, in);
+			/* Past the input's end, a generator that the input seeds. */
+			for (n = 0; n < in->len; n++)
+				h = (h ^ in->data[n]) * 0x100000001b3ull;
+			w->rng = (struct rng){ .s = h, .data = in->data, .len = in->len };
+		}
+		if (kcov_feedback)
+			fb_kcov_begin();
+		for (k = 0; k < PROGRAM_OPS && !stop; k++)
+			run_op(w);
+		if (kcov_feedback) {
+			n = fb_kcov_end(w->pcs, MAX_PCS);
+			fresh = new_coverage(w->pcs, n < MAX_PCS ? n : MAX_PCS);
+			if (fresh && guided)
+				corpus_add(in);
+		}
+		/* Guided, the worker's own generator draws the next mutation. */
+		if (guided)
+			w->rng = own;
+	}
+	free(in);
 	return NULL;
+}
+
+/* The corpus a previous run left (FENCEBUF_FUZZ_CORPUS), as seeds. */
+static void corpus_load(const char *dir)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		struct input in;
+		char path[512];
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		in.len = fread(in.data, 1, INPUT_MAX, f);
+		fclose(f);
+		if (in.len) {
+			corpus_add(&in);
+			corpus.loaded++;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static void corpus_print(void)
+{
+	unsigned int i;
+	size_t j;
+
+	for (i = corpus.loaded; i < corpus.n; i++) {
+		printf("@@fuzz-corpus ");
+		for (j = 0; j < corpus.entry[i]->len; j++)
+			printf("%02x", corpus.entry[i]->data[j]);
+		printf("\n");
+	}
+	fflush(stdout);
 }
 
 /*
@@ -885,6 +1197,7 @@ FIXTURE(fuzz) {
 FIXTURE_SETUP(fuzz)
 {
 	const char *s = getenv("FENCEBUF_FUZZ_SEED"), *t = getenv("FENCEBUF_FUZZ_SECONDS");
+	const char *m = getenv("FENCEBUF_FUZZ_MODE");
 
 	seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	seconds = t && atoi(t) > 0 ? atoi(t) : 60;
@@ -892,6 +1205,20 @@ FIXTURE_SETUP(fuzz)
 	ksft_print_msg("fuzz: seed %llu, %u s, %d workers (replay: FENCEBUF_FUZZ_SEED=%llu; "
 		       "the threads' interleaving is not replayed)\n",
 		       (unsigned long long)seed, seconds, WORKERS, (unsigned long long)seed);
+	ASSERT_TRUE(!m || !strcmp(m, "random") || !strcmp(m, "guided")) {
+		TH_LOG("FENCEBUF_FUZZ_MODE is random or guided, not '%s'", m);
+	}
+	guided = m && !strcmp(m, "guided");
+	kcov_feedback = fb_kcov_begin();
+	/* Guided needs the feedback; random only reports it where it is. */
+	if (guided)
+		ASSERT_TRUE(kcov_feedback) {
+			TH_LOG("guided fuzzing needs KCOV: no /sys/kernel/debug/kcov");
+		}
+	if (guided)
+		corpus_load(getenv("FENCEBUF_FUZZ_CORPUS"));
+	ksft_print_msg("fuzz: %s%s, %u corpus entries loaded\n", guided ? "guided" : "random",
+		       kcov_feedback ? ", KCOV feedback" : ", no KCOV", corpus.loaded);
 	fb_unload_name(IMP_NAME);
 	if (fb_loaded())
 		ASSERT_EQ(0, fb_unload());
@@ -911,8 +1238,9 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	struct stats total = { 0 };
 	int before[256], after[256], nb, na, i, j, leaks, lowest_free;
 	size_t k;
-	struct rng main_rng = { seed };
-	double end;
+	struct rng main_rng = { .s = seed };
+	double start, end;
+	int next_growth = 30;
 
 	/* Touches of mappings raise SIGBUS (revoked) or SIGSEGV (protection). */
 	fb_touch_init();
@@ -931,6 +1259,8 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	for (i = 0; i <= WORKERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].rng.s = rnd(&main_rng);
+		w[i].pcs = kcov_feedback ? malloc(MAX_PCS * sizeof(uint64_t)) : NULL;
+		ASSERT_TRUE(!kcov_feedback || w[i].pcs);
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, w[i].sock));
 		/* PROT_NONE rather than unmapped: no later mmap may land there. */
 		w[i].arena = mmap(NULL, 3 * FB_PAGE, PROT_READ | PROT_WRITE,
@@ -940,15 +1270,26 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
 					    i < WORKERS ? worker_main : chaos_main, &w[i]));
 	}
-	end = fb_now_s() + seconds;
-	while (fb_now_s() < end)
+	start = fb_now_s();
+	end = start + seconds;
+	while (fb_now_s() < end) {
 		sleep(1);
+		/* Coverage growth, for comparing the modes (qemu/fuzz.sh). */
+		if (kcov_feedback && fb_now_s() - start >= next_growth) {
+			pthread_mutex_lock(&features.lock);
+			ksft_print_msg("fuzz-growth: t=%d blocks=%zu features=%zu corpus=%u\n",
+				       next_growth, features.blocks, features.used, corpus.n);
+			pthread_mutex_unlock(&features.lock);
+			next_growth += 30;
+		}
+	}
 	stop = 1;
 	for (i = 0; i <= WORKERS; i++) {
 		pthread_join(w[i].thread, NULL);
 		close(w[i].sock[0]);
 		close(w[i].sock[1]);
 		munmap(w[i].arena, 3 * FB_PAGE);
+		free(w[i].pcs);
 		for (k = 0; k < sizeof(total) / sizeof(unsigned long); k++)
 			((unsigned long *)&total)[k] += ((unsigned long *)&w[i].st)[k];
 	}
@@ -967,6 +1308,12 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		       total.passes, total.dropped_in_flight, total.maps, total.touches,
 		       total.sigbus, total.sigsegv, total.toggles, total.unbinds);
 	ksft_print_msg("stat: iterations=%lu\n", total.ops);
+	if (kcov_feedback)
+		ksft_print_msg("fuzz: %s: %zu basic blocks, %zu features, %u corpus entries "
+			       "(%u new)\n", guided ? "guided" : "random", features.blocks,
+			       features.used, corpus.n, corpus.n - corpus.loaded);
+	if (guided)
+		corpus_print();
 
 	/* Every fd the run opened is gone; list any that is not. */
 	na = list_fds(after, 256);
@@ -1019,6 +1366,11 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		close(f);
 		close(dev);
 		close(tl);
+	}
+	if (fb_stock_kernel() && access("/sys/kernel/debug/kmemleak", F_OK)) {
+		ksft_print_msg("no leak scan: Debian's kernel has no kmemleak "
+			       "(CONFIG_DEBUG_KMEMLEAK is not set)\n");
+		return;
 	}
 	leaks = fb_kmemleak_scan();
 	ksft_print_msg("stat: leaked_objects=%d\n", leaks);
