@@ -34,7 +34,8 @@ HOOK = "__sanitizer_cov_trace_pc"
 
 
 def call_sites(ko):
-    """{(section, recorded offset): (section, offset of the code that ran)}.
+    """({(section, recorded offset): (section, offset of the code that ran)},
+    {recorded offsets whose block calls a panic}).
 
     KCOV records the hook's return address. A call of the hook returns right
     after itself; a block that ends a function can also jump to the hook as a
@@ -47,15 +48,15 @@ def call_sites(ko):
         m = re.match(r"^\s*\[\s*\d+\]\s+(\S+)\s+PROGBITS\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)", line)
         if m and "X" in m.group(2):
             sections.append(m.group(1))
-    sites, calls, tails = {}, defaultdict(list), defaultdict(list)
+    sites, calls, tails, panics = {}, defaultdict(list), defaultdict(list), set()
     for sec in sections:
         out = subprocess.run(["objdump", "-dr", "-j", sec, ko], check=True, capture_output=True,
                              text=True).stdout
-        func = insn = None
+        func = insn = block = None
         for line in out.splitlines():
             m = re.match(r"^[0-9a-f]+ <([^>+]+)>:$", line)
             if m:
-                func = m.group(1)
+                func, block = m.group(1), None
                 continue
             m = re.match(r"^\s+([0-9a-f]+):\t([0-9a-f ]+)\t(\S+)", line)
             if m:
@@ -77,6 +78,11 @@ def call_sites(ko):
                 calls[target].append((sec, end))
                 if target == HOOK:
                     sites[(sec, end)] = (sec, addr)
+                    block = (sec, end)
+                elif block and ("panicking" in target or "panic_" in target):
+                    # The block that this hook call starts panics: an
+                    # overflow check, an assertion or a UB check failing.
+                    panics.add(block)
             elif op.startswith("jmp") and func:
                 tails[target].append((func, sec, addr))
     # Functions that end in the hook, directly or through other tail calls.
@@ -90,7 +96,38 @@ def call_sites(ko):
         for ret in calls.get(f, []):
             sites.setdefault(ret, probe)
         todo += [(g, probe) for g, _, _ in tails.get(f, [])]
-    return sites
+    return sites, panics
+
+
+def uncalled(ko, probes):
+    """The recorded sites in functions that nothing calls or refers to: copies
+    the compiler kept out of line though every use inlined them."""
+    sections, funcs, referenced = {}, [], set()
+    out = subprocess.run(["readelf", "-SW", "-sW", "-rW", ko], check=True, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"^\s*\[\s*(\d+)\]\s+(\S+)", line)
+        if m:
+            sections[m.group(1)] = m.group(2)
+            continue
+        f = line.split()
+        if len(f) == 8 and f[3] == "FUNC" and f[6] in sections:
+            funcs.append((sections[f[6]], int(f[1], 16), int(f[2]), f[7]))
+        elif len(f) >= 5 and f[2].startswith("R_X86_64_"):
+            referenced.add(f[4])
+    # Calls and jumps within a section need no relocation: objdump names them.
+    for sec in set(sec for sec, _ in probes.values()):
+        out = subprocess.run(["objdump", "-d", "-j", sec, ko], check=True, capture_output=True,
+                             text=True).stdout
+        referenced.update(re.findall(r"\s(?:call|jmp)\s+[0-9a-f]+ <([^>+]+)>", out))
+    dead = set()
+    for site, (sec, addr) in probes.items():
+        for fsec, start, size, name in funcs:
+            if fsec == sec and start <= addr < start + size:
+                if name not in referenced:
+                    dead.add(site)
+                break
+    return dead
 
 
 def symbolize(ko, sites, root, llvm):
@@ -121,18 +158,31 @@ def symbolize(ko, sites, root, llvm):
         os.unlink(placed)
     root = os.path.realpath(root) + "/"
     groups = out.split("\n\n")
+    checks = set()
     for site, group in zip(order, groups):
         found = []
-        for line in group.splitlines():
+        for i, line in enumerate(group.splitlines()):
             m = re.match(r"^(.*):(\d+):\d+$", line)
             if not m or m.group(2) == "0":
                 continue
             path = os.path.normpath(m.group(1))
+            # A block of core's own checks (a debug assertion, a UB check of
+            # an unsafe precondition): it runs when the check fails.
+            if i == 0 and re.search(r"/core/src/(ub_checks\.rs|intrinsics/|macros/mod\.rs)", path):
+                checks.add(site)
             # Only the project's own sources (not synthetic names like cgu.0).
             if path.startswith(root) and os.path.isfile(path):
                 found.append((path[len(root):], int(m.group(2))))
         frames[site] = found
-    return frames
+    return frames, checks
+
+
+# Code make check's debug kernel cannot run, by file: (path regex, reason).
+KNOWN_UNREACHED = [
+    (r"abstractions/debugfs\.rs$|helpers/dcache\.c$",
+     "the debugfs sw_sync node, which fencebuf creates only on kernels without the C sw_sync: "
+     "the debug kernel has it; the stock kernel's boot runs this code, without KCOV"),
+]
 
 
 def read_hits(paths):
@@ -172,12 +222,14 @@ def main():
                     help="also the lines suite A and suite B ran, side by side")
     args = ap.parse_args()
 
-    probes = call_sites(args.ko)
+    probes, panics = call_sites(args.ko)
     sites = set(probes)
+    dead = uncalled(args.ko, probes)
     if not sites:
         sys.exit("coverage: %s has no call of %s: it was not built with KCOV "
                  "(a kernel with CONFIG_KCOV, and Kbuild's KCOV_INSTRUMENT)" % (args.ko, HOOK))
-    frames = symbolize(args.ko, probes, args.root, args.llvm_suffix)
+    frames, checks = symbolize(args.ko, probes, args.root, args.llvm_suffix)
+    panics |= checks
     rust_sites = sum(1 for s in sites if any(f.endswith(".rs") for f, _ in frames.get(s, ())))
     if not rust_sites:
         sys.exit("coverage: none of the %d call sites of %s is in fencebuf's Rust: rustc did not "
@@ -233,13 +285,36 @@ def main():
             f.write("%-24s %7d %6.1f%%  %s, %s, %s\n" % (s, n, pct(n, total_i), sm.get("files", "?"),
                                                       sm.get("lost", "?"), sm.get("overflows", "?")))
 
+    # Why a line cannot run under make check, where that is known.
+    line_sites = defaultdict(set)
+    for site in sites:
+        for fl in frames.get(site, ()):
+            line_sites[fl].add(site)
+    reasons = defaultdict(int)
+
+    def reason(f, n):
+        if line_sites[(f, n)] <= panics:
+            return "panic path (an overflow check, assertion or UB check failing: a bug)"
+        if line_sites[(f, n)] <= dead:
+            return ("in an out-of-line copy that nothing calls: every caller inlined the "
+                    "function, and the inlined code is counted on its own lines")
+        if line_sites[(f, n)] <= dead | panics:
+            return "panic paths, and out-of-line copies that nothing calls"
+        for pattern, why in KNOWN_UNREACHED:
+            if re.search(pattern, f):
+                return why
+        return "not analysed"
+
     with open(os.path.join(args.out, "unreached.txt"), "w") as out:
         for f in sorted(per_file):
             i, e = per_file[f]
             src = os.path.join(args.root, f)
             text = open(src, errors="replace").read().splitlines() if os.path.exists(src) else []
             for n in sorted(i - e):
-                out.write("%s:%d: %s\n" % (f, n, text[n - 1].strip() if n <= len(text) else ""))
+                why = reason(f, n)
+                reasons[why] += 1
+                out.write("%s:%d: %s\n    why: %s\n" % (f, n, text[n - 1].strip() if n <= len(text) else "",
+                                                       why))
             dest = os.path.join(args.out, "annotated", f + ".txt")
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             with open(dest, "w") as a:
@@ -253,10 +328,13 @@ def main():
                    "files": {k: {"lines": sorted(v[0]), "run": sorted(v[1])} for k, v in per_file.items()},
                    "suites": {s: sorted("%s:%d" % x for x in lines_of(hits[s] & sites, frames))
                               for s in hits},
-                   "recorder": summary}, f, indent=1)
+                   "recorder": summary, "unreached_by_reason": reasons}, f, indent=1)
 
     print("\n".join(rows))
     print()
+    print("lines not run, by reason (build/coverage/unreached.txt lists them):")
+    for why, count in sorted(reasons.items(), key=lambda x: -x[1]):
+        print("  %4d  %s" % (count, why))
     if args.compare:
         a, b = args.compare
         la = lines_of(hits.get(a, set()) & sites, frames)
@@ -265,8 +343,11 @@ def main():
               % (a, len(la), b, len(lb), a, len(la - lb), b, len(lb - la)))
     lost = sum(int(s.get("lost", 0)) for s in summary.values())
     overflows = sum(int(s.get("overflows", 0)) for s in summary.values())
-    print("fencebuf line coverage: %d of %d lines (%.1f%%), %d call sites (%d in Rust); "
-          "report in %s" % (total_e, total_i, pct(total_e, total_i), len(sites), rust_sites, args.out))
+    panic_only = sum(1 for fl in instrumented if line_sites[fl] <= panics)
+    print("fencebuf line coverage: %d of %d lines (%.1f%%); of the %d lines that are not only "
+          "panic paths, %.1f%%; %d recorded sites (%d in Rust); report in %s"
+          % (total_e, total_i, pct(total_e, total_i), total_i - panic_only,
+             pct(total_e, total_i - panic_only), len(sites), rust_sites, args.out))
     if lost or overflows:
         print("coverage: the recorder lost %d PCs and overflowed %d times: lines may be missing"
               % (lost, overflows))
