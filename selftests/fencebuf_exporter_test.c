@@ -338,6 +338,26 @@ TEST_F(exporter, export_bad_inputs)
 #pragma GCC diagnostic pop
 }
 
+/* No fd number left: EMFILE, and no buffer is left behind. */
+TEST_F(exporter, no_free_fd_is_emfile_and_leaves_no_buffer)
+{
+	int before = fb_count_fds(), fd;
+	struct fencebuf_info info;
+	struct rlimit old;
+
+	ASSERT_GT(before, 0);
+	ASSERT_EQ(0, fb_no_free_fd(&old));
+	fd = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_EQ(0, fb_restore_fds(&old));
+	EXPECT_EQ(-EMFILE, fd);
+	EXPECT_EQ(before, fb_count_fds());
+	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
+	EXPECT_EQ(0u, info.num_buffers);
+	fd = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_GE(fd, 0) TH_LOG("export: %s", strerror(-fd));
+	close(fd);
+}
+
 TEST_F(exporter, other_bad_inputs)
 {
 	__u32 two = 2;

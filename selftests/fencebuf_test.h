@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,6 +125,26 @@ static inline int fb_lowest_free_fd(void)
 
 	close(fd);
 	return fd;
+}
+
+/*
+ * Leave no fd number free (RLIMIT_NOFILE at the lowest free fd), so that the
+ * next fd the process asks for fails with EMFILE; @old keeps the limit for
+ * fb_restore_fds(). 0 or -errno.
+ */
+static inline int fb_no_free_fd(struct rlimit *old)
+{
+	struct rlimit none;
+
+	if (getrlimit(RLIMIT_NOFILE, old))
+		return -errno;
+	none = (struct rlimit){ .rlim_cur = fb_lowest_free_fd(), .rlim_max = old->rlim_max };
+	return setrlimit(RLIMIT_NOFILE, &none) ? -errno : 0;
+}
+
+static inline int fb_restore_fds(const struct rlimit *old)
+{
+	return setrlimit(RLIMIT_NOFILE, old) ? -errno : 0;
 }
 
 static inline int fb_read_file(const char *path, char *buf, size_t len)

@@ -319,6 +319,30 @@ TEST_F(timeline, bad_pointers_are_efault_and_leak_no_fd)
 	munmap(unmapped, FB_PAGE);
 }
 
+/* No fd number left: EMFILE, as from the C sw_sync, and no fence is left. */
+TEST_F(timeline, no_free_fd_is_emfile_and_leaves_no_fence)
+{
+	char path[64], buf[512];
+	int before = fb_count_fds(), ret;
+	struct rlimit old;
+
+	ASSERT_GT(before, 0);
+	ASSERT_EQ(0, fb_no_free_fd(&old));
+	ret = fb_create(self->fd, 5);
+	ASSERT_EQ(0, fb_restore_fds(&old));
+	EXPECT_EQ(-EMFILE, ret);
+	EXPECT_EQ(before, fb_count_fds());
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->fd);
+	ASSERT_EQ(0, fb_read_file(path, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "pending:\t0\n")) TH_LOG("%s", buf);
+	/* The timeline still works. */
+	ret = fb_create(self->fd, 5);
+	ASSERT_GE(ret, 0);
+	EXPECT_EQ(0, fb_inc(self->fd, 5));
+	EXPECT_EQ(1, fb_status(ret));
+	close(ret);
+}
+
 TEST_F(timeline, unterminated_name_is_accepted)
 {
 	struct sw_sync_create_fence_data data = { .value = 1 };
