@@ -16,6 +16,7 @@
 #ifndef FENCEBUF_KCOV_H
 #define FENCEBUF_KCOV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
