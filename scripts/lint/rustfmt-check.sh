@@ -12,7 +12,7 @@ mapfile -t files < <(
 	for kb in $(git ls-files --cached --others --exclude-standard 'Kbuild' '*/Kbuild'); do
 		dir=$(dirname "$kb")
 		grep -o '[A-Za-z0-9_/.-]*\.o' "$kb" | sed "s|^|$dir/|; s|\.o\$|.rs|; s|^\./||" |
-			while read -r f; do [ -f "$f" ] && echo "$f"; done
+			while read -r f; do [ ! -f "$f" ] || echo "$f"; done
 	done | sort -u
 )
 [ "${#files[@]}" -gt 0 ] || die "no Rust crate roots found in the Kbuild files"
