@@ -36,6 +36,23 @@ static int memory_decode_bit(void)
 	return n == 2 ? cmd[0] & 0x2 ? 1 : 0 : -1;
 }
 
+/* Sets or clears PCI_COMMAND_MEMORY behind the driver's back, as setpci does. */
+static int set_memory_decode_bit(int on)
+{
+	int fd = open("/sys/bus/pci/devices/" FB_PCI_ADDR "/config", O_RDWR | O_CLOEXEC);
+	uint8_t cmd[2];
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, cmd, 2, 4) == 2) {
+		cmd[0] = on ? cmd[0] | 0x2 : cmd[0] & ~0x2;
+		ret = pwrite(fd, cmd, 2, 4) == 2 ? 0 : -1;
+	}
+	close(fd);
+	return ret;
+}
+
 static int unbind_write(const char *file)
 {
 	return fb_write_file(file, FB_PCI_ADDR);
@@ -213,6 +230,32 @@ TEST_F(exporter, memory_off_revokes_with_sigbus_and_on_restores)
 	close(fd);
 }
 
+/*
+ * Decoding cleared behind fencebuf's back (setpci, a VMM writing config
+ * space): memory off still revokes every buffer, and on restores decoding.
+ */
+TEST_F(exporter, memory_off_when_decoding_was_already_off)
+{
+	uint8_t *p;
+	int fd;
+
+	fd = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, fb_touch(p, 1, 0x17, NULL));
+	ASSERT_EQ(0, set_memory_decode_bit(0));
+	ASSERT_EQ(0, memory_decode_bit());
+	ASSERT_EQ(0, fb_memory(self->dev, 0));
+	EXPECT_EQ(0, memory_decode_bit());
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
+	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	EXPECT_EQ(1, memory_decode_bit());
+	EXPECT_EQ(0, fb_touch(p, 0, 0, NULL));
+	munmap(p, FB_PAGE);
+	close(fd);
+}
+
 TEST_F(exporter, export_while_memory_off_is_revoked_until_on)
 {
 	uint8_t *p;
@@ -264,6 +307,44 @@ TEST_F(exporter, reuse_returns_the_live_buffer)
 	close(f1);
 	close(f2);
 	close(f3);
+}
+
+/* EXPORT with the reuse flag: the buffer's inode number (0: failed); its fd in *fd. */
+static ino_t export_reusing(int dev, const struct fencebuf_range *r, __u32 n, int *fd)
+{
+	struct stat st;
+
+	*fd = fb_export_ranges(dev, FB_BAR, FENCEBUF_EXPORT_REUSE, r, n);
+	return *fd >= 0 && !fstat(*fd, &st) ? st.st_ino : 0;
+}
+
+/* Several ranges: the same list in the same order is the same buffer. */
+TEST_F(exporter, reuse_compares_every_range_in_order)
+{
+	struct fencebuf_range two[2] = {
+		{ .offset = 0x50000, .length = FB_PAGE },
+		{ .offset = 0x60000, .length = FB_PAGE },
+	};
+	const struct fencebuf_range one = { .offset = 0x50000, .length = 2 * FB_PAGE };
+	const struct fencebuf_range swapped[2] = { two[1], two[0] };
+	ino_t a, b, c, d;
+	int fd[4], i;
+
+	a = export_reusing(self->dev, two, 2, &fd[0]);
+	b = export_reusing(self->dev, two, 2, &fd[1]);
+	/* One range of the same size, the same ranges in the other order. */
+	c = export_reusing(self->dev, &one, 1, &fd[2]);
+	d = export_reusing(self->dev, swapped, 2, &fd[3]);
+	ASSERT_NE(0u, a);
+	ASSERT_NE(0u, b);
+	ASSERT_NE(0u, c);
+	ASSERT_NE(0u, d);
+	EXPECT_EQ(a, b);
+	EXPECT_NE(a, c);
+	EXPECT_NE(a, d);
+	EXPECT_NE(c, d);
+	for (i = 0; i < 4; i++)
+		close(fd[i]);
 }
 
 /* Each bad EXPORT: its errno, and no fd left behind. */

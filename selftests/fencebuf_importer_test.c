@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -258,6 +259,7 @@ TEST_F(importer, the_mapping_is_the_ranges_in_order)
 	};
 	__u64 bar = bar2_address(variant->bdf), len = 0;
 	struct fbimp_segment segs[8];
+	uint8_t b;
 	int buf, i;
 
 	ASSERT_NE(0ull, bar);
@@ -266,6 +268,11 @@ TEST_F(importer, the_mapping_is_the_ranges_in_order)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	EXPECT_EQ((__u64)(3 * FB_PAGE), len);
+	/*
+	 * One kernel mapping is virtually contiguous: fencebuf vmaps only
+	 * one-range buffers. VFIO's dma-bufs have no vmap at all.
+	 */
+	EXPECT_EQ(variant->vfio ? -EINVAL : -EOPNOTSUPP, imp_access(self->imp, 0, &b, 1, 0));
 	ASSERT_EQ(2, imp_segments(self->imp, segs, 8));
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(bar + r[i].offset, segs[i].addr) TH_LOG("entry %d", i);
@@ -411,6 +418,138 @@ TEST_F(importer, closing_the_exporter_files_while_attached)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
+static int imp_attach_deferred(int imp, int buf)
+{
+	struct fbimp_attach a = { .fd = buf, .kind = FBIMP_KIND_DEFERRED };
+
+	return ioctl(imp, FBIMP_IOC_ATTACH_AS, &a) ? -errno : 0;
+}
+
+/* Memory off in a child, which exits 0 when it returned 0; its pid. */
+static pid_t exp_memory_off_child(FIXTURE_DATA(importer) *self,
+				  const FIXTURE_VARIANT(importer) *variant)
+{
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(exp_memory(self, variant, 0) ? 1 : 0);
+	return child;
+}
+
+/*
+ * An importer that unmaps after invalidate_mappings has returned (a driver
+ * that unmaps from a worker once its DMA drained) still DMA-maps the BAR:
+ * memory decoding must stay on until it has unmapped. Both exporters wait
+ * for it (VFIO with no bound; fencebuf for revoke_timeout_ms, next test).
+ */
+TEST_F(importer, revoke_waits_for_a_deferred_unmap)
+{
+	int status, i;
+	uint8_t b;
+	pid_t child;
+	__u64 len;
+
+	ASSERT_EQ(0, imp_attach_deferred(self->imp, self->buf));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	child = exp_memory_off_child(self, variant);
+	ASSERT_GE(child, 0);
+	for (i = 0; i < 500 && !imp_status(self->imp).invalidations; i++)
+		usleep(10 * 1000);
+	ASSERT_EQ(1u, imp_status(self->imp).invalidations);
+	/* Invalidated, still mapped, and the revoke waits... */
+	usleep(300 * 1000);
+	EXPECT_EQ(1u, imp_status(self->imp).mapped);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	/* ...and refuses a new kernel mapping meanwhile (VFIO has none). */
+	EXPECT_EQ(variant->vfio ? -EINVAL : -ENODEV, imp_access(self->imp, 0, &b, 1, 0));
+	/* The unmap lets it finish. */
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(SIGBUS, fb_touch(self->map, 0, 0, NULL));
+	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
+/* The kernel log from now on: /dev/kmsg at its end, or -1. */
+static int kmsg_from_now(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Whether a record read from @fd since contains @text. */
+static bool kmsg_has(int fd, const char *text)
+{
+	char rec[1024];
+	ssize_t n;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, text))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An importer that never unmaps cannot hold memory disable back for ever:
+ * after revoke_timeout_ms fencebuf goes on and says so. VFIO waits with no
+ * bound (wait_for_completion() in vfio_pci_dma_buf_move()), so this would
+ * hang the test there.
+ */
+TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
+{
+	double t0, dt;
+	__u64 len;
+	int kmsg;
+
+	if (variant->vfio)
+		SKIP(return, "VFIO waits for the unmap with no bound: memory disable would hang");
+	close(self->dev);
+	self->dev = -1;
+	munmap(self->map, BUF_LEN);
+	self->map = MAP_FAILED;
+	close(self->buf);
+	close(self->imp);
+	self->imp = -1;
+	ASSERT_EQ(0, fb_unload_name(IMP_NAME));
+	ASSERT_EQ(0, fb_unload());
+	ASSERT_EQ(0, fb_load("revoke_timeout_ms=400"));
+	ASSERT_EQ(0, fb_load_path(IMP_KO, ""));
+	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->dev, 0);
+	self->imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->imp, 0);
+	self->buf = exp_export(self, variant, BUF_OFF, BUF_LEN);
+	ASSERT_GE(self->buf, 0);
+
+	ASSERT_EQ(0, imp_attach_deferred(self->imp, self->buf));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	kmsg = kmsg_from_now();
+	ASSERT_GE(kmsg, 0);
+	t0 = fb_now_s();
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
+	dt = fb_now_s() - t0;
+	EXPECT_GE(dt, 0.35);
+	EXPECT_LT(dt, 5.0);
+	EXPECT_TRUE(kmsg_has(kmsg, "revoke: importers still map 1 of 1 buffers after 400 ms"));
+	close(kmsg);
+	EXPECT_EQ(1u, imp_status(self->imp).mapped);
+	/* The late unmap and a restore work as usual. */
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
 /* Both exporters refuse importers that could keep using a revoked BAR. */
 TEST_F(importer, importers_that_cannot_be_revoked_are_refused)
 {
@@ -421,7 +560,7 @@ TEST_F(importer, importers_that_cannot_be_revoked_are_refused)
 	a.kind = FBIMP_KIND_NO_P2P;
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
 	EXPECT_EQ(EOPNOTSUPP, errno);
-	a.kind = 3;
+	a.kind = FBIMP_KIND_DEFERRED + 1;
 	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_ATTACH_AS, &a));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0u, imp_status(self->imp).attached);

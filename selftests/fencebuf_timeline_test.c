@@ -391,7 +391,7 @@ TEST_F(timeline, fdinfo_shows_name_value_pending)
 
 TEST_F(timeline, pending_bound_is_enospc)
 {
-	int f[5], dup_fd, passed, i;
+	int f[5], dup_fd, dup_low, passed, i;
 
 	close(self->fd);
 	ASSERT_EQ(0, fb_unload());
@@ -406,6 +406,9 @@ TEST_F(timeline, pending_bound_is_enospc)
 	/* Neither an existing seqno nor a passed one adds a pending fence. */
 	dup_fd = fb_create(self->fd, 4);
 	EXPECT_GE(dup_fd, 0);
+	/* Found on either side of the tree's root. */
+	dup_low = fb_create(self->fd, 1);
+	EXPECT_GE(dup_low, 0);
 	passed = fb_create(self->fd, 0);
 	EXPECT_GE(passed, 0);
 	ASSERT_EQ(0, fb_inc(self->fd, 1));
@@ -414,6 +417,7 @@ TEST_F(timeline, pending_bound_is_enospc)
 	for (i = 0; i < 5; i++)
 		close(f[i]);
 	close(dup_fd);
+	close(dup_low);
 	close(passed);
 }
 

@@ -50,12 +50,17 @@ pub(crate) enum AttachKind {
     NoInvalidate,
     /// Not accepting peer-to-peer (MMIO) addresses.
     NoPeer2Peer,
+    /// Revocable, but keeping its mapping when invalidated until it is
+    /// unmapped (`UNMAP`, `DETACH`), as a driver that unmaps from a worker
+    /// once its DMA has drained: the exporter's revoke must wait for it.
+    Deferred,
 }
 
 /// What the importer wants to hear from the attachment.
 pub(crate) trait Importer: Send + Sync + 'static {
     /// The exporter invalidated our mapping (which was unmapped already, if
-    /// there was one). Runs with the buffer's reservation lock held.
+    /// there was one, unless the attachment is [`AttachKind::Deferred`]).
+    /// Runs with the buffer's reservation lock held.
     fn invalidated(&self);
 }
 
@@ -102,6 +107,10 @@ impl<T: Importer> Attachment<T> {
         allow_peer2peer: true,
         invalidate_mappings: None,
     };
+    const OPS_DEFERRED: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
+        allow_peer2peer: true,
+        invalidate_mappings: Some(Self::invalidate_deferred_callback),
+    };
     const OPS_NO_P2P: bindings::dma_buf_attach_ops = bindings::dma_buf_attach_ops {
         allow_peer2peer: false,
         invalidate_mappings: Some(Self::invalidate_callback),
@@ -132,6 +141,7 @@ impl<T: Importer> Attachment<T> {
             AttachKind::Revocable => &Self::OPS,
             AttachKind::NoInvalidate => &Self::OPS_NO_INVALIDATE,
             AttachKind::NoPeer2Peer => &Self::OPS_NO_P2P,
+            AttachKind::Deferred => &Self::OPS_DEFERRED,
         };
         // SAFETY: The buffer is alive (we hold a reference), `dev` too (we
         // keep a reference for the life of the attachment), the ops are
@@ -179,6 +189,16 @@ impl<T: Importer> Attachment<T> {
         let shared = unsafe { &*(*attach).importer_priv.cast::<Shared<T>>() };
         // SAFETY: The reservation lock is held (caller's contract).
         unsafe { Self::unmap_locked(shared) };
+        shared.data.invalidated();
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::invalidate_callback`], for a [`AttachKind::Deferred`]
+    /// attachment: the mapping stays until it is unmapped.
+    unsafe extern "C" fn invalidate_deferred_callback(attach: *mut bindings::dma_buf_attachment) {
+        // SAFETY: `importer_priv` is our `Shared<T>`, alive while attached.
+        let shared = unsafe { &*(*attach).importer_priv.cast::<Shared<T>>() };
         shared.data.invalidated();
     }
 

@@ -55,10 +55,15 @@ struct fbimp_status {
  * Importers that revocable exporters must refuse, to show that they do:
  * FBIMP_KIND_NO_INVALIDATE attaches dynamically without invalidate_mappings,
  * FBIMP_KIND_NO_P2P without accepting peer-to-peer addresses.
+ *
+ * FBIMP_KIND_DEFERRED is revocable but keeps its mapping when invalidated,
+ * until UNMAP or DETACH, as a driver that unmaps from a worker once its DMA
+ * has drained: a revoke must wait for that unmap before the memory goes.
  */
 #define FBIMP_KIND_REVOCABLE		0
 #define FBIMP_KIND_NO_INVALIDATE	1
 #define FBIMP_KIND_NO_P2P		2
+#define FBIMP_KIND_DEFERRED		3
 
 /**
  * struct fbimp_attach - argument of %FBIMP_IOC_ATTACH_AS

@@ -134,6 +134,7 @@ impl NodeFile for ImporterFile {
                     0 => AttachKind::Revocable,
                     1 => AttachKind::NoInvalidate,
                     2 => AttachKind::NoPeer2Peer,
+                    3 => AttachKind::Deferred,
                     _ => return Err(EINVAL),
                 };
                 self.attach(req.fd, kind)

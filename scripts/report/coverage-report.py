@@ -12,15 +12,20 @@ counts for the helper's line and for the line that called it), and reports:
 
   OUT/summary.txt    per-file table: lines with code, lines run, percent
   OUT/per-suite.txt  lines each suite ran
-  OUT/unreached.txt  every line with code that no suite ran
+  OUT/unreached.txt  every line with code that no suite ran, and why: a panic
+                     path, a function nothing that runs calls, or the reason
+                     unreached-reasons.txt (beside this script) gives
   OUT/annotated/     each source file, lines marked '+' (run) or '-' (not run)
   OUT/coverage.json  the same, for scripts
 
 An offset that is no call site of the hook means a PC was attributed to the
-wrong load of the module: the script counts those and fails.
+wrong load of the module: the script counts those and fails. It fails too if
+a line the reasons file says cannot run ran, if an entry no longer matches its
+line, and, with --complete (the whole make check), if a line not run has no
+reason.
 
 Usage: coverage-report.py --ko FENCEBUF.KO --root PROJECT --results LOG... --out DIR
-       [--llvm-suffix -22] [--suites A,B] [--compare A B]
+       [--llvm-suffix -22] [--suites A,B] [--compare A B] [--reasons FILE] [--complete]
 """
 import argparse
 import json
@@ -33,9 +38,87 @@ from collections import defaultdict
 HOOK = "__sanitizer_cov_trace_pc"
 
 
+def functions(ko):
+    """({section: {offset: name}}, {name: name}) of the module's functions:
+    one name per address, and what each other name at that address (code
+    the linker folded, identical for several types) stands for."""
+    names, funcs, alias = {}, defaultdict(dict), {}
+    out = subprocess.run(["readelf", "-SW", "-sW", ko], check=True, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"^\s*\[\s*(\d+)\]\s+(\S+)", line)
+        if m:
+            names[m.group(1)] = m.group(2)
+            continue
+        f = line.split()
+        if len(f) == 8 and f[3] == "FUNC" and f[6] in names:
+            at = funcs[names[f[6]]].setdefault(int(f[1], 16), f[7])
+            alias[f[7]] = at
+    return funcs, alias
+
+
+def resolve(funcs, name, addend):
+    """The function a relocation against `name` + `addend` targets: a
+    section symbol (a local function's address, as the assembler writes
+    it) names the function at that offset."""
+    funcs, alias = funcs
+    if name in funcs:
+        return funcs[name].get(addend, name)
+    return alias.get(name, name)
+
+
+def branches(ko, sec, funcs):
+    """(function, (start, end, mnemonic), target) for each instruction of
+    section `sec` that branches to or takes the address of a symbol (its
+    name), or jumps within its function (the address, an int).
+
+    A reference to another section or module has a relocation, and objdump
+    shows its unrelocated displacement as a target: the next instruction,
+    which after a function's last instruction is the next function. So the
+    relocation names the target where there is one; otherwise (within the
+    section) the target objdump names, without an offset.
+    """
+    out = subprocess.run(["objdump", "-dr", "-j", sec, ko], check=True, capture_output=True,
+                         text=True).stdout
+    func = insn = shown = None
+    for line in out.splitlines():
+        m = re.match(r"^\s+([0-9a-f]+):\t([0-9a-f ]+)\t(\S+)", line)
+        h = None if m else re.match(r"^[0-9a-f]+ <([^>+]+)>:$", line)
+        r = None if m or h else re.match(
+            r"^\s+[0-9a-f]+: R_X86_64_(\w+)\s+([^+\s-]+)([+-]0x[0-9a-f]+)?$", line)
+        if r and insn:
+            # PC-relative from the end of the 4-byte field: the target is
+            # the symbol plus the addend plus 4.
+            pcrel = 4 if r.group(1) in ("PLT32", "PC32") else 0
+            yield func, insn, resolve(funcs, r.group(2), int(r.group(3) or "0", 16) + pcrel)
+            shown = None
+            continue
+        if not m and not h:
+            continue
+        if shown:
+            yield func, insn, shown
+        insn = shown = None
+        if h:
+            func = resolve(funcs, h.group(1), 0)
+            continue
+        addr, size = int(m.group(1), 16), len(m.group(2).split())
+        insn = (addr, addr + size, m.group(3))
+        # A branch's target, or a RIP-relative address (`# ADDR <name>`);
+        # a jump within a function: its address.
+        t = re.search(r"\s([0-9a-f]+) <([^>]+)>$", line)
+        if not t:
+            shown = None
+        elif "+" not in t.group(2):
+            shown = resolve(funcs, t.group(2), 0)
+        else:
+            shown = int(t.group(1), 16) if insn[2].startswith("j") else None
+    if shown:
+        yield func, insn, shown
+
+
 def call_sites(ko):
     """({(section, recorded offset): (section, offset of the code that ran)},
-    {recorded offsets whose block calls a panic}).
+    {recorded offsets whose block calls a panic}, {names called or jumped to}).
 
     KCOV records the hook's return address. A call of the hook returns right
     after itself; a block that ends a function can also jump to the hook as a
@@ -49,42 +132,40 @@ def call_sites(ko):
         if m and "X" in m.group(2):
             sections.append(m.group(1))
     sites, calls, tails, panics = {}, defaultdict(list), defaultdict(list), set()
+    refs = defaultdict(set)
+    funcs = functions(ko)
+    edges, ranges = {}, defaultdict(list)
     for sec in sections:
-        out = subprocess.run(["objdump", "-dr", "-j", sec, ko], check=True, capture_output=True,
-                             text=True).stdout
-        func = insn = block = None
-        for line in out.splitlines():
-            m = re.match(r"^[0-9a-f]+ <([^>+]+)>:$", line)
-            if m:
-                func, block = m.group(1), None
+        block = last = None
+        for func, (addr, end, op), target in branches(ko, sec, funcs):
+            if func != last:
+                block, last = None, func
+            if isinstance(target, int):
+                # A block that only jumps elsewhere (an edge LLVM split to
+                # put a hook on it): where it goes decides what it is.
+                if block and first and op == "jmp":
+                    edges[block] = (sec, target)
+                first = False
                 continue
-            m = re.match(r"^\s+([0-9a-f]+):\t([0-9a-f ]+)\t(\S+)", line)
-            if m:
-                addr, size = int(m.group(1), 16), len(m.group(2).split())
-                insn = (addr, addr + size, m.group(3))
-                # A call within the section needs no relocation: the target
-                # is named, without an offset.
-                m = re.search(r"\s[0-9a-f]+ <([^>+]+)>$", line)
-                if not m:
-                    continue
-                target = m.group(1)
-            else:
-                m = re.match(r"^\s+[0-9a-f]+: R_X86_64_(?:PLT32|PC32)\s+(\S+)-0x4$", line)
-                if not m or not insn:
-                    continue
-                target = m.group(1)
-            addr, end, op = insn
+            refs[func].add(target)
             if op.startswith("call"):
                 calls[target].append((sec, end))
                 if target == HOOK:
                     sites[(sec, end)] = (sec, addr)
-                    block = (sec, end)
-                elif block and ("panicking" in target or "panic_" in target):
+                    block, first = (sec, end), True
+                    continue
+                if block and re.search(r"panicking|panic_|unreachable_unchecked", target):
                     # The block that this hook call starts panics: an
                     # overflow check, an assertion or a UB check failing.
                     panics.add(block)
+                    ranges[sec].append((block[1], end))
             elif op.startswith("jmp") and func:
                 tails[target].append((func, sec, addr))
+            first = False
+    # Edges into a panicking block, past its hook, panic too.
+    for block, (sec, target) in edges.items():
+        if any(a <= target < b for a, b in ranges[sec]):
+            panics.add(block)
     # Functions that end in the hook, directly or through other tail calls.
     todo = [(f, (sec, addr)) for f, sec, addr in tails.get(HOOK, [])]
     seen = set()
@@ -96,37 +177,44 @@ def call_sites(ko):
         for ret in calls.get(f, []):
             sites.setdefault(ret, probe)
         todo += [(g, probe) for g, _, _ in tails.get(f, [])]
-    return sites, panics
+    return sites, panics, refs
 
 
-def uncalled(ko, probes):
-    """The recorded sites in functions that nothing calls or refers to: copies
-    the compiler kept out of line though every use inlined them."""
-    sections, funcs, referenced = {}, [], set()
-    out = subprocess.run(["readelf", "-SW", "-sW", "-rW", ko], check=True, capture_output=True,
-                         text=True).stdout
+def uncalled(ko, probes, refs):
+    """The recorded sites in functions that cannot run: copies the compiler
+    kept out of line though every use inlined them, and what only they call.
+
+    A function can run if the module's data refers to it (an ops table, a
+    vtable, its init and exit) or a function that can run calls it, jumps to
+    it or takes its address (`refs`, from call_sites()).
+    """
+    funcs = functions(ko)
+    live = set()
+    out = subprocess.run(["readelf", "-rW", ko], check=True, capture_output=True, text=True).stdout
+    data = False
     for line in out.splitlines():
-        m = re.match(r"^\s*\[\s*(\d+)\]\s+(\S+)", line)
+        # Code's references are in `refs`; debug info, unwind tables and the
+        # like point at every function, and are no references.
+        m = re.match(r"^Relocation section '\.rela(\S+)'", line)
         if m:
-            sections[m.group(1)] = m.group(2)
+            data = re.match(r"^\.(text|init\.text|exit\.text|debug_|orc_|ibt_)|^__bug_table",
+                            m.group(1)) is None
             continue
+        # OFFSET INFO TYPE VALUE NAME [+ ADDEND]
         f = line.split()
-        if len(f) == 8 and f[3] == "FUNC" and f[6] in sections:
-            funcs.append((sections[f[6]], int(f[1], 16), int(f[2]), f[7]))
-        elif len(f) >= 5 and f[2].startswith("R_X86_64_"):
-            referenced.add(f[4])
-    # Calls and jumps within a section need no relocation: objdump names them.
-    for sec in set(sec for sec, _ in probes.values()):
-        out = subprocess.run(["objdump", "-d", "-j", sec, ko], check=True, capture_output=True,
-                             text=True).stdout
-        referenced.update(re.findall(r"\s(?:call|jmp)\s+[0-9a-f]+ <([^>+]+)>", out))
+        if data and len(f) >= 5 and f[2].startswith("R_X86_64_"):
+            live.add(resolve(funcs, f[4], int(f[6], 16) if f[5:6] == ["+"] else 0))
+    todo = list(live)
+    while todo:
+        for target in refs.get(todo.pop(), ()):
+            if target not in live:
+                live.add(target)
+                todo.append(target)
     dead = set()
     for site, (sec, addr) in probes.items():
-        for fsec, start, size, name in funcs:
-            if fsec == sec and start <= addr < start + size:
-                if name not in referenced:
-                    dead.add(site)
-                break
+        starts = [o for o in funcs[0][sec] if o <= addr]
+        if starts and funcs[0][sec][max(starts)] not in live:
+            dead.add(site)
     return dead
 
 
@@ -177,12 +265,40 @@ def symbolize(ko, sites, root, llvm):
     return frames, checks
 
 
-# Code make check's debug kernel cannot run, by file: (path regex, reason).
-KNOWN_UNREACHED = [
-    (r"abstractions/debugfs\.rs$|helpers/dcache\.c$",
-     "the debugfs sw_sync node, which fencebuf creates only on kernels without the C sw_sync: "
-     "the debug kernel has it; the stock kernel's boot runs this code, without KCOV"),
-]
+NOT_ANALYSED = "not analysed (no reason in the reasons file)"
+
+
+def read_reasons(path, root):
+    """({(file, line) or file: reason}, [problems]) from the reasons file:
+    a `why: REASON` line, then the lines it is about, each `FILE:LINE: TEXT`
+    (TEXT: the source line, trimmed, which must still be there) or a whole
+    FILE. `#` starts a comment."""
+    reasons, problems, why = {}, [], None
+    with open(path) as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            if line.startswith("why: "):
+                why = line[5:].strip()
+                continue
+            if why is None:
+                problems.append("%s:%d: no `why:` before it" % (path, n))
+                continue
+            m = re.match(r"^(\S+):(\d+): (.*)$", line)
+            if not m:
+                reasons[line.strip()] = why
+                if not os.path.isfile(os.path.join(root, line.strip())):
+                    problems.append("%s:%d: no file %s" % (path, n, line.strip()))
+                continue
+            f_, ln, text = m.group(1), int(m.group(2)), m.group(3).strip()
+            src = os.path.join(root, f_)
+            lines = open(src, errors="replace").read().splitlines() if os.path.isfile(src) else []
+            if ln > len(lines) or lines[ln - 1].strip() != text:
+                problems.append("%s:%d: %s:%d is no longer `%s`: the source changed, check the "
+                                "reason and update the entry" % (path, n, f_, ln, text))
+            reasons[(f_, ln)] = why
+    return reasons, problems
 
 
 def read_hits(paths):
@@ -218,13 +334,19 @@ def main():
     ap.add_argument("--llvm-suffix", default="",
                     help="the LLVM tools' version suffix (Debian's llvm-22: -22)")
     ap.add_argument("--suites", help="only these suites' coverage (comma-separated)")
+    ap.add_argument("--reasons", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "unreached-reasons.txt"),
+                    help="why lines cannot run (default: unreached-reasons.txt beside this script)")
+    ap.add_argument("--complete", action="store_true",
+                    help="the results are the whole make check: fail unless every line not run "
+                         "has a reason")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
                     help="also the lines suite A and suite B ran, side by side")
     args = ap.parse_args()
 
-    probes, panics = call_sites(args.ko)
+    probes, panics, refs = call_sites(args.ko)
     sites = set(probes)
-    dead = uncalled(args.ko, probes)
+    dead = uncalled(args.ko, probes, refs)
     if not sites:
         sys.exit("coverage: %s has no call of %s: it was not built with KCOV "
                  "(a kernel with CONFIG_KCOV, and Kbuild's KCOV_INSTRUMENT)" % (args.ko, HOOK))
@@ -291,19 +413,22 @@ def main():
         for fl in frames.get(site, ()):
             line_sites[fl].add(site)
     reasons = defaultdict(int)
+    listed, problems = read_reasons(args.reasons, args.root)
+    used = set()
 
     def reason(f, n):
         if line_sites[(f, n)] <= panics:
             return "panic path (an overflow check, assertion or UB check failing: a bug)"
         if line_sites[(f, n)] <= dead:
-            return ("in an out-of-line copy that nothing calls: every caller inlined the "
-                    "function, and the inlined code is counted on its own lines")
+            return ("in a function that nothing which runs calls: an out-of-line copy whose "
+                    "callers all inlined it (the inlined code counts on its own lines)")
         if line_sites[(f, n)] <= dead | panics:
-            return "panic paths, and out-of-line copies that nothing calls"
-        for pattern, why in KNOWN_UNREACHED:
-            if re.search(pattern, f):
-                return why
-        return "not analysed"
+            return "panic paths, and functions that nothing which runs calls"
+        why = listed.get((f, n)) or listed.get(f)
+        if why:
+            used.add((f, n) if (f, n) in listed else f)
+            return why
+        return NOT_ANALYSED
 
     with open(os.path.join(args.out, "unreached.txt"), "w") as out:
         for f in sorted(per_file):
@@ -351,11 +476,30 @@ def main():
     if lost or overflows:
         print("coverage: the recorder lost %d PCs and overflowed %d times: lines may be missing"
               % (lost, overflows))
+    rc = 0
     if unmatched:
         print("coverage: %d recorded offsets are no call site of %s, e.g. %s: PCs attributed "
               "to the wrong load of the module" % (len(unmatched), HOOK, sorted(unmatched)[:3]))
-        return 1
-    return 0
+        rc = 1
+    # The reasons file must stay true: a line it says cannot run must not
+    # run, and each entry must still be about a line that does not.
+    ran = sorted(k for k in listed if isinstance(k, tuple) and k in executed)
+    for f, n in ran:
+        problems.append("%s:%d runs now: its entry in %s is wrong or out of date"
+                        % (f, n, args.reasons))
+    if args.complete:
+        for k in sorted((k for k in listed if k not in used and k not in ran), key=str):
+            problems.append("%s: listed in %s, but no line there is left unexplained (it has "
+                            "no code, or a panic path or an uncalled function's)"
+                            % (k if isinstance(k, str) else "%s:%d" % k, args.reasons))
+        unexplained = reasons.get(NOT_ANALYSED, 0)
+        if unexplained:
+            problems.append("%d lines not run have no reason: reach them with a test, or say in "
+                            "%s why they cannot run (they are in unreached.txt)"
+                            % (unexplained, args.reasons))
+    for p in problems:
+        print("coverage: " + p)
+    return 1 if problems else rc
 
 
 if __name__ == "__main__":
