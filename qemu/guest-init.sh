@@ -52,13 +52,15 @@ kmemleak=/sys/kernel/debug/kmemleak
 suites=$(sed -n 's/.*fbtest\.suites=\([^ ]*\).*/\1/p' /proc/cmdline)
 suite_timeout=$(sed -n 's/.*fbtest\.suite_timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 # The kernel's sync selftests take 10-15 minutes under TCG with this debug
-# kernel; fencebuf's own suites a few. Hitting a limit fails the suite.
+# kernel, faultinject's two passes over every path about 12; fencebuf's
+# other suites a few. Hitting a limit fails the suite.
 suite_limit() {
 	if [ -n "$suite_timeout" ]; then
 		echo "$suite_timeout"
 	else
 		case "$1" in
 		upstream-* | bench) echo 2400 ;;
+		faultinject) echo 1500 ;;
 		*) echo 600 ;;
 		esac
 	fi
