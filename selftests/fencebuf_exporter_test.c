@@ -327,23 +327,29 @@ TEST_F(exporter, reuse_compares_every_range_in_order)
 	};
 	const struct fencebuf_range one = { .offset = 0x50000, .length = 2 * FB_PAGE };
 	const struct fencebuf_range swapped[2] = { two[1], two[0] };
-	ino_t a, b, c, d;
-	int fd[4], i;
+	const struct fencebuf_range three[3] = { two[0], two[1], { 0x70000, FB_PAGE } };
+	const struct fencebuf_range elsewhere = { .offset = 0x70000, .length = 2 * FB_PAGE };
+	ino_t ino[6];
+	int fd[6], i, j;
 
-	a = export_reusing(self->dev, two, 2, &fd[0]);
-	b = export_reusing(self->dev, two, 2, &fd[1]);
-	/* One range of the same size, the same ranges in the other order. */
-	c = export_reusing(self->dev, &one, 1, &fd[2]);
-	d = export_reusing(self->dev, swapped, 2, &fd[3]);
-	ASSERT_NE(0u, a);
-	ASSERT_NE(0u, b);
-	ASSERT_NE(0u, c);
-	ASSERT_NE(0u, d);
-	EXPECT_EQ(a, b);
-	EXPECT_NE(a, c);
-	EXPECT_NE(a, d);
-	EXPECT_NE(c, d);
-	for (i = 0; i < 4; i++)
+	ino[0] = export_reusing(self->dev, two, 2, &fd[0]);
+	ino[1] = export_reusing(self->dev, two, 2, &fd[1]);
+	/*
+	 * Each of these differs from every live buffer: one range of the same
+	 * size, the same ranges in the other order, one range more, one range
+	 * at another address.
+	 */
+	ino[2] = export_reusing(self->dev, &one, 1, &fd[2]);
+	ino[3] = export_reusing(self->dev, swapped, 2, &fd[3]);
+	ino[4] = export_reusing(self->dev, three, 3, &fd[4]);
+	ino[5] = export_reusing(self->dev, &elsewhere, 1, &fd[5]);
+	for (i = 0; i < 6; i++)
+		ASSERT_NE(0u, ino[i]) TH_LOG("export %d", i);
+	EXPECT_EQ(ino[0], ino[1]);
+	for (i = 1; i < 6; i++)
+		for (j = i + 1; j < 6; j++)
+			EXPECT_NE(ino[i], ino[j]) TH_LOG("exports %d and %d", i, j);
+	for (i = 0; i < 6; i++)
 		close(fd[i]);
 }
 

@@ -118,7 +118,8 @@ def branches(ko, sec, funcs):
 
 def call_sites(ko):
     """({(section, recorded offset): (section, offset of the code that ran)},
-    {recorded offsets whose block calls a panic}, {names called or jumped to}).
+    {recorded offsets whose block panics},
+    {function: the names it calls, jumps to or takes the address of}).
 
     KCOV records the hook's return address. A call of the hook returns right
     after itself; a block that ends a function can also jump to the hook as a
