@@ -159,17 +159,6 @@ static int setup_attached(struct fi_ctx *c)
 	return ioctl(c->imp, FBIMP_IOC_ATTACH, &c->buf) ? -errno : 0;
 }
 
-/* Mapped by the importer, for its kernel mapping (vmap) under injection. */
-static int setup_mapped(struct fi_ctx *c)
-{
-	__u64 n;
-	int ret = setup_attached(c);
-
-	if (ret)
-		return ret;
-	return ioctl(c->imp, FBIMP_IOC_MAP, &n) ? -errno : 0;
-}
-
 /*
  * The exporter of a freshly bound device, which has exported nothing yet:
  * its first export grows the list of buffers (later ones find room).
@@ -400,14 +389,6 @@ static int run_map(struct fi_ctx *c)
 	return ret_ioctl(ioctl(c->imp, FBIMP_IOC_MAP, &n));
 }
 
-static int run_access(struct fi_ctx *c)
-{
-	uint8_t b;
-	struct fbimp_access a = { .len = 1, .user_ptr = (__u64)(uintptr_t)&b };
-
-	return ret_ioctl(ioctl(c->imp, FBIMP_IOC_ACCESS, &a));
-}
-
 static void undo_unmap(struct fi_ctx *c, int made)
 {
 	(void)made;
@@ -629,7 +610,6 @@ PATH(importer_attach, .setup = setup_importer, .run = run_attach, .undo = undo_d
      .importer = true);
 PATH(importer_map, .setup = setup_attached, .run = run_map, .undo = undo_unmap,
      .importer = true);
-PATH(importer_access, .setup = setup_mapped, .run = run_access, .importer = true);
 /*
  * A failed probe leaves the device unbound. Besides ENOMEM, the kernel says
  * EBUSY for a failed allocation in pci_request_region() and in
