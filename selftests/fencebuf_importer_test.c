@@ -509,6 +509,7 @@ TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
 	munmap(self->map, BUF_LEN);
 	self->map = MAP_FAILED;
 	close(self->buf);
+	self->buf = -1;
 	close(self->imp);
 	self->imp = -1;
 	ASSERT_EQ(0, fb_unload_name(IMP_NAME));
