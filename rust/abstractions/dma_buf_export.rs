@@ -50,6 +50,7 @@ use super::{
     },
     dma_buf_mapping::{
         direction,
+        PhysRange,
         SgTable, //
     },
     io_mapping::IoMapping,
@@ -86,8 +87,8 @@ use kernel::{
 
 /// The operations of buffers exported through [`Exports`].
 ///
-/// Each method runs with the buffer alive. `map`, `fault` and `vmap` run
-/// only while its access is not revoked: the abstraction checks that first,
+/// Each method runs with the buffer alive. `map` and `fault` run, and
+/// `vmap` maps [`Exporter::io_range`], only while its access is not revoked: the abstraction checks that first,
 /// under the buffer's access gate, and holds the gate across them, so a
 /// revoke cannot slip between the check and the new mapping. (`attach` runs
 /// first; the abstraction then refuses a revoked buffer with `ENODEV`.)
@@ -106,8 +107,12 @@ pub(crate) trait Exporter: Send + Sync + Sized + 'static {
     /// Runs under the faulting task's mmap lock.
     fn fault(&self, fault: &Fault) -> FaultResult;
 
-    /// Maps the buffer into kernel address space. Reservation lock held.
-    fn vmap(&self) -> Result<IoMapping>;
+    /// The buffer's memory, if it is one range of I/O memory: only then
+    /// does the buffer offer `vmap`, mapped as [`Self::cpu_write_combine`]
+    /// says. Asked once, at export. (The dma-buf core WARNs whenever an
+    /// exporter's `vmap` fails, so a buffer that cannot be mapped whole
+    /// offers none, and importers get `EINVAL` from the core, quietly.)
+    fn io_range(&self) -> Option<PhysRange>;
 }
 
 /// What the access gate of a buffer protects.
@@ -127,6 +132,9 @@ struct Access {
 #[pin_data]
 pub(crate) struct ExportedBuffer<T> {
     data: T,
+    /// What `vmap` maps: [`Exporter::io_range`] at export, with the ops
+    /// that offer `vmap`.
+    io_range: Option<PhysRange>,
     #[pin]
     access: Mutex<Access>,
     #[pin]
@@ -264,13 +272,20 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
         vunmap: Some(Self::vunmap_callback),
     };
 
+    /// For buffers that are not one range of I/O memory: no `vmap`.
+    const OPS_NO_VMAP: bindings::dma_buf_ops = bindings::dma_buf_ops {
+        vmap: None,
+        vunmap: None,
+        ..Self::OPS
+    };
+
     const FAULT_OPS: FaultOps = FaultOps::new(Self::fault_callback);
 
     /// One of our buffers.
     ///
     /// # Safety
     ///
-    /// `dmabuf` is alive, was exported with [`Self::OPS`], and its `release`
+    /// `dmabuf` is alive, was exported by [`ExportsGuard::export`], and its `release`
     /// has not run.
     unsafe fn buffer<'a>(dmabuf: *mut bindings::dma_buf) -> &'a ExportedBuffer<T> {
         // SAFETY: `priv` is the `BufPriv<T, S>` that `export` gave it, freed
@@ -431,7 +446,9 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
             if access.revoked {
                 return Err(ENODEV);
             }
-            let mapping = buffer.data.vmap()?;
+            // Only buffers with a range have the ops with `vmap`.
+            let range = buffer.io_range.ok_or(EINVAL)?;
+            let mapping = IoMapping::new(range, buffer.data.cpu_write_combine())?;
             access.vmaps += 1;
             // SAFETY: `map` is the core's, to fill in: an I/O memory address.
             unsafe {
@@ -508,9 +525,11 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> ExportsGuard<'a, T, S> {
     /// it to the list; revoked if the device's buffers are.
     pub(crate) fn export(&mut self, data: T, size: usize, flags: u32) -> Result<DmaBuf> {
         let revoked = self.inner.revoked;
+        let io_range = data.io_range();
         let buffer = Arc::pin_init(
             pin_init!(ExportedBuffer {
                 data,
+                io_range,
                 access <- new_mutex!(Access {
                     revoked,
                     maps: 0,
@@ -533,7 +552,11 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> ExportsGuard<'a, T, S> {
         let info = bindings::dma_buf_export_info {
             exp_name: self.exports.name.as_char_ptr(),
             owner: self.exports.module.as_ptr(),
-            ops: &Exports::<T, S>::OPS,
+            ops: if io_range.is_some() {
+                &Exports::<T, S>::OPS
+            } else {
+                &Exports::<T, S>::OPS_NO_VMAP
+            },
             size,
             // CAST: file flags (`O_*`) fit in an `int`.
             flags: flags as c_int,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A kernel virtual mapping of I/O memory (`ioremap_wc()`), for CPU access
-//! from the kernel (a dma-buf's `vmap`).
+//! A kernel virtual mapping of I/O memory (`ioremap_wc()` or `ioremap()`),
+//! for CPU access from the kernel (a dma-buf's `vmap`).
 
+use super::dma_buf_mapping::PhysRange;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -10,11 +11,12 @@ use kernel::{
     prelude::*, //
 };
 
-/// An `ioremap_wc()` mapping; unmapped on drop.
+/// An `ioremap_wc()` or `ioremap()` mapping; unmapped on drop.
 ///
 /// # Invariants
 ///
-/// `addr` was returned by `ioremap_wc()` and is not unmapped yet.
+/// `addr` was returned by `ioremap_wc()` or `ioremap()` and is not unmapped
+/// yet.
 pub(crate) struct IoMapping {
     addr: NonNull<c_void>,
 }
@@ -23,17 +25,22 @@ pub(crate) struct IoMapping {
 unsafe impl Send for IoMapping {}
 
 impl IoMapping {
-    /// Maps `len` bytes of I/O memory at physical address `phys`,
-    /// write-combined.
+    /// Maps the I/O memory of `range`, write-combined or uncached.
     ///
     /// The caller keeps the memory claimed (its BAR requested) while the
     /// mapping exists; that is a correctness rule of the driver, not a memory
     /// safety one: the mapping itself stays valid until dropped.
-    pub(crate) fn new_wc(phys: u64, len: usize) -> Result<Self> {
-        // SAFETY: `ioremap_wc()` accepts any range and fails with NULL.
+    pub(crate) fn new(range: PhysRange, write_combine: bool) -> Result<Self> {
         // CAST: `resource_size_t` is 64 bits wide on every 64-bit kernel.
-        let addr = unsafe { bindings::ioremap_wc(phys as bindings::resource_size_t, len) };
-        // INVARIANT: returned by `ioremap_wc()`.
+        let phys = range.addr() as bindings::resource_size_t;
+        let addr = if write_combine {
+            // SAFETY: `ioremap_wc()` accepts any range and fails with NULL.
+            unsafe { bindings::ioremap_wc(phys, range.len()) }
+        } else {
+            // SAFETY: `ioremap()` accepts any range and fails with NULL.
+            unsafe { bindings::ioremap(phys, range.len()) }
+        };
+        // INVARIANT: returned by `ioremap_wc()` or `ioremap()`.
         Ok(Self {
             addr: NonNull::new(addr).ok_or(ENOMEM)?,
         })
@@ -60,7 +67,8 @@ impl IoMapping {
 
 impl Drop for IoMapping {
     fn drop(&mut self) {
-        // SAFETY: Mapped by `ioremap_wc()` and not unmapped yet (invariant).
+        // SAFETY: Mapped by `ioremap_wc()` or `ioremap()` and not unmapped
+        // yet (invariant).
         unsafe { bindings::iounmap(self.addr.as_ptr()) };
     }
 }

@@ -3,8 +3,9 @@
 //! One exported buffer: ranges of a memory BAR.
 //!
 //! Whether access to them is revoked is the abstraction's business
-//! (`dma_buf_export`): it calls `map`, `fault` and `vmap` below only while
-//! the buffer is not revoked, under the buffer's access gate.
+//! (`dma_buf_export`): it calls `map` and `fault` below, and maps
+//! `io_range` for `vmap`, only while the buffer is not revoked, under the
+//! buffer's access gate.
 
 use crate::abstractions::{
     dma_buf::Attachment,
@@ -13,7 +14,6 @@ use crate::abstractions::{
         PhysRange,
         SgTable, //
     },
-    io_mapping::IoMapping,
     pci_p2pdma::P2pProvider,
     vma::{
         Fault,
@@ -198,11 +198,11 @@ impl Exporter for MmioBuffer {
         }
     }
 
-    fn vmap(&self) -> Result<IoMapping> {
+    fn io_range(&self) -> Option<PhysRange> {
         // One kernel mapping must be virtually contiguous: one range.
-        let [range] = self.key.ranges.ranges.as_slice() else {
-            return Err(EOPNOTSUPP);
-        };
-        IoMapping::new_wc(range.addr(), range.len())
+        match self.key.ranges.ranges {
+            Ranges::One(range) => Some(range),
+            Ranges::Many(_) => None,
+        }
     }
 }

@@ -116,7 +116,7 @@ def branches(ko, sec, funcs):
         yield func, insn, shown
 
 
-def call_sites(ko):
+def call_sites(ko, funcs):
     """({(section, recorded offset): (section, offset of the code that ran)},
     {recorded offsets whose block panics},
     {function: the names it calls, jumps to or takes the address of}).
@@ -134,7 +134,6 @@ def call_sites(ko):
             sections.append(m.group(1))
     sites, calls, tails, panics = {}, defaultdict(list), defaultdict(list), set()
     refs = defaultdict(set)
-    funcs = functions(ko)
     edges, ranges = {}, defaultdict(list)
     for sec in sections:
         block = last = None
@@ -181,7 +180,7 @@ def call_sites(ko):
     return sites, panics, refs
 
 
-def uncalled(ko, probes, refs):
+def uncalled(ko, funcs, probes, refs):
     """The recorded sites in functions that cannot run: copies the compiler
     kept out of line though every use inlined them, and what only they call.
 
@@ -189,7 +188,6 @@ def uncalled(ko, probes, refs):
     vtable, its init and exit) or a function that can run calls it, jumps to
     it or takes its address (`refs`, from call_sites()).
     """
-    funcs = functions(ko)
     live = set()
     out = subprocess.run(["readelf", "-rW", ko], check=True, capture_output=True, text=True).stdout
     data = False
@@ -345,9 +343,10 @@ def main():
                     help="also the lines suite A and suite B ran, side by side")
     args = ap.parse_args()
 
-    probes, panics, refs = call_sites(args.ko)
+    funcs = functions(args.ko)
+    probes, panics, refs = call_sites(args.ko, funcs)
     sites = set(probes)
-    dead = uncalled(args.ko, probes, refs)
+    dead = uncalled(args.ko, funcs, probes, refs)
     if not sites:
         sys.exit("coverage: %s has no call of %s: it was not built with KCOV "
                  "(a kernel with CONFIG_KCOV, and Kbuild's KCOV_INSTRUMENT)" % (args.ko, HOOK))
