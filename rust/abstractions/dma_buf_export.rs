@@ -87,11 +87,12 @@ use kernel::{
 
 /// The operations of buffers exported through [`Exports`].
 ///
-/// Each method runs with the buffer alive. `map` and `fault` run, and
-/// `vmap` maps [`Exporter::io_range`], only while its access is not revoked: the abstraction checks that first,
-/// under the buffer's access gate, and holds the gate across them, so a
-/// revoke cannot slip between the check and the new mapping. (`attach` runs
-/// first; the abstraction then refuses a revoked buffer with `ENODEV`.)
+/// Each method runs with the buffer alive. `map` and `fault` run, and `vmap`
+/// maps [`Exporter::io_range`], only while its access is not revoked: the
+/// abstraction checks that first, under the buffer's access gate, and holds
+/// the gate across them, so a revoke cannot slip between the check and the
+/// new mapping. (`attach` runs first; the abstraction then refuses a
+/// revoked buffer with `ENODEV`.)
 pub(crate) trait Exporter: Send + Sync + Sized + 'static {
     /// An importer attaches. Return an error to refuse it. (Importers that
     /// cannot be told to unmap are refused after this, with `EOPNOTSUPP`.)
@@ -285,8 +286,8 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
     ///
     /// # Safety
     ///
-    /// `dmabuf` is alive, was exported by [`ExportsGuard::export`], and its `release`
-    /// has not run.
+    /// `dmabuf` is alive, was exported by [`ExportsGuard::export`], and its
+    /// `release` has not run.
     unsafe fn buffer<'a>(dmabuf: *mut bindings::dma_buf) -> &'a ExportedBuffer<T> {
         // SAFETY: `priv` is the `BufPriv<T, S>` that `export` gave it, freed
         // only by `release` (caller's guarantee).
