@@ -214,29 +214,11 @@ if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
 	suites+=,$(echo "$stock_suites" | sed 's/\([^,]*\)/stock:\1/g')
 fi
 
-# The exporter suite's device-memory check happens on the host, after the
-# guest (qemu/ivshmem.py): missing, it failed.
-ivshmem_tap=()
-case ",$suites," in
-*,exporter,*)
-	[ -s "$logs/host-ivshmem.tap" ] ||
-		echo "not ok 1 ivshmem: the guest never wrote its pattern" >"$logs/host-ivshmem.tap"
-	ivshmem_tap+=(--host-tap "$logs/host-ivshmem.tap")
-	;;
-esac
-case ",$suites," in
-*,stock:exporter,*)
-	tap=$logs/host-stock-ivshmem.tap
-	sed 's/ivshmem/stock ivshmem/' "$logs/stock/boot/host-ivshmem.tap" >"$tap" 2>/dev/null
-	[ -s "$tap" ] || echo "not ok 1 stock ivshmem: the guest never wrote its pattern" >"$tap"
-	ivshmem_tap+=(--host-tap "$tap")
-	;;
-esac
 # Only the debug kernel has kmemleak: without its suites, no final scan.
 kmemleak=()
 [ -n "$suites_debug" ] || kmemleak=(--no-kmemleak)
 
 say "guest kernel log: $logs/console.log; test output: $logs/results.log"
 exec python3 "$FENCEBUF_ROOT/scripts/report/report.py" --results "$logs/results.log" \
-	--console "$logs/console.log" --suites "$suites" --host-tap "$host_tap" "${ivshmem_tap[@]}" \
+	--console "$logs/console.log" --suites "$suites" --host-tap "$host_tap" \
 	"${kmemleak[@]}" --vm-rc "$vm_rc"

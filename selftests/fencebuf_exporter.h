@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/dma-buf.h>
 #include <linux/fencebuf.h>
 
@@ -32,6 +33,7 @@
 #define FB_HOST_OFF (1 << 20)
 #define FB_GUEST_OFF (2 << 20)
 #define FB_PATTERN_LEN (64 << 10)
+#define FB_MAILBOX_OFF (3 << 20)
 
 static inline int fb_export_ranges(int dev, __u32 region, __u32 flags,
 				   const struct fencebuf_range *r, __u32 n)
@@ -54,6 +56,43 @@ static inline int fb_export(int dev, __u64 offset, __u64 len)
 	struct fencebuf_range r = { .offset = offset, .length = len };
 
 	return fb_export_ranges(dev, FB_BAR, 0, &r, 1);
+}
+
+/*
+ * Asks the host to "fill" the host pattern or "verify" the guest's, and
+ * waits for its answer in the mailbox (qemu/ivshmem.py): 0 done and right,
+ * the first differing byte + 1, -ETIMEDOUT if the host never answered, or
+ * -errno. The host serves the request now, while nothing else writes
+ * device memory, not after the boot, when later suites may have.
+ */
+static inline long fb_host_request(int dev, const char *what)
+{
+	volatile uint32_t *box;
+	uint32_t seq = getpid();
+	long ret = -ETIMEDOUT;
+	int fd, i;
+
+	fd = fb_export(dev, FB_MAILBOX_OFF, FB_PAGE);
+	if (fd < 0)
+		return fd;
+	box = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (box == MAP_FAILED)
+		return -errno;
+	box[0] = ~0u;
+	box[1] = 0;
+	printf("@@fencebuf ivshmem %s %u\n", what, seq);
+	fflush(stdout);
+	/* The host polls once a second; TCG can be slow. */
+	for (i = 0; i < 6000; i++) {
+		if (box[1] == seq) {
+			ret = box[0];
+			break;
+		}
+		usleep(10 * 1000);
+	}
+	munmap((void *)box, FB_PAGE);
+	return ret;
 }
 
 /* Import the sync_file @fence into the dma-buf @buf as a write fence. */
