@@ -223,6 +223,22 @@ TEST_F(timeline, signal_rejects_bad_errors)
 	close(f);
 }
 
+/* The latest deadline there is, INT64_MAX, is a deadline, as in C. */
+TEST_F(timeline, get_deadline_of_int64_max)
+{
+	struct sync_set_deadline sd = { .deadline_ns = INT64_MAX };
+	struct sw_sync_get_deadline gd = { 0 };
+	int f = fb_create(self->fd, 1);
+
+	ASSERT_GE(f, 0);
+	ASSERT_EQ(0, ioctl(f, SYNC_IOC_SET_DEADLINE, &sd));
+	gd.fence_fd = f;
+	ASSERT_EQ(0, ioctl(self->fd, SW_SYNC_GET_DEADLINE, &gd))
+		TH_LOG("GET_DEADLINE after a deadline of INT64_MAX: %s", strerror(errno));
+	EXPECT_EQ((__u64)INT64_MAX, gd.deadline_ns);
+	close(f);
+}
+
 TEST_F(timeline, get_deadline)
 {
 	struct sync_set_deadline sd = { .deadline_ns = 2000000000 };
@@ -363,10 +379,11 @@ TEST_F(timeline, file_info_names_while_pending)
 
 	ASSERT_GE(f, 0);
 	ASSERT_EQ(0, fb_file_info(f, &info, &fi));
-	EXPECT_STREQ("fencebuf", fi.driver_name);
+	/* sw_sync's name, as the C sw_sync reports it: fencebuf is sw_sync. */
+	EXPECT_STREQ("sw_sync", fi.driver_name);
 	ASSERT_EQ(0, fb_read_file("/proc/self/comm", comm, sizeof(comm)));
 	EXPECT_STREQ(comm, fi.obj_name);
-	EXPECT_NE(NULL, strstr(info.name, "fencebuf-"));
+	EXPECT_NE(NULL, strstr(info.name, "sw_sync-"));
 	close(f);
 }
 

@@ -44,6 +44,7 @@ use core::{
     },
     ptr::NonNull,
     sync::atomic::{
+        AtomicBool,
         AtomicI64,
         AtomicU32,
         Ordering, //
@@ -273,15 +274,17 @@ impl<T: FenceData> Drop for StateRef<T> {
 pub(crate) struct DriverFence<T: FenceData> {
     // First: the core frees the fence through a `struct dma_fence *`.
     base: Opaque<bindings::dma_fence>,
-    // Earliest deadline a waiter asked for, `NO_DEADLINE` if none.
+    // Earliest deadline a waiter asked for, once `has_deadline` is set
+    // (`i64::MAX` before, the identity of `fetch_min`): a flag, not a
+    // sentinel, as sw_sync's `SW_SYNC_HAS_DEADLINE_BIT`, so that a deadline
+    // of `i64::MAX` is one.
     deadline: AtomicI64,
+    has_deadline: AtomicBool,
     pub(super) link: Opaque<bindings::rb_node>,
     pub(super) key: Opaque<u64>,
     // Not counted: the fence's signaller holds the count.
     state: NonNull<ContextState<T>>,
 }
-
-const NO_DEADLINE: i64 = i64::MAX;
 
 /// Most counts a [`SignalBatch`] holds before it puts them: a `refcount_t`
 /// holds at most `INT_MAX / 2` before it saturates (`REFCOUNT_SATURATED`), so
@@ -334,10 +337,10 @@ impl<T: FenceData> DriverFence<T> {
 
     /// The earliest deadline (CLOCK_MONOTONIC ns) a waiter set, if any.
     pub(crate) fn deadline_ns(&self) -> Option<i64> {
-        match self.deadline.load(Ordering::Relaxed) {
-            NO_DEADLINE => None,
-            d => Some(d),
-        }
+        // Acquire: pairs with `set_deadline`'s release, after its `fetch_min`.
+        self.has_deadline
+            .load(Ordering::Acquire)
+            .then(|| self.deadline.load(Ordering::Relaxed))
     }
 
     /// # Safety
@@ -430,6 +433,7 @@ impl<T: FenceData> FenceVTable<T> {
         let this = unsafe { DriverFence::<T>::from_base(fence) };
         // Keep the earliest, as sw_sync does; lock-free, so no lock ordering.
         this.deadline.fetch_min(deadline, Ordering::Relaxed);
+        this.has_deadline.store(true, Ordering::Release);
     }
 }
 
@@ -526,7 +530,8 @@ impl<T: FenceData> FenceSignaller<T> {
         // the fence is published (it is unreachable until this function
         // returns). `dma_fence_init` writes every field of `base`.
         unsafe {
-            (&raw mut (*p).deadline).write(AtomicI64::new(NO_DEADLINE));
+            (&raw mut (*p).deadline).write(AtomicI64::new(i64::MAX));
+            (&raw mut (*p).has_deadline).write(AtomicBool::new(false));
             (&raw mut (*p).state).write(state.0);
             // An unlinked node, and its key (both set again on insertion).
             (&raw mut (*p).link).write(Opaque::new(bindings::rb_node {

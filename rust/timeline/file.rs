@@ -95,7 +95,8 @@ struct TimelineFenceData {
 }
 
 impl FenceData for TimelineFenceData {
-    const DRIVER_NAME: &'static CStr = c"fencebuf";
+    // sw_sync's, as clients see it in `SYNC_IOC_FILE_INFO`: fencebuf is sw_sync.
+    const DRIVER_NAME: &'static CStr = c"sw_sync";
 
     fn timeline_name(&self) -> &CStr {
         CStr::from_bytes_until_nul(&self.name).unwrap_or(c"")
