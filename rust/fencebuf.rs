@@ -42,7 +42,7 @@ module! {
         },
         revoke_timeout_ms: u32 {
             default: 5000,
-            description: "Longest wait of a revoke for a buffer's fences, and again for importers to unmap (ms)",
+            description: "How long a revoke waits in all for its buffers' fences and unmaps (ms)",
         },
     },
 }

@@ -79,7 +79,14 @@ kernel_key() {
 	{
 		grep -E '^(KERNEL_|RUST|LLVM|LIBCLANG|BINDGEN|CLIPPY)' "$FENCEBUF_ROOT/scripts/toolchain/pins.env"
 		cat "$1"
+		kernel_patches "$1" | xargs -r cat
 	} | sha256sum | cut -c1-16
+}
+
+# The kernel patches a config fragment names, one "# fencebuf-patch: FILE"
+# line each (files in scripts/kernel/patches/), as paths.
+kernel_patches() {
+	sed -n 's/^# fencebuf-patch: *//p' "$1" | sed "s|^|$FENCEBUF_ROOT/scripts/kernel/patches/|"
 }
 
 # The Debian archive this system's apt uses, as a URI: whatever mirror or

@@ -545,6 +545,140 @@ TEST_F(exporter, revoke_proceeds_after_the_timeout)
 	close(tl);
 }
 
+/*
+ * Ten buffers, each held back by a fence that never signals: the revoke
+ * takes about one timeout, not one per buffer (every wait of a revoke
+ * shares one deadline).
+ */
+TEST_F(exporter, revoke_takes_one_timeout_however_many_buffers)
+{
+	int tl, fence, buf[10], i;
+	double t0, dt;
+
+	close(self->dev);
+	ASSERT_EQ(0, fb_unload());
+	ex_load(_metadata, self, "revoke_timeout_ms=300");
+	tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(tl, 0);
+	fence = fb_create(tl, 1);
+	ASSERT_GE(fence, 0);
+	for (i = 0; i < 10; i++) {
+		buf[i] = fb_export(self->dev, (__u64)i * FB_PAGE, FB_PAGE);
+		ASSERT_GE(buf[i], 0);
+		ASSERT_EQ(0, fb_import_fence(buf[i], fence));
+	}
+	t0 = fb_now_s();
+	ASSERT_EQ(0, fb_memory(self->dev, 0));
+	dt = fb_now_s() - t0;
+	/* One timeout is 0.3 s; one per buffer would be 3 s. */
+	EXPECT_GE(dt, 0.25);
+	EXPECT_LT(dt, 1.5) TH_LOG("revoke of 10 buffers took %.2f s", dt);
+	ASSERT_EQ(0, fb_inc(tl, 1));
+	for (i = 0; i < 10; i++)
+		close(buf[i]);
+	close(fence);
+	close(tl);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal does not cut a revoke short: the revoking task, signalled while
+ * it waits for a fence, still waits until the deadline before memory
+ * decoding goes off, and the ioctl succeeds.
+ */
+TEST_F(exporter, signal_does_not_shorten_a_revoke)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	int tl, fence, buf, status, pipefd[2];
+	double dt;
+	pid_t child;
+
+	close(self->dev);
+	ASSERT_EQ(0, fb_unload());
+	ex_load(_metadata, self, "revoke_timeout_ms=1500");
+	tl = open("/dev/sw_sync", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(tl, 0);
+	fence = fb_create(tl, 1);
+	buf = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_GE(buf, 0);
+	ASSERT_EQ(0, fb_import_fence(buf, fence));
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		double t0;
+		int ret;
+
+		sigaction(SIGUSR1, &sa, NULL);
+		t0 = fb_now_s();
+		ret = fb_memory(self->dev, 0);
+		dt = fb_now_s() - t0;
+		if (write(pipefd[1], &dt, sizeof(dt)) != sizeof(dt))
+			_exit(2);
+		_exit(ret ? 1 : 0);
+	}
+	/* Signalled again and again while it waits. */
+	for (int i = 0; i < 10; i++) {
+		usleep(100 * 1000);
+		kill(child, SIGUSR1);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ((ssize_t)sizeof(dt), read(pipefd[0], &dt, sizeof(dt)));
+	EXPECT_GE(dt, 1.4) TH_LOG("the revoke ended after %.2f s", dt);
+	EXPECT_EQ(0, memory_decode_bit());
+	close(pipefd[0]);
+	close(pipefd[1]);
+	ASSERT_EQ(0, fb_inc(tl, 1));
+	close(buf);
+	close(fence);
+	close(tl);
+}
+
+/* An O_RDONLY export maps shared and read-only, and never writable. */
+TEST_F(exporter, read_only_export_maps_read_only)
+{
+	struct fencebuf_range r = { .offset = 0x80000, .length = 2 * FB_PAGE };
+	struct fencebuf_export e = { .region = FB_BAR, .open_flags = O_RDONLY | O_CLOEXEC,
+				     .nr_ranges = 1, .ranges = (__u64)(uintptr_t)&r };
+	uint8_t *w, *p, got;
+	int rw;
+
+	rw = fb_export(self->dev, r.offset, r.length);
+	ASSERT_GE(rw, 0);
+	w = mmap(NULL, r.length, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
+	ASSERT_NE(MAP_FAILED, w);
+	ASSERT_EQ(0, fb_touch(w + FB_PAGE, 1, 0x5a, NULL));
+	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_EXPORT, &e));
+	p = mmap(NULL, r.length, PROT_READ, MAP_SHARED, e.fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap of an O_RDONLY export: %s", strerror(errno));
+	EXPECT_EQ(0, fb_touch(p + FB_PAGE, 0, 0, &got));
+	EXPECT_EQ(0x5a, got);
+	/* Never writable: not at mmap, not through mprotect. */
+	EXPECT_EQ(-1, mprotect(p, r.length, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(SIGSEGV, fb_touch(p, 1, 1, NULL));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, r.length, PROT_READ | PROT_WRITE, MAP_SHARED, e.fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	/* A private (copy-on-write) mapping of I/O memory is refused. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, r.length, PROT_READ, MAP_PRIVATE, e.fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, r.length, PROT_READ, MAP_PRIVATE, rw, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* Revoked like any other. */
+	ASSERT_EQ(0, fb_memory(self->dev, 0));
+	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
+	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	munmap(p, r.length);
+	munmap(w, r.length);
+	close(e.fd);
+	close(rw);
+}
+
 TEST_F(exporter, unbind_revokes_for_good_and_rebind_works)
 {
 	struct fencebuf_info info;

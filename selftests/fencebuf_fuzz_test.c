@@ -11,6 +11,9 @@
  * inaccessible, read-only, a kernel address or straddling into an
  * inaccessible page; open,
  * close, dup; passing fds over a unix socket, or dropping them in flight;
+ * holding files the other ways userspace can (O_PATH opens of /proc/PID/fd
+ * and /proc/self/map_files links, pidfd_getfd(), close_range(), epoll, bind
+ * mounts of an fd's link);
  * fork, whose child uses and closes what it inherited; mmap, munmap, mremap,
  * mprotect, madvise and touches of the mappings; poll, lseek and fdinfo.
  * Meanwhile a chaos thread turns the device's memory decoding off and on and
@@ -45,9 +48,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -63,7 +69,8 @@
 #define MAPS 16
 #define MAX_MAP_PAGES 8
 
-enum kind { K_FREE, K_TIMELINE, K_FENCE, K_EXPORTER, K_DMABUF, K_IMPORTER, K_KINDS };
+/* K_PATH: an O_PATH fd of another fd's file, which holds its dentry only. */
+enum kind { K_FREE, K_TIMELINE, K_FENCE, K_EXPORTER, K_DMABUF, K_IMPORTER, K_PATH, K_KINDS };
 
 /* An fd of the pool; its lock is held while the fd is used or closed. */
 struct slot {
@@ -146,7 +153,7 @@ static bool chance(struct rng *r, uint32_t percent)
 /* Only unsigned longs: the run sums the workers' as arrays. */
 struct stats {
 	unsigned long ops, ioctls, ioctl_ok, fds_made, forks, passes, dropped_in_flight;
-	unsigned long maps, touches, sigbus, sigsegv, unbinds, toggles;
+	unsigned long maps, touches, sigbus, sigsegv, unbinds, toggles, holds;
 };
 
 struct worker {
@@ -155,6 +162,10 @@ struct worker {
 	uint64_t *pcs;
 	pthread_t thread;
 	int sock[2];
+	/* The worker's epoll instance; a bind mount it made, if any. */
+	int epfd;
+	char mnt[48];
+	bool mounted;
 	/* Argument pages: two writable, then one inaccessible. */
 	uint8_t *arena;
 	struct stats st;
@@ -640,6 +651,104 @@ static void op_pass(struct worker *w)
 	}
 }
 
+/* The mapping of @m through /proc/self/map_files: its path in @buf. */
+static void map_files_path(char *buf, size_t len, const struct map *m)
+{
+	snprintf(buf, len, "/proc/self/map_files/%lx-%lx", (unsigned long)m->addr,
+		 (unsigned long)(m->addr + m->len));
+}
+
+static struct map *take_map(struct rng *r, bool used);
+
+/*
+ * Hold a file the other ways userspace can: an O_PATH open of its
+ * /proc/PID/fd link or of a mapping's /proc/self/map_files link (these hold
+ * the dentry, not the file: a dma-buf lives on while its file is freed),
+ * pidfd_getfd(), close_range(), epoll, and a bind mount of the fd's link.
+ */
+static void op_hold(struct worker *w)
+{
+	struct rng *r = &w->rng;
+	char path[96];
+	struct slot *s;
+	struct map *m;
+	int fd, pidfd;
+
+	w->st.holds++;
+	switch (below(r, 6)) {
+	case 0: /* O_PATH through /proc/self/fd or /proc/PID/fd */
+		s = take(r, chance(r, 70) ? K_DMABUF : K_FREE);
+		if (!s)
+			return;
+		if (chance(r, 50))
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", getpid(), s->fd);
+		fd = open(path, O_PATH | O_CLOEXEC);
+		give(s);
+		keep(w, fd, K_PATH);
+		break;
+	case 1: /* O_PATH (or a reopen) through /proc/self/map_files */
+		m = take_map(r, true);
+		if (!m)
+			return;
+		map_files_path(path, sizeof(path), m);
+		pthread_mutex_unlock(&m->lock);
+		fd = open(path, chance(r, 80) ? O_PATH | O_CLOEXEC : O_RDWR | O_CLOEXEC);
+		keep(w, fd, K_PATH);
+		break;
+	case 2: /* pidfd_getfd() of our own fd */
+		s = take(r, K_FREE);
+		if (!s)
+			return;
+		pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+		fd = pidfd >= 0 ? syscall(SYS_pidfd_getfd, pidfd, s->fd, 0) : -1;
+		if (pidfd >= 0)
+			close(pidfd);
+		if (fd >= 0)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		keep(w, fd, s->kind);
+		give(s);
+		break;
+	case 3: /* close_range() of one fd */
+		s = take(r, K_FREE);
+		if (!s)
+			return;
+		if (!syscall(SYS_close_range, s->fd, s->fd, 0)) {
+			s->fd = -1;
+			s->kind = K_FREE;
+		}
+		give(s);
+		break;
+	case 4: /* epoll: watched, then maybe closed while watched */
+		s = take(r, K_FREE);
+		if (!s)
+			return;
+		{
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = s->fd };
+			struct epoll_event out[4];
+
+			epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+			give(s);
+			epoll_wait(w->epfd, out, 4, 0);
+		}
+		break;
+	default: /* a bind mount of an fd's link, or its unmount */
+		if (w->mounted) {
+			umount2(w->mnt, MNT_DETACH);
+			w->mounted = false;
+			break;
+		}
+		s = take(r, K_DMABUF);
+		if (!s)
+			return;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
+		w->mounted = !mount(path, w->mnt, NULL, MS_BIND, NULL);
+		give(s);
+		break;
+	}
+}
+
 /* A random mapping slot, locked, in use (@used) or free. */
 static struct map *take_map(struct rng *r, bool used)
 {
@@ -1026,7 +1135,7 @@ static void fresh_input(struct rng *r, struct input *in)
 static void (*const ops[])(struct worker *) = {
 	op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_ioctl, op_open, op_open,
 	op_close, op_dup, op_pass, op_mmap, op_mmap, op_remap, op_touch, op_touch,
-	op_peek, op_fork,
+	op_peek, op_fork, op_hold,
 };
 
 static void run_op(struct worker *w)
@@ -1262,6 +1371,10 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		w[i].pcs = kcov_feedback ? malloc(MAX_PCS * sizeof(uint64_t)) : NULL;
 		ASSERT_TRUE(!kcov_feedback || w[i].pcs);
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, w[i].sock));
+		w[i].epfd = epoll_create1(EPOLL_CLOEXEC);
+		ASSERT_GE(w[i].epfd, 0);
+		snprintf(w[i].mnt, sizeof(w[i].mnt), "/tmp/fencebuf-fuzz-mnt-%d", i);
+		close(open(w[i].mnt, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 		/* PROT_NONE rather than unmapped: no later mmap may land there. */
 		w[i].arena = mmap(NULL, 3 * FB_PAGE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1288,6 +1401,10 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 		pthread_join(w[i].thread, NULL);
 		close(w[i].sock[0]);
 		close(w[i].sock[1]);
+		close(w[i].epfd);
+		if (w[i].mounted)
+			umount2(w[i].mnt, MNT_DETACH);
+		unlink(w[i].mnt);
 		munmap(w[i].arena, 3 * FB_PAGE);
 		free(w[i].pcs);
 		for (k = 0; k < sizeof(total) / sizeof(unsigned long); k++)
@@ -1302,10 +1419,11 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	munmap(ro_page, FB_PAGE);
 
 	ksft_print_msg("fuzz: %lu ops: %lu ioctls (%lu succeeded), %lu fds made, %lu forks, "
-		       "%lu fds passed (%lu dropped in flight), %lu mappings, %lu touches "
-		       "(%lu SIGBUS, %lu SIGSEGV), %lu revokes by memory off, %lu unbinds\n",
+		       "%lu fds passed (%lu dropped in flight), %lu other holds, %lu mappings, "
+		       "%lu touches (%lu SIGBUS, %lu SIGSEGV), %lu revokes by memory off, "
+		       "%lu unbinds\n",
 		       total.ops, total.ioctls, total.ioctl_ok, total.fds_made, total.forks,
-		       total.passes, total.dropped_in_flight, total.maps, total.touches,
+		       total.passes, total.dropped_in_flight, total.holds, total.maps, total.touches,
 		       total.sigbus, total.sigsegv, total.toggles, total.unbinds);
 	ksft_print_msg("stat: iterations=%lu\n", total.ops);
 	if (kcov_feedback)

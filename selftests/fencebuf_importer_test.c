@@ -12,6 +12,7 @@
  * comparison table of Documentation/fencebuf/design.rst ("fencebuf and VFIO
  * side by side") lists the same differences.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -427,15 +428,50 @@ static int imp_attach_deferred(int imp, int buf)
 	return ioctl(imp, FBIMP_IOC_ATTACH_AS, &a) ? -errno : 0;
 }
 
-/* Memory off in a child, which exits 0 when it returned 0; its pid. */
-static pid_t exp_memory_off_child(FIXTURE_DATA(importer) *self,
-				  const FIXTURE_VARIANT(importer) *variant)
+static void on_sigusr1(int sig)
 {
-	pid_t child = fork();
+	(void)sig;
+}
 
-	if (child == 0)
+/*
+ * A deferred attachment, mapped, and memory off started in a child that
+ * exits 0 when it returned 0; returns once the importer saw the
+ * invalidation, with the child's pid. With @catch_sigusr1, the child
+ * handles SIGUSR1, so the signal interrupts its interruptible sleeps.
+ */
+static pid_t deferred_revoke_started(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(importer) *self,
+				     const FIXTURE_VARIANT(importer) *variant, bool catch_sigusr1)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	pid_t child;
+	__u64 len;
+	int i;
+
+	EXPECT_EQ(0, imp_attach_deferred(self->imp, self->buf));
+	EXPECT_EQ(0, imp_map(self->imp, &len));
+	child = fork();
+	if (child == 0) {
+		if (catch_sigusr1)
+			sigaction(SIGUSR1, &sa, NULL);
 		_exit(exp_memory(self, variant, 0) ? 1 : 0);
+	}
+	EXPECT_GE(child, 0);
+	for (i = 0; i < 500 && !imp_status(self->imp).invalidations; i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(1u, imp_status(self->imp).invalidations);
 	return child;
+}
+
+/* The importer unmaps at last: the child's memory off then succeeds. */
+static void deferred_unmap_ends_the_revoke(struct __test_metadata *_metadata,
+					   FIXTURE_DATA(importer) *self, pid_t child)
+{
+	int status;
+
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /*
@@ -446,29 +482,69 @@ static pid_t exp_memory_off_child(FIXTURE_DATA(importer) *self,
  */
 TEST_F(importer, revoke_waits_for_a_deferred_unmap)
 {
-	int status, i;
-	pid_t child;
+	pid_t child = deferred_revoke_started(_metadata, self, variant, false);
+	int status;
 	__u64 len;
 
-	ASSERT_EQ(0, imp_attach_deferred(self->imp, self->buf));
-	ASSERT_EQ(0, imp_map(self->imp, &len));
-	child = exp_memory_off_child(self, variant);
-	ASSERT_GE(child, 0);
-	for (i = 0; i < 500 && !imp_status(self->imp).invalidations; i++)
-		usleep(10 * 1000);
-	ASSERT_EQ(1u, imp_status(self->imp).invalidations);
+	ASSERT_GT(child, 0);
 	/* Invalidated, still mapped, and the revoke waits... */
 	usleep(300 * 1000);
 	EXPECT_EQ(1u, imp_status(self->imp).mapped);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	/* ...until the unmap lets it finish. */
-	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	deferred_unmap_ends_the_revoke(_metadata, self, child);
 	EXPECT_EQ(SIGBUS, fb_touch(self->map, 0, 0, NULL));
 	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
 	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
+/*
+ * A deferred unmap keeps an invalidated mapping for DMA in flight, not for
+ * new CPU accesses: the sample importer's kernel access through vmap is
+ * refused (ENODEV) between the invalidation and the unmap. A vmap there
+ * would reach the revoked buffer, whose exporter must refuse it, and the
+ * dma-buf core WARNs on every vmap an exporter refuses.
+ */
+TEST_F(importer, no_access_through_an_invalidated_mapping)
+{
+	pid_t child = deferred_revoke_started(_metadata, self, variant, false);
+	uint8_t data[FB_PAGE];
+	__u64 len;
+
+	ASSERT_GT(child, 0);
+	EXPECT_EQ(1u, imp_status(self->imp).mapped);
+	EXPECT_EQ(-ENODEV, imp_access(self->imp, 0, data, FB_PAGE, 0));
+	EXPECT_EQ(-ENODEV, imp_access(self->imp, 0, data, FB_PAGE, 1));
+	deferred_unmap_ends_the_revoke(_metadata, self, child);
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	if (!variant->vfio)
+		EXPECT_EQ(0, imp_access(self->imp, 0, data, FB_PAGE, 0));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
+/*
+ * A signal does not cut the wait for a deferred unmap short: memory decoding
+ * going off while the importer still maps the BAR is what the wait is for.
+ * The revoking task, signalled again and again, still waits for the unmap.
+ */
+TEST_F(importer, signal_does_not_end_the_wait_for_an_unmap)
+{
+	pid_t child = deferred_revoke_started(_metadata, self, variant, true);
+	int status, i;
+
+	ASSERT_GT(child, 0);
+	for (i = 0; i < 5; i++) {
+		kill(child, SIGUSR1);
+		usleep(60 * 1000);
+	}
+	/* Signalled, still mapped, and the revoke still waits. */
+	EXPECT_EQ(1u, imp_status(self->imp).mapped);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	deferred_unmap_ends_the_revoke(_metadata, self, child);
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
@@ -548,6 +624,33 @@ TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
 	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
+/*
+ * A buffer whose file is gone but whose dentry an O_PATH open of
+ * /proc/self/fd/N still holds: the buffer lives on (its release is the
+ * dentry's), its file is freed. Revoke and restore must not reach that
+ * file. Both exporters run it: on a kernel without the dma-buf fix in
+ * scripts/kernel/patches/, VFIO's get_file_active(&dmabuf->file) reads the
+ * freed file here (KASAN: slab-use-after-free in __get_file_rcu).
+ */
+TEST_F(importer, revoke_of_a_buffer_whose_file_is_freed)
+{
+	char link[64];
+	int fd, opath;
+
+	fd = exp_export(self, variant, BUF_OFF, BUF_LEN);
+	ASSERT_GE(fd, 0);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	opath = open(link, O_PATH | O_CLOEXEC);
+	ASSERT_GE(opath, 0);
+	close(fd);
+	/* The last fput() runs on return to userspace; then an RCU grace
+	 * period, after which the freed file may be reused. */
+	usleep(300 * 1000);
+	EXPECT_EQ(0, exp_memory(self, variant, 0));
+	EXPECT_EQ(0, exp_memory(self, variant, 1));
+	close(opath);
 }
 
 /* Both exporters refuse importers that could keep using a revoked BAR. */

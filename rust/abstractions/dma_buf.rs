@@ -4,18 +4,23 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
 //!
-//! A `struct dma_buf` lives as long as its file: [`DmaBuf`] owns one
-//! reference to that file. Dropping it is `fput()`, which never runs the
-//! buffer's `release` synchronously, so the last reference may be dropped
-//! with any lock held, including one that `release` takes ("Allow MMIO
-//! regions to be exported through dmabuf", Dec 2024, deadlocked on exactly
-//! that). The exporter's list of its buffers and the importer's attachment
-//! both use this one type.
+//! A `struct dma_buf` has two lifetimes. Its file is what every reference
+//! counts: [`DmaBuf`] owns one. The buffer itself, with its reservation
+//! object and inode, lives as long as its *dentry*: `dma_buf_release()`,
+//! which calls the exporter's `release` and frees the buffer, is the
+//! dentry's `d_release`. Anything else that holds the dentry (an `O_PATH`
+//! open of `/proc/PID/fd/N`, a bind mount of that link) lets `__fput()` free
+//! the file while the buffer lives on, with `dmabuf->file` dangling. So an
+//! exporter that finds its buffers through a list, without a file
+//! reference, must never touch their file: `dma_buf_object` has the types
+//! for that.
+//!
+//! Dropping a [`DmaBuf`] is `fput()`, which never runs the buffer's
+//! `release` synchronously, so the last reference may be dropped with any
+//! lock held, including one that `release` takes ("Allow MMIO regions to be
+//! exported through dmabuf", Dec 2024, deadlocked on exactly that).
 
-use super::dma_resv::{
-    Resv,
-    ResvGuard, //
-};
+use super::dma_resv::Resv;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -90,18 +95,12 @@ impl DmaBuf {
     }
 
     /// The buffer's reservation object: its lock and fences.
+    // Used by the sample importer, which shares this file.
+    #[allow(dead_code)]
     pub(crate) fn resv(&self) -> &Resv {
         // SAFETY: The buffer, and so its reservation object, is alive for
         // the borrow of `self`.
         unsafe { Resv::from_raw((*self.as_raw()).resv) }
-    }
-
-    /// Takes the buffer's reservation lock.
-    pub(crate) fn lock(&self) -> LockedDmaBuf<'_> {
-        LockedDmaBuf {
-            buf: self,
-            _resv: self.resv().lock(),
-        }
     }
 }
 
@@ -111,22 +110,6 @@ impl Drop for DmaBuf {
         // final release to task work or a workqueue: it never calls `release`
         // synchronously, whatever locks the caller holds.
         unsafe { bindings::fput(self.file_ptr()) };
-    }
-}
-
-/// A buffer with its reservation lock held.
-pub(crate) struct LockedDmaBuf<'a> {
-    buf: &'a DmaBuf,
-    _resv: ResvGuard<'a>,
-}
-
-impl LockedDmaBuf<'_> {
-    /// Tells every importer that its mappings are invalid (the importers'
-    /// `invalidate_mappings`); they unmap and may try to map again.
-    pub(crate) fn invalidate_mappings(&self) {
-        // SAFETY: The buffer is alive and its reservation lock held, as the
-        // core requires.
-        unsafe { bindings::dma_buf_invalidate_mappings(self.buf.as_raw()) };
     }
 }
 

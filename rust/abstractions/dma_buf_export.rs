@@ -9,27 +9,38 @@
 //! - [`Exports<T, S>`]: a device's list of exported buffers, and the lock (the
 //!   exporter's "device lock") that protects it together with the driver's
 //!   device state `S`. A buffer's `release` unlinks it under that lock.
-//! - [`Exported`]: a list entry, from which only [`Exported::try_get`] gives a
-//!   [`DmaBuf`]; it fails, once, for a buffer whose last reference is gone.
+//! - [`Exported`]: a list entry, seen under the device lock: the buffer as a
+//!   [`DmaBufObject`], which has no way to the buffer's file.
+//! - [`ExportsGuard::find_open`]: a buffer the calling task has open, found
+//!   through its fd table.
 //! - Each buffer's access gate: whether it is revoked, and how many importer
 //!   and kernel mappings it has. The callbacks below check it before calling
 //!   the driver, so no driver can forget to; revoke (`dma_buf_revoke`) sets it
 //!   and waits on it.
 //!
-//! The rules that make two known bugs impossible (the endless get_file_rcu()
-//! loop on a dying file, i915 mmap_singleton, Oct 2023; the deadlocking
-//! dma_buf_try_get() of "Allow MMIO regions to be exported through dmabuf",
-//! Dec 2024):
+//! The rules that make three known bugs impossible (the endless
+//! get_file_rcu() loop on a dying file, i915 mmap_singleton, Oct 2023; the
+//! deadlocking dma_buf_try_get() of "Allow MMIO regions to be exported
+//! through dmabuf", Dec 2024; a list that reaches a freed file, below):
 //!
-//! - The list holds no reference to a buffer's file. While the lock is held,
-//!   an entry's buffer and file are alive even if the file count reached
-//!   zero: the file's `release` path (`__fput` → `dput` → `release`) blocks on
-//!   the same lock before the file is freed. `try_get` therefore takes a
-//!   reference only if the count is not zero (`get_file_active()`), and there
-//!   is nothing to retry: a dying buffer is skipped, never waited for.
+//! - The list holds no reference to a buffer, and never reaches its file.
+//!   A buffer's `release` is its dentry's `d_release`, and anything that
+//!   holds the dentry (an `O_PATH` open of `/proc/PID/fd/N`, a bind mount of
+//!   that link) lets `__fput()` free the file while the buffer is still on
+//!   the list. What is alive under the device lock is the buffer and its
+//!   dentry: `release` unlinks the entry under that lock before either is
+//!   freed. So an entry gives a [`DmaBufObject`] (the buffer without its
+//!   file), and a reference that outlives the lock is a [`DmaBufPin`], a
+//!   dentry reference taken only if the dentry is not already dying: there
+//!   is nothing to retry, a dying buffer is skipped, never waited for.
+//! - A new reference to a buffer's *file* comes only from a file that is
+//!   certainly alive: the one `dma_buf_export()` returns, or one in the
+//!   calling task's fd table, found under the table's lock
+//!   ([`ExportsGuard::find_open`]).
 //! - Dropping a [`DmaBuf`] is `fput()`, which never runs `release`
-//!   synchronously. Dropping the last reference with the lock held cannot
-//!   deadlock against `release` taking it.
+//!   synchronously: it may be dropped with the device lock held. Dropping a
+//!   [`DmaBufPin`] is `dput()`, which may: pins never leave this layer,
+//!   and revoke drops them after the device lock.
 //!
 //! # Lock order
 //!
@@ -44,16 +55,18 @@
 //! is always deferred.
 
 use super::{
+    deadline::Deadline,
     dma_buf::{
         Attachment,
         DmaBuf, //
     },
     dma_buf_mapping::{
         direction,
-        PhysRange,
         SgTable, //
     },
+    dma_buf_object::DmaBufObject,
     io_mapping::IoMapping,
+    io_range::IoRange,
     vma::{
         self,
         Fault,
@@ -61,7 +74,10 @@ use super::{
         FaultResult, //
     }, //
 };
-use core::ptr::NonNull;
+use core::{
+    cell::Cell,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
     dma::DataDirection,
@@ -69,20 +85,29 @@ use kernel::{
         from_err_ptr,
         from_result, //
     },
-    ffi::c_void,
+    ffi::{
+        c_uint,
+        c_void, //
+    },
+    fs::File,
     mm::virt::VmaNew,
     new_condvar,
     new_mutex,
     prelude::*,
     str::CStr,
     sync::{
+        aref::ARef,
         lock::mutex::MutexGuard,
         Arc,
         CondVar,
         CondVarTimeoutResult,
         Mutex, //
     },
-    time::Jiffies, //
+    task::Task,
+    time::{
+        delay::fsleep,
+        Delta, //
+    }, //
 };
 
 /// The operations of buffers exported through [`Exports`].
@@ -113,7 +138,7 @@ pub(crate) trait Exporter: Send + Sync + Sized + 'static {
     /// says. Asked once, at export. (The dma-buf core WARNs whenever an
     /// exporter's `vmap` fails, so a buffer that cannot be mapped whole
     /// offers none, and importers get `EINVAL` from the core, quietly.)
-    fn io_range(&self) -> Option<PhysRange>;
+    fn io_range(&self) -> Option<IoRange>;
 }
 
 /// What the access gate of a buffer protects.
@@ -135,7 +160,7 @@ pub(crate) struct ExportedBuffer<T> {
     data: T,
     /// What `vmap` maps: [`Exporter::io_range`] at export, with the ops
     /// that offer `vmap`.
-    io_range: Option<PhysRange>,
+    io_range: Option<IoRange>,
     #[pin]
     access: Mutex<Access>,
     #[pin]
@@ -149,21 +174,31 @@ impl<T> ExportedBuffer<T> {
         self.access.lock().revoked = revoked;
     }
 
-    /// Waits, at most `timeout`, until importers have unmapped every mapping
-    /// and kernel mapping; `false` if some are left.
-    pub(super) fn wait_unmapped(&self, timeout: Jiffies) -> bool {
-        let mut access = self.access.lock();
-        let mut left = timeout;
-        while access.maps + access.vmaps != 0 && left != 0 {
+    /// Waits, until `deadline` at most, until importers have unmapped every
+    /// mapping and kernel mapping; `false` if some are left.
+    ///
+    /// A signal does not end the wait: a revoke that gave up early would
+    /// let its caller turn memory decoding off under mappings still in use.
+    /// With a signal pending, the interruptible wait returns at once, so
+    /// the wait polls instead, a millisecond at a time, until the deadline.
+    pub(super) fn wait_unmapped(&self, deadline: &Deadline) -> bool {
+        loop {
+            let mut access = self.access.lock();
+            if access.maps + access.vmaps == 0 {
+                return true;
+            }
+            let left = deadline.remaining();
+            if left == 0 {
+                return false;
+            }
             access.waiters += 1;
-            left = match self.unmapped.wait_interruptible_timeout(&mut access, left) {
-                CondVarTimeoutResult::Woken { jiffies } => jiffies,
-                // A signal or the timeout: stop waiting either way.
-                _ => 0,
-            };
+            let woken = self.unmapped.wait_interruptible_timeout(&mut access, left);
             access.waiters -= 1;
+            drop(access);
+            if let CondVarTimeoutResult::Signal { .. } = woken {
+                fsleep(Delta::from_millis(1));
+            }
         }
-        access.maps + access.vmaps == 0
     }
 
     /// One mapping fewer; wakes a waiting revoke at the last one.
@@ -180,18 +215,20 @@ struct BufPriv<T: Exporter, S> {
     buffer: Arc<ExportedBuffer<T>>,
 }
 
-/// A list entry: no reference to the buffer's file, only its address.
+/// A list entry: no reference to the buffer, and no way to its file.
 ///
 /// # Invariants
 ///
-/// `dmabuf` is alive while the entry is on its list, and the list's lock is
-/// held: the buffer's `release` removes it under that lock first.
+/// `dmabuf` and `dentry`, the dentry of its file, are alive while the entry
+/// is on its list and the list's lock is held: the buffer's `release` (the
+/// dentry's `d_release`) removes it under that lock first.
 struct Entry<T> {
     buffer: Arc<ExportedBuffer<T>>,
     dmabuf: NonNull<bindings::dma_buf>,
+    dentry: NonNull<bindings::dentry>,
 }
 
-// SAFETY: The pointer is only dereferenced under the list's lock, from any
+// SAFETY: The pointers are only dereferenced under the list's lock, from any
 // thread; `T` is `Send + Sync`.
 unsafe impl<T: Send + Sync> Send for Entry<T> {}
 
@@ -404,11 +441,10 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
         // SAFETY: The core calls this for a live buffer of ours and a new
         // VMA, bounds already checked against the buffer's size.
         let (buffer, vma) = unsafe { (Self::buffer(dmabuf), VmaNew::from_raw(vma)) };
-        if !vma::is_shared(vma) {
-            return EINVAL.to_errno();
-        }
-        vma::set_io_pfnmap(vma, &Self::FAULT_OPS, buffer.data.cpu_write_combine());
-        0
+        from_result(|| {
+            vma::set_io_pfnmap(vma, &Self::FAULT_OPS, buffer.data.cpu_write_combine())?;
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -516,10 +552,43 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> ExportsGuard<'a, T, S> {
         self.inner.entries.len()
     }
 
-    /// The buffers not yet released (some may be dying: see
-    /// [`Exported::try_get`]).
+    /// The buffers not yet released (some may be dying, or have no file
+    /// left: see [`Exported`]).
     pub(crate) fn buffers(&self) -> impl Iterator<Item = Exported<'_, T>> {
         self.inner.entries.iter().map(|entry| Exported { entry })
+    }
+
+    /// A new reference to a buffer of this list whose data `matches`, taken
+    /// from a file of it that the calling task has open (in its fd table),
+    /// if there is one.
+    ///
+    /// The fd table is the one place where a buffer's file is certainly
+    /// alive without a reference of ours: its lock keeps every file in it
+    /// referenced. `matches` runs under that spinlock: it must not sleep.
+    pub(crate) fn find_open<F: Fn(&T) -> bool>(&self, matches: F) -> Option<DmaBuf> {
+        // Most lookups find no candidate, and skip the fd table.
+        if !self.inner.entries.iter().any(|e| matches(&e.buffer.data)) {
+            return None;
+        }
+        let search = FdSearch {
+            entries: &self.inner.entries,
+            matches: &matches,
+            found: Cell::new(None),
+        };
+        // SAFETY: `current` is always valid; its fd table (`files`) is
+        // changed only by the task itself.
+        let files = unsafe { (*Task::current_raw()).files };
+        // SAFETY: `files` is the calling task's table, alive while it runs;
+        // the callback gets `search`, alive for the call, as `p`.
+        unsafe {
+            bindings::iterate_fd(
+                files,
+                0,
+                Some(FdSearch::<T, F>::callback),
+                core::ptr::from_ref(&search).cast(),
+            )
+        };
+        search.found.into_inner()
     }
 
     /// Exports a new buffer of `size` bytes with file flags `flags`, and adds
@@ -578,13 +647,22 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> ExportsGuard<'a, T, S> {
         let dmabuf = unsafe { NonNull::new_unchecked(dmabuf) };
         // SAFETY: A new buffer's file has one reference, which we hand over.
         let buf = unsafe { DmaBuf::from_raw(dmabuf) };
+        // SAFETY: We hold the file's only reference, so it is alive; its
+        // dentry is the buffer's for good (it never changes).
+        let dentry = unsafe {
+            NonNull::new_unchecked((*buf.file().as_ptr()).__bindgen_anon_1.f_path.dentry)
+        };
         // INVARIANT: linked under the lock, while we hold a reference; its
         // `release` will unlink it under the same lock. (The push cannot
         // fail after `reserve`; if it did, dropping `buf` would release the
         // buffer, which finds no entry.)
         self.inner
             .entries
-            .push_within_capacity(Entry { buffer, dmabuf })
+            .push_within_capacity(Entry {
+                buffer,
+                dmabuf,
+                dentry,
+            })
             .map_err(|_| ENOMEM)?;
         Ok(buf)
     }
@@ -602,29 +680,61 @@ pub(crate) struct Exported<'g, T> {
 }
 
 impl<'g, T: Exporter> Exported<'g, T> {
-    /// The driver's data of the buffer.
-    pub(crate) fn data(&self) -> &'g T {
-        &self.entry.buffer.data
-    }
-
     /// The buffer, with its access gate.
     pub(super) fn buffer(&self) -> &'g Arc<ExportedBuffer<T>> {
         &self.entry.buffer
     }
 
-    /// A new reference to the buffer, unless its last one is already gone
-    /// (it is being released, and will leave the list once the device lock
-    /// is dropped). Never waits and never retries.
-    pub(crate) fn try_get(&self) -> Option<DmaBuf> {
-        let dmabuf = self.entry.dmabuf.as_ptr();
-        // SAFETY: The buffer is alive while its entry is on the list and the
-        // lock is held (we borrow the guard), and so is its file: `release`
-        // blocks on the lock before `__fput` frees the file. The file pointer
-        // never changes after export.
-        let file = unsafe { bindings::get_file_active(&raw mut (*dmabuf).file) };
-        // Lazily: a `DmaBuf` made on failure would be dropped, an `fput()`
-        // of a reference we do not own.
-        // SAFETY: On success we own a reference to the buffer's file.
-        (!file.is_null()).then(|| unsafe { DmaBuf::from_raw(self.entry.dmabuf) })
+    /// The dma-buf, alive while the device lock is held; its file may be
+    /// gone.
+    pub(super) fn object(&self) -> DmaBufObject<'g> {
+        // SAFETY: The entry is on its list and we borrow the guard of its
+        // lock, so the buffer and its dentry are alive (`Entry`'s
+        // invariant).
+        unsafe { DmaBufObject::from_raw(self.entry.dmabuf, self.entry.dentry) }
+    }
+}
+
+/// What [`ExportsGuard::find_open`] looks for in the fd table.
+struct FdSearch<'a, T, F> {
+    entries: &'a KVec<Entry<T>>,
+    matches: &'a F,
+    found: Cell<Option<DmaBuf>>,
+}
+
+impl<T, F: Fn(&T) -> bool> FdSearch<'_, T, F> {
+    /// # Safety
+    ///
+    /// Called by `iterate_fd()` only, with `p` the `FdSearch` it was given
+    /// and `file` an open file of the table, whose lock it holds.
+    unsafe extern "C" fn callback(
+        p: *const c_void,
+        file: *mut bindings::file,
+        _fd: c_uint,
+    ) -> c_int {
+        // SAFETY: `p` is our `FdSearch`, alive for the call (caller's
+        // guarantee).
+        let search = unsafe { &*p.cast::<Self>() };
+        // SAFETY: The file is in the fd table, whose lock is held: alive.
+        let (dentry, private) =
+            unsafe { ((*file).__bindgen_anon_1.f_path.dentry, (*file).private_data) };
+        // The files of a buffer's dentry are its own file, whose
+        // `private_data` is the buffer, and `O_PATH` files, whose is NULL: a
+        // dma-buf's inode cannot be opened again (its `i_fop` refuses).
+        let Some(entry) = search.entries.iter().find(|e| {
+            e.dentry.as_ptr() == dentry
+                && e.dmabuf.as_ptr().cast() == private
+                && (search.matches)(&e.buffer.data)
+        }) else {
+            return 0;
+        };
+        // SAFETY: `file` is alive (above); `File` is a transparent wrapper.
+        let file: ARef<File> = unsafe { File::from_raw_file(file) }.into();
+        core::mem::forget(file);
+        // SAFETY: `file` is the buffer's file (above), and we own the
+        // reference just taken.
+        let buf = unsafe { DmaBuf::from_raw(entry.dmabuf) };
+        search.found.set(Some(buf));
+        1
     }
 }

@@ -39,8 +39,10 @@ extern "C" {
 pub(crate) struct PhysRange(bindings::phys_vec);
 
 impl PhysRange {
-    /// The range of `len` bytes at physical address `addr`.
-    pub(crate) fn new(addr: u64, len: usize) -> Self {
+    /// The range of `len` bytes at physical address `addr`. Only the
+    /// abstractions make one: mapping it is sound only once it is known to
+    /// be device memory (`io_range`).
+    pub(super) fn new(addr: u64, len: usize) -> Self {
         Self(bindings::phys_vec {
             // CAST: `phys_addr_t` is 64 bits wide on every 64-bit kernel.
             paddr: addr as bindings::phys_addr_t,

@@ -5,15 +5,21 @@
 //!
 //! A revoke, under the transition lock:
 //!
-//! 1. Under the device lock, every buffer that can still be referenced is
-//!    marked revoked under its reservation lock (faults, maps and vmaps fail
-//!    from then on), its importers' mappings are invalidated, and the device
-//!    is marked revoked, so that buffers exported later are born revoked. A
-//!    buffer whose last reference is gone is skipped, never waited for: it
-//!    has no importer and no CPU mapping left, as both hold references.
-//! 2. Without the device lock, for each buffer: wait (bounded) for its
-//!    fences, zap its CPU mappings, and wait (bounded) until importers have
-//!    unmapped.
+//! 1. Under the device lock, every buffer on the list is marked revoked
+//!    under its reservation lock (faults, maps and vmaps fail from then on),
+//!    its importers' mappings are invalidated, and the device is marked
+//!    revoked, so that buffers exported later are born revoked. Each buffer
+//!    not already being released is pinned ([`DmaBufPin`]); one whose
+//!    dentry is dying is skipped, never waited for: it has no file left,
+//!    so no importer and no CPU mapping.
+//! 2. Without the device lock, for each pinned buffer: wait for its fences,
+//!    zap its CPU mappings, and wait until importers have unmapped. Every
+//!    wait of every buffer shares one deadline, so a revoke takes at most
+//!    about one timeout, however many buffers it has.
+//!
+//! Nothing here reaches a buffer's file, which may already be freed while
+//! the buffer lives (see `dma_buf`): the buffer, its reservation object
+//! and its inode's mappings are enough.
 //!
 //! The zap (`unmap_mapping_range`) runs the MMU notifiers of every range
 //! mirrored over a zapped mapping, for example an importer's userptr object
@@ -23,28 +29,32 @@
 //! device lock), cannot deadlock against the revoke, unlike i915's userptr
 //! notifier, which needed the struct_mutex its own zapping thread held
 //! ("drm/i915/userptr: Avoid struct_mutex recursion for
-//! mmu_invalidate_range_start", Nov 2018). The revoke holds its own
-//! reference to every buffer until it has finished, so such a drop is never
-//! the last; its own drops are `fput()`, never `release`.
+//! mmu_invalidate_range_start", Nov 2018). The revoke's pins keep every
+//! buffer alive until it has finished, so such a drop never releases one
+//! under the revoke; the pins themselves are dropped after the device lock.
 //!
-//! The references of step 2 are held in a vector reserved beforehand
+//! The pins of step 2 are held in a vector reserved beforehand
 //! ([`TransitionGuard::reserve_revoke`]), so a revoke that may fail fails with
 //! `ENOMEM` before changing anything. Without a reservation (unbind, which
-//! cannot fail), each buffer is finished under the device lock instead.
+//! cannot fail), each buffer is finished under the device lock instead,
+//! where it is alive without a pin.
 //!
 //! Restore clears the marks and tells importers they may map again, all
 //! under the device lock; it zaps nothing.
 
 use super::{
-    dma_buf::DmaBuf,
+    deadline::Deadline,
     dma_buf_export::{
         Exported,
         ExportedBuffer,
         Exporter,
         ExportsGuard,
         Transition, //
+    }, //
+    dma_buf_object::{
+        DmaBufObject,
+        DmaBufPin, //
     },
-    vma::zap_file_mappings, //
 };
 use core::ops::{
     Deref,
@@ -53,12 +63,12 @@ use core::ops::{
 use kernel::{
     prelude::*,
     sync::Arc,
-    time::Jiffies, //
+    time::Delta, //
 };
 
 /// Room for a reference to every buffer of a device, reserved before a
 /// revoke changes anything.
-pub(crate) struct RevokeReservation<T>(KVVec<(DmaBuf, Arc<ExportedBuffer<T>>)>);
+pub(crate) struct RevokeReservation<T>(KVVec<(DmaBufPin, Arc<ExportedBuffer<T>>)>);
 
 /// What a revoke did, and what it could not finish in time.
 #[must_use]
@@ -113,37 +123,48 @@ impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
     }
 
     /// Revokes access to every buffer (see the module documentation). Drops
-    /// the device lock before it zaps CPU mappings; each wait is bounded by
-    /// `timeout`.
+    /// the device lock before it zaps CPU mappings; every wait of every
+    /// buffer shares one deadline, `timeout` from now.
     pub(crate) fn revoke(
         self,
         reservation: Option<RevokeReservation<T>>,
-        timeout: Jiffies,
+        timeout: Delta,
     ) -> RevokeOutcome {
+        let deadline = Deadline::after(timeout);
         let mut guard = self.guard;
         guard.set_revoked(true);
         let mut outcome = RevokeOutcome::default();
         let Some(RevokeReservation(mut held)) = reservation else {
+            // Under the device lock each buffer is alive without a
+            // reference: nothing to pin, and nothing to drop here.
             for exported in guard.buffers() {
-                if let Some(buf) = mark(&exported, true) {
-                    finish(&buf, exported.buffer(), timeout, &mut outcome);
-                }
+                mark(&exported, true);
+                finish(
+                    exported.object(),
+                    exported.buffer(),
+                    &deadline,
+                    &mut outcome,
+                );
             }
             return outcome;
         };
         for exported in guard.buffers() {
-            if let Some(buf) = mark(&exported, true) {
+            mark(&exported, true);
+            // A buffer whose dentry is dying has no file, so no importer
+            // and no CPU mapping left: nothing to finish.
+            if let Some(pin) = exported.object().try_pin() {
                 // Cannot fail: the reservation has room for every buffer on
                 // the list, and the list cannot grow while the device lock
                 // is held.
-                let _ = held.push_within_capacity((buf, exported.buffer().clone()));
+                let _ = held.push_within_capacity((pin, exported.buffer().clone()));
             }
         }
         drop(guard);
-        for (buf, buffer) in &held {
-            finish(buf, buffer, timeout, &mut outcome);
+        for (pin, buffer) in &held {
+            finish(pin.object(), buffer, &deadline, &mut outcome);
         }
-        // `fput()`s: deferred, never `release` here.
+        // `dput()`s, which may `release` a buffer: the device lock is
+        // dropped, and `release` takes no other lock of ours.
         drop(held);
         outcome
     }
@@ -152,41 +173,36 @@ impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
     pub(crate) fn restore(&mut self) {
         self.guard.set_revoked(false);
         for exported in self.guard.buffers() {
-            drop(mark(&exported, false));
+            mark(&exported, false);
         }
     }
 }
 
 /// Marks one buffer revoked (or not) and invalidates its importers'
-/// mappings, under its reservation lock. `None` for a buffer whose last
-/// reference is gone.
+/// mappings, under its reservation lock.
 // Inline: out of line it cost restore about 19 instructions per buffer
 // (counted, `make bench`).
 #[inline]
-fn mark<T: Exporter>(exported: &Exported<'_, T>, revoked: bool) -> Option<DmaBuf> {
-    let buf = exported.try_get()?;
-    {
-        let locked = buf.lock();
-        exported.buffer().set_revoked(revoked);
-        locked.invalidate_mappings();
-    }
-    Some(buf)
+fn mark<T: Exporter>(exported: &Exported<'_, T>, revoked: bool) {
+    let locked = exported.object().lock();
+    exported.buffer().set_revoked(revoked);
+    locked.invalidate_mappings();
 }
 
 /// The second half of a buffer's revoke: wait for its fences, zap its CPU
-/// mappings, wait until importers have unmapped.
+/// mappings, wait until importers have unmapped; no wait past `deadline`.
 fn finish<T>(
-    buf: &DmaBuf,
+    object: DmaBufObject<'_>,
     buffer: &ExportedBuffer<T>,
-    timeout: Jiffies,
+    deadline: &Deadline,
     outcome: &mut RevokeOutcome,
 ) {
     outcome.buffers += 1;
-    if !buf.resv().wait_fences(timeout) {
+    if !object.resv().wait_fences(deadline.remaining()) {
         outcome.fences_pending += 1;
     }
-    zap_file_mappings(buf.file());
-    if !buffer.wait_unmapped(timeout) {
+    object.zap_cpu_mappings();
+    if !buffer.wait_unmapped(deadline) {
         outcome.still_mapped += 1;
     }
 }

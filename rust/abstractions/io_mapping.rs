@@ -3,7 +3,7 @@
 //! A kernel virtual mapping of I/O memory (`ioremap_wc()` or `ioremap()`),
 //! for CPU access from the kernel (a dma-buf's `vmap`).
 
-use super::dma_buf_mapping::PhysRange;
+use super::io_range::IoRange;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -25,12 +25,12 @@ pub(crate) struct IoMapping {
 unsafe impl Send for IoMapping {}
 
 impl IoMapping {
-    /// Maps the I/O memory of `range`, write-combined or uncached.
+    /// Maps the device memory of `range`, write-combined or uncached.
     ///
     /// The caller keeps the memory claimed (its BAR requested) while the
     /// mapping exists; that is a correctness rule of the driver, not a memory
     /// safety one: the mapping itself stays valid until dropped.
-    pub(crate) fn new(range: PhysRange, write_combine: bool) -> Result<Self> {
+    pub(crate) fn new(range: IoRange, write_combine: bool) -> Result<Self> {
         // CAST: `resource_size_t` is 64 bits wide on every 64-bit kernel.
         let phys = range.addr() as bindings::resource_size_t;
         let addr = if write_combine {

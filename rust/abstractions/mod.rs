@@ -14,14 +14,17 @@
 //!
 //! C helpers for static inline functions are in `rust/helpers/`.
 
+pub(crate) mod deadline;
 pub(crate) mod debugfs;
 pub(crate) mod dma_buf;
 pub(crate) mod dma_buf_export;
 pub(crate) mod dma_buf_mapping;
+pub(crate) mod dma_buf_object;
 pub(crate) mod dma_buf_revoke;
 pub(crate) mod dma_fence;
 pub(crate) mod dma_resv;
 pub(crate) mod io_mapping;
+pub(crate) mod io_range;
 pub(crate) mod miscdevice;
 pub(crate) mod module_param;
 pub(crate) mod node_file;

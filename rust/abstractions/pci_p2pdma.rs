@@ -17,7 +17,8 @@ use super::{
     dma_buf_mapping::{
         PhysRange,
         SgTable, //
-    }, //
+    },
+    io_range::IoRange, //
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -48,9 +49,12 @@ unsafe impl Send for RawProvider {}
 /// The slot holds a valid provider pointer until the [`ProviderOwner`] that
 /// created it is dropped, which happens while the device is still bound; after
 /// that it is `None` for good.
+///
+/// `bar` is the BAR's physical range, a memory BAR of the device.
 #[derive(Clone)]
 pub(crate) struct P2pProvider {
     slot: Arc<Mutex<Option<RawProvider>>>,
+    bar: PhysRange,
 }
 
 /// Keeps a [`P2pProvider`] valid; revokes it when dropped.
@@ -73,11 +77,14 @@ impl<'bound> ProviderOwner<'bound> {
         // CAST: standard BAR numbers are below 6.
         let ptr = unsafe { bindings::pcim_p2pdma_provider(raw, bar as c_int) };
         let ptr = NonNull::new(ptr).ok_or(ENODEV)?;
+        // A provider exists for memory BARs only.
+        let len = usize::try_from(pdev.resource_len(bar)?).map_err(|_| EOVERFLOW)?;
+        let bar = PhysRange::new(pdev.resource_start(bar)?, len);
         let slot = Arc::pin_init(new_mutex!(Some(RawProvider(ptr))), GFP_KERNEL)?;
         // INVARIANT: the provider is device-managed and the device is bound
         // for `'bound`, which the owner cannot outlive.
         Ok(Self {
-            provider: P2pProvider { slot },
+            provider: P2pProvider { slot, bar },
             _dev: pdev,
         })
     }
@@ -96,24 +103,48 @@ impl Drop for ProviderOwner<'_> {
 }
 
 impl P2pProvider {
-    /// Maps `ranges` (of `size` bytes in all) of the provider's BAR for the
-    /// importer of `attach`. The reservation lock of the buffer must be held
-    /// (the core holds it around `map_dma_buf`).
+    /// The `len` bytes at `offset` into the BAR: `EINVAL` if empty or not
+    /// inside it, `EOVERFLOW` if the end overflows.
+    pub(crate) fn range(&self, offset: u64, len: u64) -> Result<IoRange> {
+        let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
+        // CAST: `usize` to `u64` is lossless.
+        if len == 0 || end > self.bar.len() as u64 {
+            return Err(EINVAL);
+        }
+        let len = usize::try_from(len).map_err(|_| EOVERFLOW)?;
+        // SAFETY: Non-empty and inside the BAR (just checked), a memory BAR
+        // (`P2pProvider`'s invariant).
+        Ok(unsafe { IoRange::new(PhysRange::new(self.bar.addr() + offset, len)) })
+    }
+
+    /// Maps `ranges` of the provider's BAR, concatenated, for the importer of
+    /// `attach`. The reservation lock of the buffer must be held (the core
+    /// holds it around `map_dma_buf`).
     ///
-    /// Fails with `ENODEV` once the device was unbound, `EINVAL` if the
-    /// importer cannot reach the BAR peer to peer.
+    /// Fails with `ENODEV` once the device was unbound, `EINVAL` if a range
+    /// is not in this BAR or the importer cannot reach the BAR peer to peer.
     pub(crate) fn map(
         &self,
         attach: &Attachment,
-        ranges: &[PhysRange],
-        size: usize,
+        ranges: &[IoRange],
         dir: DataDirection,
     ) -> Result<SgTable> {
+        let mut size: usize = 0;
+        for r in ranges {
+            let inside = r.addr() >= self.bar.addr()
+                // CAST: `usize` to `u64` is lossless.
+                && r.addr() + r.len() as u64 <= self.bar.addr() + self.bar.len() as u64;
+            if !inside {
+                return Err(EINVAL);
+            }
+            size = size.checked_add(r.len()).ok_or(EOVERFLOW)?;
+        }
         let slot = self.slot.lock();
         let provider = slot.as_ref().ok_or(ENODEV)?;
         // SAFETY: The provider is valid while the slot holds it, and the
-        // slot's lock is held; the ranges are inside the provider's BAR and
-        // the reservation lock is held (caller's contract).
-        unsafe { SgTable::map_phys(attach, provider.0, ranges, size, dir) }
+        // slot's lock is held; the ranges are inside the provider's BAR
+        // (checked above) and `size` is their total; the reservation lock is
+        // held (caller's contract, asserted by the callee).
+        unsafe { SgTable::map_phys(attach, provider.0, IoRange::as_phys(ranges), size, dir) }
     }
 }

@@ -10,6 +10,7 @@
 //! discipline) therefore revokes every CPU access at once, and a later fault
 //! re-inserts the frame when access is allowed again.
 
+use super::io_range::IoPfn;
 use kernel::{
     bindings,
     ffi::c_void,
@@ -29,16 +30,22 @@ extern "C" {
     fn fencebuf_vma_set_pfnmap(vma: *mut c_void, ops: *const c_void, write_combine: bool);
 }
 
-/// Whether a VMA being set up is shared: a private (copy-on-write) mapping
-/// of I/O memory is impossible.
-pub(crate) fn is_shared(vma: &VmaNew) -> bool {
-    vma.flags() & flags::SHARED != 0
-}
-
 /// Makes a VMA being set up a lazily populated PFN mapping of I/O memory
 /// whose faults `ops` handles: never copied on fork, never expanded by
 /// mremap, never dumped, uncached or write-combined.
-pub(crate) fn set_io_pfnmap(vma: &VmaNew, ops: &'static FaultOps, write_combine: bool) {
+///
+/// `EINVAL` for a private (copy-on-write) mapping, which I/O memory cannot
+/// back (`vmf_insert_pfn()` BUG()s on one). A shared mapping of a file
+/// opened read-only is not copy-on-write: `mmap()` clears its `VM_SHARED`
+/// and `VM_MAYWRITE` but keeps `VM_MAYSHARE`, and the core then refuses
+/// `PROT_WRITE`, at `mmap()` and at `mprotect()`.
+pub(crate) fn set_io_pfnmap(vma: &VmaNew, ops: &'static FaultOps, write_combine: bool) -> Result {
+    let f = vma.flags();
+    // C's `is_cow_mapping()`.
+    let cow = f & (flags::SHARED | flags::MAYWRITE) == flags::MAYWRITE;
+    if f & flags::MAYSHARE == 0 || cow {
+        return Err(EINVAL);
+    }
     vma.set_io();
     vma.set_dontexpand();
     vma.set_dontcopy();
@@ -54,6 +61,7 @@ pub(crate) fn set_io_pfnmap(vma: &VmaNew, ops: &'static FaultOps, write_combine:
             write_combine,
         )
     };
+    Ok(())
 }
 
 /// A `vm_operations_struct` with just a fault handler.
@@ -118,19 +126,21 @@ impl Fault {
         self.0.__bindgen_anon_1.pgoff
     }
 
-    /// Maps page frame `pfn` at the faulting address, with the VMA's
-    /// protection (uncached or write-combined).
-    pub(crate) fn insert_pfn(&self, pfn: u64) -> FaultResult {
+    /// Maps page frame `pfn` of device memory at the faulting address, with
+    /// the VMA's protection (uncached or write-combined).
+    pub(crate) fn insert_pfn(&self, pfn: IoPfn) -> FaultResult {
         let f = &self.0.__bindgen_anon_1;
         // SAFETY: The VMA is a PFN mapping (set up by `set_io_pfnmap`, which
-        // requires it shared, so not copy-on-write), alive and locked while
-        // the fault is handled; the address is the faulting one, inside it.
+        // refuses copy-on-write ones), alive and locked while
+        // the fault is handled; the address is the faulting one, inside it;
+        // the frame is device memory (`IoPfn`'s invariant), not RAM.
         // CAST: `unsigned long` is 64 bits wide on every 64-bit kernel.
-        FaultResult(unsafe { bindings::vmf_insert_pfn(f.vma, f.address, pfn as c_ulong) })
+        FaultResult(unsafe { bindings::vmf_insert_pfn(f.vma, f.address, pfn.as_raw() as c_ulong) })
     }
 }
 
-/// Zaps every page that any VMA maps of `file`: the next access faults.
+/// Zaps every page that any VMA maps of the address space `mapping`: the
+/// next access faults.
 ///
 /// A file no VMA maps costs one load (C's `mapping_mapped()` test, without
 /// the `i_mmap` lock), as in the kernel's own truncation paths. A mapping
@@ -141,11 +151,13 @@ impl Fault {
 /// has nothing to zap. Any VMA that did fault was linked before its fault,
 /// under the mmap lock, and that ordering reaches the caller through the
 /// lock.
-pub(crate) fn zap_file_mappings(file: &File) {
-    // SAFETY: The file is alive; its mapping is its inode's, alive with it.
-    let mapping = unsafe { (*file.as_ptr()).f_mapping };
-    // SAFETY: As above; a racy read of a pointer, `READ_ONCE()` as in C's
-    // `RB_EMPTY_ROOT()`.
+///
+/// # Safety
+///
+/// `mapping` is alive for the call (an inode's, while the inode is).
+pub(crate) unsafe fn zap_mappings(mapping: *mut bindings::address_space) {
+    // SAFETY: `mapping` is alive (caller's guarantee); a racy read of a
+    // pointer, `READ_ONCE()` as in C's `RB_EMPTY_ROOT()`.
     let root = unsafe { core::ptr::read_volatile(&raw const (*mapping).i_mmap.rb_root.rb_node) };
     if root.is_null() {
         return;

@@ -10,9 +10,10 @@
 use crate::abstractions::{
     dma_buf::Attachment,
     dma_buf_export::Exporter,
-    dma_buf_mapping::{
-        PhysRange,
-        SgTable, //
+    dma_buf_mapping::SgTable,
+    io_range::{
+        IoPfn,
+        IoRange, //
     },
     pci_p2pdma::P2pProvider,
     vma::{
@@ -22,10 +23,7 @@ use crate::abstractions::{
 };
 use kernel::{
     dma::DataDirection,
-    page::{
-        PAGE_SHIFT,
-        PAGE_SIZE, //
-    },
+    page::PAGE_SIZE,
     prelude::*, //
 };
 
@@ -33,8 +31,9 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// Every range is non-empty, page aligned and inside the BAR; `size` is
-/// their total length, at most `isize::MAX`.
+/// Every range is non-empty, page aligned and inside the BAR (the
+/// provider checked that); `size` is their total length, at most
+/// `isize::MAX`.
 #[derive(PartialEq)]
 pub(crate) struct BarRanges {
     region: u32,
@@ -47,12 +46,12 @@ pub(crate) struct BarRanges {
 /// A list is never built for one range, so equal lists compare equal.
 #[derive(PartialEq)]
 enum Ranges {
-    One(PhysRange),
-    Many(KVec<PhysRange>),
+    One(IoRange),
+    Many(KVec<IoRange>),
 }
 
 impl Ranges {
-    fn as_slice(&self) -> &[PhysRange] {
+    fn as_slice(&self) -> &[IoRange] {
         match self {
             Ranges::One(range) => core::slice::from_ref(range),
             Ranges::Many(ranges) => ranges,
@@ -62,13 +61,11 @@ impl Ranges {
 
 impl BarRanges {
     /// VFIO's `validate_dmabuf_input`, plus bounds: `n` (at least one)
-    /// non-empty, page aligned ranges inside BAR `region` at
-    /// `[start, start + len)`, each `(offset, length)` given by `next`, no
-    /// overflow.
+    /// non-empty, page aligned ranges inside BAR `region`, whose provider is
+    /// `bar`, each `(offset, length)` given by `next`, no overflow.
     pub(crate) fn check(
         region: u32,
-        start: u64,
-        len: u64,
+        bar: &P2pProvider,
         n: usize,
         mut next: impl FnMut() -> Result<(u64, u64)>,
     ) -> Result<Self> {
@@ -78,18 +75,14 @@ impl BarRanges {
         // CAST: `usize` to `u64` is lossless.
         let page = PAGE_SIZE as u64;
         let mut size: usize = 0;
-        let mut range = || -> Result<PhysRange> {
+        let mut range = || -> Result<IoRange> {
             let (offset, length) = next()?;
             if length == 0 || offset % page != 0 || length % page != 0 {
                 return Err(EINVAL);
             }
-            let end = offset.checked_add(length).ok_or(EOVERFLOW)?;
-            if end > len {
-                return Err(EINVAL);
-            }
-            let length = usize::try_from(length).map_err(|_| EOVERFLOW)?;
-            size = size.checked_add(length).ok_or(EOVERFLOW)?;
-            Ok(PhysRange::new(start + offset, length))
+            let range = bar.range(offset, length)?;
+            size = size.checked_add(range.len()).ok_or(EOVERFLOW)?;
+            Ok(range)
         };
         let ranges = if n == 1 {
             Ranges::One(range()?)
@@ -156,13 +149,12 @@ impl MmioBuffer {
         self.key.ranges.size
     }
 
-    /// The physical address of byte `offset` of the buffer.
-    fn phys(&self, mut offset: usize) -> Option<u64> {
+    /// The page frame that holds byte `offset` of the buffer.
+    fn pfn(&self, mut offset: usize) -> Option<IoPfn> {
         // At most `max_ranges` steps, never more.
         for r in self.key.ranges.ranges.as_slice() {
             if offset < r.len() {
-                // CAST: `usize` to `u64` is lossless.
-                return Some(r.addr() + offset as u64);
+                return r.pfn(offset);
             }
             offset -= r.len();
         }
@@ -179,9 +171,8 @@ impl Exporter for MmioBuffer {
     }
 
     fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
-        let ranges = &self.key.ranges;
         self.provider
-            .map(attach, ranges.ranges.as_slice(), ranges.size, dir)
+            .map(attach, self.key.ranges.ranges.as_slice(), dir)
     }
 
     fn cpu_write_combine(&self) -> bool {
@@ -192,13 +183,13 @@ impl Exporter for MmioBuffer {
         let Some(offset) = fault.pgoff().checked_mul(PAGE_SIZE) else {
             return FaultResult::SIGBUS;
         };
-        match self.phys(offset) {
-            Some(phys) => fault.insert_pfn(phys >> PAGE_SHIFT),
+        match self.pfn(offset) {
+            Some(pfn) => fault.insert_pfn(pfn),
             None => FaultResult::SIGBUS,
         }
     }
 
-    fn io_range(&self) -> Option<PhysRange> {
+    fn io_range(&self) -> Option<IoRange> {
         // One kernel mapping must be virtually contiguous: one range.
         match self.key.ranges.ranges {
             Ranges::One(range) => Some(range),

@@ -38,7 +38,7 @@ use kernel::{
         aref::ARef,
         Arc, //
     },
-    time::msecs_to_jiffies, //
+    time::Delta, //
 };
 
 /// BARs of a PCI device.
@@ -49,7 +49,6 @@ pub(crate) const MAX_RANGES: usize = 256;
 
 /// A BAR the exporter may export from.
 pub(crate) struct Region {
-    pub(crate) start: u64,
     pub(crate) len: u64,
     pub(crate) kind: BarKind,
     /// `None` if the BAR is not exportable (not memory, or not claimed).
@@ -133,14 +132,13 @@ impl MmioDevice {
     ) -> Result<BarRanges> {
         // CAST: `u32` to `usize` is lossless.
         let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
-        if bar.provider.is_none() {
-            return Err(ENODEV);
-        }
-        BarRanges::check(region, bar.start, bar.len, n, next)
+        let provider = bar.provider.as_ref().ok_or(ENODEV)?;
+        BarRanges::check(region, provider, n, next)
     }
 
-    /// Exports the ranges of `req`: a new buffer, or with `reuse` a live
-    /// buffer with identical region, ranges and access mode if there is one.
+    /// Exports the ranges of `req`: a new buffer, or with `reuse` one with
+    /// identical region, ranges and access mode that the caller has open,
+    /// if there is one.
     pub(crate) fn export(&self, req: ExportRequest) -> Result<DmaBuf> {
         let key = req.key;
         let region = self
@@ -155,13 +153,9 @@ impl MmioDevice {
             return Err(ENODEV);
         }
         if req.reuse {
-            // One pass over the list; a dying buffer is skipped, not waited
-            // for (the get_file_rcu() loop, Oct 2023).
-            let found = guard
-                .buffers()
-                .filter(|b| *b.data().key() == key)
-                .find_map(|b| b.try_get());
-            if let Some(buf) = found {
+            // Only a buffer the caller has open: nothing else proves that a
+            // buffer's file is alive (see `dma_buf_export`).
+            if let Some(buf) = guard.find_open(|b| *b.key() == key) {
                 return Ok(buf);
             }
         }
@@ -189,7 +183,7 @@ impl MmioDevice {
         // A failure leaves the device as it was.
         let reservation = guard.reserve_revoke()?;
         let ms = crate::params::revoke_timeout_ms();
-        let outcome = guard.revoke(Some(reservation), msecs_to_jiffies(ms));
+        let outcome = guard.revoke(Some(reservation), Delta::from_millis(ms.into()));
         self.report(outcome, ms);
         pci_ext::set_memory_decode(&self.pdev, false)
     }
@@ -203,7 +197,7 @@ impl MmioDevice {
         // finishes each buffer under the device lock.
         let reservation = guard.reserve_revoke().ok();
         let ms = crate::params::revoke_timeout_ms();
-        let outcome = guard.revoke(reservation, msecs_to_jiffies(ms));
+        let outcome = guard.revoke(reservation, Delta::from_millis(ms.into()));
         self.report(outcome, ms);
     }
 

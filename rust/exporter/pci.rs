@@ -90,7 +90,6 @@ impl pci::Driver for FencebufPci {
                 }
                 regions.push(
                     Region {
-                        start: bound.resource_start(bar)?,
                         len,
                         kind,
                         provider,

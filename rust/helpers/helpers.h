@@ -28,12 +28,14 @@
 struct dentry;
 struct dma_fence;
 struct file;
+struct inode;
 struct vm_area_struct;
 struct vm_operations_struct;
 
 /* dcache.c */
 void fencebuf_dget(struct dentry *dentry);
 bool fencebuf_d_is_dir(const struct dentry *dentry);
+struct inode *fencebuf_d_inode_get(struct dentry *dentry);
 
 /* dma_fence.c */
 struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);

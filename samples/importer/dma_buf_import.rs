@@ -15,8 +15,10 @@
 //! - In `invalidate_mappings` (reservation lock held by the exporter), unmap
 //!   at once: the exporter waits for it. Map again later; while the buffer
 //!   is revoked that fails with `ENODEV`.
-//! - Use `vmap` only while holding a mapping, under the lock: a revoked
-//!   buffer cannot be vmap-ed (and the core warns when vmap fails).
+//! - Use `vmap` only while holding a mapping that was not invalidated,
+//!   under the lock: a revoked buffer cannot be vmap-ed (and the core warns
+//!   when vmap fails). A deferred unmap keeps an invalidated mapping for a
+//!   while: it is for DMA in flight, not for new accesses.
 //!
 //! The mapping lives inside the attachment and is touched only with the
 //! reservation lock held: by [`LockedAttachment`] and by the invalidation
@@ -68,6 +70,10 @@ pub(crate) trait Importer: Send + Sync + 'static {
 struct Shared<T> {
     /// The mapping, touched only with the reservation lock held.
     sgt: UnsafeCell<Option<NonNull<bindings::sg_table>>>,
+    /// Whether the exporter invalidated the mapping (a deferred attachment
+    /// keeps it until it unmaps): no new access through it, and no `vmap`,
+    /// which would reach a revoked buffer. Under the reservation lock.
+    stale: UnsafeCell<bool>,
     attach: UnsafeCell<*mut bindings::dma_buf_attachment>,
     data: Arc<T>,
 }
@@ -128,6 +134,7 @@ impl<T: Importer> Attachment<T> {
         let shared = Arc::new(
             Shared {
                 sgt: UnsafeCell::new(None),
+                stale: UnsafeCell::new(false),
                 attach: UnsafeCell::new(core::ptr::null_mut()),
                 data,
             },
@@ -199,6 +206,8 @@ impl<T: Importer> Attachment<T> {
     unsafe extern "C" fn invalidate_deferred_callback(attach: *mut bindings::dma_buf_attachment) {
         // SAFETY: `importer_priv` is our `Shared<T>`, alive while attached.
         let shared = unsafe { &*(*attach).importer_priv.cast::<Shared<T>>() };
+        // SAFETY: The reservation lock is held (caller's contract).
+        unsafe { *shared.stale.get() = shared.sgt.get().read().is_some() };
         shared.data.invalidated();
     }
 
@@ -209,6 +218,8 @@ impl<T: Importer> Attachment<T> {
     /// The reservation lock of the buffer is held.
     unsafe fn unmap_locked(shared: &Shared<T>) {
         // SAFETY: The lock serialises every access to the cells.
+        unsafe { *shared.stale.get() = false };
+        // SAFETY: As above.
         if let Some(sgt) = unsafe { (*shared.sgt.get()).take() } {
             // SAFETY: `sgt` was mapped for this attachment (`map`), still
             // attached, lock held as required.
@@ -316,10 +327,13 @@ impl<T: Importer> LockedAttachment<'_, T> {
     }
 
     /// Copies between the buffer at `offset` and `data` through a kernel
-    /// mapping (`vmap`). Only while mapped (`ENODEV` otherwise), so never on
-    /// a revoked buffer.
+    /// mapping (`vmap`). Only while mapped and not invalidated since
+    /// (`ENODEV` otherwise), so never on a revoked buffer: the exporter
+    /// revokes and invalidates under the reservation lock this holds, and
+    /// the dma-buf core WARNs when an exporter's `vmap` fails.
     pub(crate) fn copy(&self, offset: usize, data: &mut [u8], write: bool) -> Result {
-        if !self.is_mapped() {
+        // SAFETY: The reservation lock is held.
+        if !self.is_mapped() || unsafe { *self.att.shared.stale.get() } {
             return Err(ENODEV);
         }
         let end = offset.checked_add(data.len()).ok_or(EINVAL)?;

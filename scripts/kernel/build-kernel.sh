@@ -19,6 +19,21 @@ fi
 
 "$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
 src=$("$FENCEBUF_ROOT/scripts/kernel/fetch-kernel.sh")
+# A fragment that names patches builds from a copy of the source with them
+# applied (hard links: patch replaces the files it changes, so the shared
+# source stays as Debian ships it).
+mapfile -t patches < <(kernel_patches "$frag")
+if [ ${#patches[@]} -gt 0 ]; then
+	psrc=$FENCEBUF_CACHE/src/$(basename "$out")
+	rm -rf "$psrc"
+	cp -al "$src" "$psrc"
+	for p in "${patches[@]}"; do
+		[ -f "$p" ] || die "$(basename "$frag") names a patch that does not exist: $p"
+		patch -s -d "$psrc" -p1 <"$p" || die "$(basename "$p") does not apply to the pinned kernel"
+		say "kernel $name: applied $(basename "$p")"
+	done
+	src=$psrc
+fi
 # shellcheck disable=SC2046
 set -- -C "$src" O="$out" $(kmake_vars)
 jobs=$(($(nproc) + 1))

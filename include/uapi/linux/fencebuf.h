@@ -190,8 +190,11 @@ struct fencebuf_range {
 /**
  * define FENCEBUF_EXPORT_REUSE - reuse a live buffer
  *
- * %FENCEBUF_IOC_EXPORT gives a new fd for a live buffer with identical region,
- * ranges and access mode (O_RDWR or O_RDONLY), if there is one.
+ * %FENCEBUF_IOC_EXPORT gives a new fd for a buffer with identical region,
+ * ranges and access mode (O_RDWR or O_RDONLY) that the calling process has
+ * open (an fd of it in its fd table), if there is one; else a new buffer. A
+ * buffer held only by other processes, mappings, importers or O_PATH opens is
+ * not found: only an open file proves that a buffer's file is still alive.
  */
 #define FENCEBUF_EXPORT_REUSE		(1u << 0)
 
@@ -230,7 +233,9 @@ struct fencebuf_export {
  * FENCEBUF_IOC_EXPORT - export ranges of a BAR as a dma-buf
  *
  * Argument: &struct fencebuf_export; the dma-buf fd is returned in @fd. The
- * dma-buf can be mmap-ed (pages are mapped on first touch) and attached by
+ * dma-buf can be mmap-ed with MAP_SHARED (pages are mapped on first touch;
+ * an O_RDONLY buffer maps read-only, and never writable; MAP_PRIVATE gives
+ * EINVAL) and attached by
  * importers that implement invalidate_mappings. While memory decoding is
  * off, or after the device was unbound, the buffer is revoked: CPU accesses
  * get SIGBUS and importers' mappings fail with ENODEV.
