@@ -106,6 +106,35 @@ TEST_F(exporter, info_describes_the_bars)
 	EXPECT_EQ(0u, info.regions[1].flags);
 }
 
+/*
+ * CPU mappings of a prefetchable BAR are write-combined: on x86 with PAT a
+ * page gets the memory type reserved for its address, not the VMA's, so
+ * the BAR's range must be reserved write-combining (else: uncached).
+ */
+TEST_F(exporter, prefetchable_bar_is_reserved_write_combining)
+{
+	unsigned long long start = 0, end = 0, flags;
+	char line[256], want[96];
+	bool found = false;
+	FILE *f;
+	int i;
+
+	f = fopen("/sys/bus/pci/devices/" FB_PCI_ADDR "/resource", "r");
+	ASSERT_NE(NULL, f);
+	for (i = 0; i <= FB_BAR && fgets(line, sizeof(line), f); i++)
+		ASSERT_EQ(3, sscanf(line, "%llx %llx %llx", &start, &end, &flags));
+	fclose(f);
+	ASSERT_NE(0ull, start);
+	f = fopen("/sys/kernel/debug/x86/pat_memtype_list", "r");
+	if (!f)
+		SKIP(return, "no x86 PAT memory type list: %s", strerror(errno));
+	snprintf(want, sizeof(want), "[mem 0x%016llx-0x%016llx] write-combining", start, end + 1);
+	while (fgets(line, sizeof(line), f))
+		found = found || strstr(line, want);
+	fclose(f);
+	EXPECT_TRUE(found) TH_LOG("no \"%s\" in pat_memtype_list", want);
+}
+
 TEST_F(exporter, export_mmap_write_read)
 {
 	struct fencebuf_info info;

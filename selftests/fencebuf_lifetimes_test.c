@@ -479,21 +479,40 @@ TEST_F(lifetimes, bind_mount_of_proc_self_fd)
 }
 
 /*
+ * A buffer whose only reference is in flight: exported, sent over a new
+ * socketpair @sv (with @with_receiver, together with the receiving socket
+ * sv[1] itself), and its fd closed. Returns its inode number; 0 on failure.
+ */
+static ino_t send_and_close(int dev, int sv[2], bool with_receiver)
+{
+	int fds[2], fd;
+	ino_t ino;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return 0;
+	fd = fb_export(dev, BUF_OFF, BUF_LEN);
+	if (fd < 0)
+		return 0;
+	ino = ino_of(fd);
+	fds[0] = fd;
+	fds[1] = sv[1];
+	if (send_fds(sv[0], fds, with_receiver ? 2 : 1))
+		ino = 0;
+	close(fd);
+	return ino;
+}
+
+/*
  * SCM_RIGHTS to this process itself: in flight, the message holds the
  * file, not this fd table; received, the buffer is open here again and
  * reuse finds it.
  */
 TEST_F(lifetimes, scm_rights_in_flight_then_received)
 {
-	int sv[2], fd, got;
-	ino_t ino;
+	int sv[2], got;
+	ino_t ino = send_and_close(self->dev, sv, false);
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	close(fd);
+	ASSERT_NE(0u, ino);
 	rcu_wait();
 	EXPECT_EQ(1, num_buffers(self->dev));
 	reuse_and_toggle(_metadata, self->dev, ino, false);
@@ -511,15 +530,10 @@ TEST_F(lifetimes, scm_rights_in_flight_then_received)
 /* Never received: closing the receiving socket drops the message and its file. */
 TEST_F(lifetimes, scm_rights_in_flight_dropped_with_the_socket)
 {
-	int sv[2], fd;
-	ino_t ino;
+	int sv[2];
+	ino_t ino = send_and_close(self->dev, sv, false);
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	ASSERT_EQ(0, send_fds(sv[0], &fd, 1));
-	close(fd);
+	ASSERT_NE(0u, ino);
 	rcu_wait();
 	reuse_and_toggle(_metadata, self->dev, ino, false);
 	EXPECT_EQ(1, num_buffers(self->dev));
@@ -536,17 +550,11 @@ TEST_F(lifetimes, scm_rights_in_flight_dropped_with_the_socket)
  */
 TEST_F(lifetimes, scm_rights_in_flight_freed_by_the_garbage_collector)
 {
-	int sv[2], poke[2], fds[2], fd, i, n;
-	ino_t ino;
+	int sv[2], poke[2], i, n;
+	/* With the receiving socket itself in the message: a cycle. */
+	ino_t ino = send_and_close(self->dev, sv, true);
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	fds[0] = fd;
-	fds[1] = sv[1];
-	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
-	close(fd);
+	ASSERT_NE(0u, ino);
 	/* The receiver first: sv[0]'s release then schedules the collector. */
 	close(sv[1]);
 	EXPECT_EQ(1, num_buffers(self->dev));

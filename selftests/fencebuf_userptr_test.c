@@ -21,7 +21,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <linux/udmabuf.h>
 
 #include "kselftest_harness.h"
@@ -356,6 +359,64 @@ TEST_F(userptr, notifier_waits_for_fences_without_the_device_lock)
 	close(fence);
 	close(tl);
 	close(jobs);
+}
+
+/* VmPin of this process, in kB, from /proc/self/status; -1 if absent. */
+static long vm_pin_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * The mirror's pins last as long as the range stays: long-term pins,
+ * charged to the process's pinned memory (VmPin) while they last, and
+ * refused over RLIMIT_MEMLOCK without CAP_IPC_LOCK, as RDMA's and VFIO's.
+ */
+TEST_F(userptr, pins_are_charged_to_the_process)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2];
+	long before = vm_pin_kb();
+	int status;
+	pid_t child;
+
+	ASSERT_GE(before, 0);
+	ASSERT_EQ(0, up_create(self->imp, self->range, LEN, -1, 0));
+	ASSERT_EQ(NPAGES, up_populate(self->imp));
+	EXPECT_EQ(before + LEN / 1024, vm_pin_kb());
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_USERPTR_REMOVE));
+	EXPECT_EQ(before, vm_pin_kb());
+
+	/* Without CAP_IPC_LOCK, one page of RLIMIT_MEMLOCK: ENOMEM, nothing charged. */
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		struct rlimit one = { FB_PAGE, FB_PAGE };
+
+		if (syscall(SYS_capget, &hdr, caps))
+			_exit(10);
+		/* CAP_IPC_LOCK (14) is in the first word. */
+		caps[0].effective &= ~(1u << CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &hdr, caps) || setrlimit(RLIMIT_MEMLOCK, &one))
+			_exit(11);
+		if (up_create(self->imp, self->range, LEN, -1, 0))
+			_exit(12);
+		if (up_populate(self->imp) != -ENOMEM)
+			_exit(13);
+		_exit(vm_pin_kb() == before ? 0 : 14);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child exit %d", WEXITSTATUS(status));
 }
 
 TEST_F(userptr, bad_inputs_get_clear_errors_and_leak_nothing)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What the exporter needs of a PCI device beyond `kernel::pci`: its name,
-//! the flags of its BARs, claiming memory BARs, enabling it for memory, and
-//! the memory-decode bit of its command register.
+//! the flags of its BARs, claiming memory BARs and reserving their memory
+//! type, enabling it for memory, and the memory-decode bit of its command
+//! register.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h).
 //!
@@ -89,6 +90,23 @@ impl Drop for BarClaim<'_> {
         // CAST: standard BAR numbers are below 6.
         unsafe { bindings::pci_release_region(raw(self.pdev), self.bar as c_int) };
     }
+}
+
+/// Reserves BAR `bar`'s memory type as write-combining until the device is
+/// unbound (`devm_arch_io_reserve_memtype_wc()`).
+///
+/// On x86 with PAT, `vmf_insert_pfn()` gives a page the memory type that
+/// was reserved for its address, not the VMA's protection: without this,
+/// "write-combined" CPU mappings of the BAR are uncached (UC-). Elsewhere it
+/// does nothing. Fails if another mapping of the range has a conflicting
+/// type.
+pub(crate) fn reserve_write_combining(pdev: &pci::Device<device::Bound>, bar: u32) -> Result {
+    let (start, len) = (pdev.resource_start(bar)?, pdev.resource_len(bar)?);
+    // SAFETY: The device is bound, so its device-managed resources are
+    // released at unbind at the latest; any range may be passed.
+    to_result(unsafe {
+        bindings::devm_arch_io_reserve_memtype_wc(&raw mut (*raw(pdev)).dev, start, len)
+    })
 }
 
 /// The device enabled for memory access (`pci_enable_device_mem()`);

@@ -84,6 +84,18 @@ impl pci::Driver for FencebufPci {
                 let mut provider = None;
                 if kind.memory && len != 0 {
                     claims.push(BarClaim::new(bound, bar, c"fencebuf")?, GFP_KERNEL)?;
+                    // Without it, CPU mappings are uncached on x86: slower,
+                    // not wrong, so the BAR is still exported.
+                    if kind.prefetch {
+                        if let Err(e) = pci_ext::reserve_write_combining(bound, bar) {
+                            dev_warn!(
+                                pdev,
+                                "BAR {}: no write-combining ({:?}): CPU mappings are uncached\n",
+                                bar,
+                                e
+                            );
+                        }
+                    }
                     let owner = ProviderOwner::new(bound, bar)?;
                     provider = Some(owner.provider());
                     providers.push(owner, GFP_KERNEL)?;

@@ -49,9 +49,18 @@ use core::ptr::{
 };
 use kernel::{
     bindings,
+    mm::Mm,
     page::PAGE_SHIFT,
     prelude::*,
-    sync::SpinLock,
+    sync::{
+        aref::ARef,
+        atomic::{
+            ordering::Relaxed,
+            Atomic, //
+        },
+        SpinLock, //
+    },
+    task::Task,
     time::Jiffies,
     types::Opaque, //
 };
@@ -116,11 +125,22 @@ impl Invalidation<'_> {
 
 /// Pages pinned with `pin_user_pages_fast()`, unpinned on drop.
 ///
+/// The pins last until the range changes, for as long as the process
+/// likes: long-term pins (`FOLL_LONGTERM`, which first migrates pages out of
+/// movable and CMA memory), charged, as RDMA and VFIO charge theirs, to the
+/// process's `pinned_vm` (`VmPin` in `/proc/PID/status`) against
+/// `RLIMIT_MEMLOCK` unless it has `CAP_IPC_LOCK`. The counter is atomic, not
+/// `locked_vm`, whose updates take the mmap lock, which an invalidation
+/// (where pages are dropped) must not take.
+///
 /// # Invariants
 ///
-/// Every entry of `pages` is a page pinned by us, once.
+/// Every entry of `pages` is a page pinned by us, once; `charged` pages are
+/// charged to `mm`'s `pinned_vm`.
 struct PinnedPages {
     pages: KVVec<*mut bindings::page>,
+    mm: ARef<Mm>,
+    charged: usize,
 }
 
 // SAFETY: Pinned pages may be unpinned from any thread.
@@ -132,6 +152,14 @@ impl PinnedPages {
     fn pin(start: usize, count: usize) -> Result<Self> {
         let mut pages = KVVec::from_elem(null_mut(), count, GFP_KERNEL)?;
         let nr = c_int::try_from(count).map_err(|_| EINVAL)?;
+        let mm: ARef<Mm> = ARef::from(&**kernel::current!().mm().ok_or(EFAULT)?);
+        charge_pinned(&mm, count)?;
+        // INVARIANT: charged just above; nothing pinned yet.
+        let mut this = Self {
+            pages: KVVec::new(),
+            mm,
+            charged: count,
+        };
         // SAFETY: `pages` has room for `count` entries; the current task's
         // mm is the one the addresses belong to.
         let got = unsafe {
@@ -139,7 +167,7 @@ impl PinnedPages {
                 // CAST: a user address, as the C prototype takes it.
                 start as c_ulong,
                 nr,
-                bindings::FOLL_WRITE,
+                bindings::FOLL_WRITE | bindings::FOLL_LONGTERM,
                 pages.as_mut_ptr(),
             )
         };
@@ -147,7 +175,7 @@ impl PinnedPages {
         let pinned = usize::try_from(got).unwrap_or(0);
         pages.truncate(pinned);
         // INVARIANT: the first `pinned` entries were pinned just above.
-        let this = Self { pages };
+        this.pages = pages;
         if got < 0 {
             return Err(Error::from_errno(got));
         }
@@ -164,13 +192,48 @@ impl PinnedPages {
 
 impl Drop for PinnedPages {
     fn drop(&mut self) {
-        if self.pages.is_empty() {
-            return;
+        if !self.pages.is_empty() {
+            // SAFETY: Every entry is a page we pinned (type invariant).
+            // CAST: `usize` to `unsigned long` is lossless.
+            unsafe {
+                bindings::unpin_user_pages(self.pages.as_mut_ptr(), self.pages.len() as c_ulong)
+            };
         }
-        // SAFETY: Every entry is a page we pinned (type invariant).
-        // CAST: `usize` to `unsigned long` is lossless.
-        unsafe { bindings::unpin_user_pages(self.pages.as_mut_ptr(), self.pages.len() as c_ulong) };
+        // CAST: at most the range's pages, far below `i64::MAX`.
+        pinned_vm(&self.mm).fetch_sub(self.charged as i64, Relaxed);
     }
+}
+
+/// The `pinned_vm` counter of `mm`, in pages.
+fn pinned_vm(mm: &Mm) -> &Atomic<i64> {
+    // SAFETY: `pinned_vm` is an `atomic64_t` of a live mm (we hold a
+    // count), only ever accessed atomically.
+    unsafe { Atomic::from_ptr(&raw mut (*mm.as_raw()).__bindgen_anon_1.pinned_vm.counter) }
+}
+
+/// Charges `count` pages to `mm`'s `pinned_vm`: `ENOMEM` over the current
+/// task's `RLIMIT_MEMLOCK`, unless it has `CAP_IPC_LOCK` (`ib_umem_get()`'s
+/// rule).
+fn charge_pinned(mm: &Mm, count: usize) -> Result {
+    // CAST: at most the range's pages, far below `i64::MAX`.
+    let count = count as i64;
+    let total = pinned_vm(mm).fetch_add(count, Relaxed) + count;
+    // SAFETY: The current task's signal struct lives as long as it does;
+    // `task_rlimit()` reads the limit the same way, with `READ_ONCE()`.
+    let limit = unsafe {
+        read_volatile(
+            &raw const (*(*Task::current_raw()).signal).rlim[bindings::RLIMIT_MEMLOCK as usize]
+                .rlim_cur,
+        )
+    } >> PAGE_SHIFT;
+    let over = usize::try_from(total).unwrap_or(usize::MAX) > limit;
+    // CAST: `CAP_IPC_LOCK` is 14.
+    // SAFETY: `capable()` may be called from any task context.
+    if over && !unsafe { bindings::capable(bindings::CAP_IPC_LOCK as c_int) } {
+        pinned_vm(mm).fetch_sub(count, Relaxed);
+        return Err(ENOMEM);
+    }
+    Ok(())
 }
 
 /// The pages that mirror the range, behind the leaf lock.
