@@ -217,7 +217,7 @@ def main():
         print(f"  kmemleak: {leaks} suspected leak(s)" +
               (f"; and {known_leaks} scatterlist(s) of VFIO's dma-buf mappings, a Linux 7.3 "
                "leak outside fencebuf (Documentation/fencebuf/design.rst, "
-               "\"The kernel bug worked around\")" if known_leaks else ""))
+               "\"Kernel bugs worked around\")" if known_leaks else ""))
     if stats:
         # Leaked objects: the suites' own scans and the final one.
         objects = max(stats.get("leaked_objects", 0), leaks or 0)
