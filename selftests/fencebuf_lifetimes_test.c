@@ -683,22 +683,34 @@ TEST_F(lifetimes, fork_child_keeps_the_buffer)
 }
 
 /*
+ * A new buffer watched for EPOLLIN by a new epoll instance, with its inode
+ * number as the event's data: the buffer's fd in *fd, its inode in *ino;
+ * the epoll fd, or -1.
+ */
+static int epoll_watching_a_buffer(int dev, int *fd, ino_t *ino)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	*fd = fb_export(dev, BUF_OFF, BUF_LEN);
+	if (ep < 0 || *fd < 0)
+		return -1;
+	*ino = ino_of(*fd);
+	ev.data.u64 = *ino;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, *fd, &ev) ? -1 : ep;
+}
+
+/*
  * epoll holds no reference: the last close of the buffer's file removes it
  * from the epoll instance, which then reports nothing.
  */
 TEST_F(lifetimes, epoll_does_not_hold_the_buffer)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, out;
-	int fd, ep;
-	ino_t ino;
+	struct epoll_event out;
+	ino_t ino = 0;
+	int fd, ep = epoll_watching_a_buffer(self->dev, &fd, &ino);
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	ev.data.u64 = ino;
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 	/* No fences: the buffer is readable. */
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 0));
 	EXPECT_EQ(ino, out.data.u64);
@@ -720,18 +732,12 @@ TEST_F(lifetimes, epoll_does_not_hold_the_buffer)
  */
 TEST_F(lifetimes, epoll_item_lives_as_long_as_the_file)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, out;
-	int fd, ep;
+	struct epoll_event out;
+	ino_t ino = 0;
+	int fd, ep = epoll_watching_a_buffer(self->dev, &fd, &ino);
 	uint8_t *p;
-	ino_t ino;
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	ev.data.u64 = ino;
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 	p = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	close(fd);
