@@ -9,6 +9,7 @@
 
 use abstractions::{
     debugfs::DebugfsNode,
+    fault_inject::FaultPoints,
     miscdevice::MiscNode, //
 };
 use kernel::{
@@ -55,6 +56,9 @@ struct Fencebuf {
     _pci: driver::Registration<pci::Adapter<exporter::FencebufPci>>,
     /// `<debugfs>/sync/sw_sync`, when fencebuf provides it.
     _debugfs_sw_sync: Option<DebugfsNode<timeline::TimelineFile>>,
+    /// `<debugfs>/fencebuf/`: made first, dropped last (fields drop in
+    /// order), so that it outlives the devices whose faults it injects.
+    _fault_points: Option<FaultPoints>,
 }
 
 impl kernel::InPlaceModule for Fencebuf {
@@ -65,6 +69,7 @@ impl kernel::InPlaceModule for Fencebuf {
         // The nodes' group and mode too: the udev rule copies them blindly.
         let name = params::check_node_access().and(name);
         try_pin_init!(Self {
+            _fault_points: FaultPoints::new(),
             _timeline_dev <- MiscNode::register(CString::try_from(name?)?, ()),
             _pci <- driver::Registration::new(c"fencebuf", module),
             _debugfs_sw_sync: debugfs_sw_sync(),

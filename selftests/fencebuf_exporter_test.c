@@ -285,6 +285,132 @@ TEST_F(exporter, memory_off_when_decoding_was_already_off)
 	close(fd);
 }
 
+/*
+ * Decoding turned off behind fencebuf's back while it is on: memory on
+ * turns it on again rather than trusting its own state.
+ */
+TEST_F(exporter, memory_on_when_decoding_was_turned_off_behind_its_back)
+{
+	struct fencebuf_info info;
+
+	ASSERT_EQ(0, set_memory_decode_bit(0));
+	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	EXPECT_EQ(1, memory_decode_bit());
+	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
+	EXPECT_NE(0u, info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
+}
+
+/*
+ * The device and fencebuf agree: decoding is @on in config space and in
+ * GET_INFO, and the mapping @p faults (off) or reads @want (on).
+ */
+static void expect_decoding(struct __test_metadata *_metadata, int dev, uint8_t *p, int on,
+			    uint8_t want)
+{
+	struct fencebuf_info info;
+	uint8_t v = 0;
+
+	EXPECT_EQ(on, memory_decode_bit());
+	ASSERT_EQ(0, ioctl(dev, FENCEBUF_IOC_GET_INFO, &info));
+	EXPECT_EQ(on ? FENCEBUF_INFO_MEMORY_ENABLED : 0,
+		  info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
+	if (!on) {
+		EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
+		return;
+	}
+	EXPECT_EQ(0, fb_touch(p, 0, 0, &v));
+	EXPECT_EQ(want, v);
+}
+
+#define FAIL_CONFIG_WRITE "/sys/kernel/debug/fencebuf/fail_config_write/"
+
+/* Fails the next write of the command register (fencebuf's own point). */
+static int fail_next_config_write(void)
+{
+	static const char *const files[][2] = {
+		{ FAIL_CONFIG_WRITE "verbose", "0" },
+		{ FAIL_CONFIG_WRITE "interval", "1" },
+		{ FAIL_CONFIG_WRITE "probability", "100" },
+		{ FAIL_CONFIG_WRITE "times", "1" },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (fb_write_file(files[i][0], files[i][1]))
+			return -1;
+	return 0;
+}
+
+/*
+ * The device does not take the write of its command register: the buffers
+ * end as it decodes. Off that fails leaves them usable (decoding is still
+ * on); on that fails leaves them revoked.
+ */
+TEST_F(exporter, failed_config_write_leaves_buffers_as_the_device_decodes)
+{
+	uint8_t *p;
+	int fd;
+
+	if (access(FAIL_CONFIG_WRITE, F_OK))
+		SKIP(return, "no %s: the kernel has no CONFIG_FAULT_INJECTION_DEBUG_FS",
+		     FAIL_CONFIG_WRITE);
+	fd = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, fb_touch(p, 1, 0x5a, NULL));
+
+	ASSERT_EQ(0, fail_next_config_write());
+	EXPECT_EQ(-EIO, fb_memory(self->dev, 0));
+	expect_decoding(_metadata, self->dev, p, 1, 0x5a);
+	ASSERT_EQ(0, fb_memory(self->dev, 0));	/* the point failed once */
+	expect_decoding(_metadata, self->dev, p, 0, 0);
+
+	ASSERT_EQ(0, fail_next_config_write());
+	EXPECT_EQ(-EIO, fb_memory(self->dev, 1));
+	expect_decoding(_metadata, self->dev, p, 0, 0);
+	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	expect_decoding(_metadata, self->dev, p, 1, 0x5a);
+	munmap(p, FB_PAGE);
+	close(fd);
+}
+
+#define FB_RESET "/sys/bus/pci/devices/" FB_PCI_ADDR "/reset"
+
+/*
+ * A function reset disables the device around the attempt and restores its
+ * config space afterwards, without telling fencebuf (it has no reset
+ * handlers): decoding is then as fencebuf left it, on or off, and the
+ * buffers agree. The test device's one reset method is a bus reset, which
+ * the kernel refuses at reset time because the device shares its bridge
+ * (ENOTTY), after the same disable and restore.
+ */
+TEST_F(exporter, function_reset_leaves_decoding_as_fencebuf_left_it)
+{
+	uint8_t *p;
+	int fd, ret;
+
+	if (access(FB_RESET, F_OK))
+		SKIP(return, "%s: no reset method", FB_PCI_ADDR);
+	fd = fb_export(self->dev, 0, FB_PAGE);
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, FB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, fb_touch(p, 1, 0x66, NULL));
+
+	for (int on = 1; on >= 0; on--) {
+		ASSERT_EQ(0, fb_memory(self->dev, on));
+		ret = fb_write_file(FB_RESET, "1");
+		EXPECT_TRUE(ret == 0 || ret == -ENOTTY) TH_LOG("reset: %s", strerror(-ret));
+		printf("# reset with decoding %s: %s\n", on ? "on" : "off",
+		       ret ? strerror(-ret) : "done");
+		expect_decoding(_metadata, self->dev, p, on, 0x66);
+	}
+	ASSERT_EQ(0, fb_memory(self->dev, 1));
+	expect_decoding(_metadata, self->dev, p, 1, 0x66);
+	munmap(p, FB_PAGE);
+	close(fd);
+}
+
 TEST_F(exporter, export_while_memory_off_is_revoked_until_on)
 {
 	uint8_t *p;

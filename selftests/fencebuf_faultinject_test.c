@@ -354,9 +354,14 @@ static int setup_memory_off(struct fi_ctx *c)
 	return ret ? ret : fb_memory(c->dev, 0);
 }
 
+/* Memory on either restores or fails with the buffer still revoked. */
 static int run_memory_on(struct fi_ctx *c)
 {
-	return fb_memory(c->dev, 1);
+	int ret = fb_memory(c->dev, 1);
+
+	if ((fb_touch(c->map, 0, 0, NULL) == SIGBUS) != !!ret)
+		return -EPROTO;
+	return ret;
 }
 
 static int run_import_sync_file(struct fi_ctx *c)
@@ -601,8 +606,9 @@ PATH(export_16_ranges, .setup = setup_exporter, .run = run_export_ranges, .undo 
 PATH(export_reuse, .setup = setup_buffer, .run = run_export_reuse, .undo = undo_close);
 PATH(mmap, .setup = setup_buffer, .run = run_mmap);
 PATH(first_touch, .setup = setup_mapping, .run = run_first_touch);
-PATH(memory_off, .setup = setup_busy_buffer, .run = run_memory_off);
-PATH(memory_on, .setup = setup_memory_off, .run = run_memory_on);
+/* EIO: fail-nth reaches fencebuf's own point, fail_config_write, too. */
+PATH(memory_off, .setup = setup_busy_buffer, .run = run_memory_off, .errnos = { EIO });
+PATH(memory_on, .setup = setup_memory_off, .run = run_memory_on, .errnos = { EIO });
 PATH(import_sync_file, .setup = setup_busy_buffer, .run = run_import_sync_file);
 PATH(export_sync_file, .setup = setup_busy_buffer, .run = run_export_sync_file,
      .undo = undo_close);

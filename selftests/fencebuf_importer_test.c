@@ -132,6 +132,33 @@ FIXTURE_SETUP(importer)
 		self->map[i] = i * 11 + 2;
 }
 
+/*
+ * fencebuf and the importer reloaded with fencebuf's @params: a new device
+ * file, importer file and buffer, not mapped (self->map is MAP_FAILED).
+ */
+static void reload_with(struct __test_metadata *_metadata, FIXTURE_DATA(importer) *self,
+			const FIXTURE_VARIANT(importer) *variant, const char *params)
+{
+	close(self->dev);
+	self->dev = -1;
+	munmap(self->map, BUF_LEN);
+	self->map = MAP_FAILED;
+	close(self->buf);
+	self->buf = -1;
+	close(self->imp);
+	self->imp = -1;
+	ASSERT_EQ(0, fb_unload_name(IMP_NAME));
+	ASSERT_EQ(0, fb_unload());
+	ASSERT_EQ(0, fb_load(params));
+	ASSERT_EQ(0, fb_load_path(IMP_KO, ""));
+	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->dev, 0);
+	self->imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->imp, 0);
+	self->buf = exp_export(self, variant, BUF_OFF, BUF_LEN);
+	ASSERT_GE(self->buf, 0);
+}
+
 FIXTURE_TEARDOWN(importer)
 {
 	if (self->map != MAP_FAILED)
@@ -588,24 +615,7 @@ TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
 
 	if (variant->vfio)
 		SKIP(return, "VFIO waits for the unmap with no bound: memory disable would hang");
-	close(self->dev);
-	self->dev = -1;
-	munmap(self->map, BUF_LEN);
-	self->map = MAP_FAILED;
-	close(self->buf);
-	self->buf = -1;
-	close(self->imp);
-	self->imp = -1;
-	ASSERT_EQ(0, fb_unload_name(IMP_NAME));
-	ASSERT_EQ(0, fb_unload());
-	ASSERT_EQ(0, fb_load("revoke_timeout_ms=400"));
-	ASSERT_EQ(0, fb_load_path(IMP_KO, ""));
-	self->dev = open(FB_EXPORTER_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(self->dev, 0);
-	self->imp = open(IMP_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(self->imp, 0);
-	self->buf = exp_export(self, variant, BUF_OFF, BUF_LEN);
-	ASSERT_GE(self->buf, 0);
+	reload_with(_metadata, self, variant, "revoke_timeout_ms=400");
 
 	ASSERT_EQ(0, imp_attach_deferred(self->imp, self->buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
@@ -624,6 +634,60 @@ TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
 	ASSERT_EQ(0, exp_memory(self, variant, 1));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
+/*
+ * An importer that breaks the rules and keeps a kernel mapping (vmap) past
+ * invalidation: revoke waits its bounded time for it and goes on. The core
+ * then hands the same mapping out again without asking fencebuf, revoked or
+ * not. It stays a mapping of the BAR, never of freed or reused memory, until
+ * the importer gives it back, also after unbind: fencebuf unmaps it only at
+ * the last vunmap.
+ */
+TEST_F(importer, a_kernel_mapping_kept_past_revoke_stays_the_bars)
+{
+	__u32 word, kept, before;
+	uint8_t *p;
+	int kmsg;
+
+	if (variant->vfio)
+		SKIP(return, "VFIO's dma-bufs offer no vmap");
+	reload_with(_metadata, self, variant, "revoke_timeout_ms=400");
+	p = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memcpy(p, "\x5a\xa5\x3c\xc3", 4);
+	memcpy(&before, p, 4);
+	munmap(p, BUF_LEN);
+
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_HOLD, &kept));
+	EXPECT_EQ(1u, kept);
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
+	EXPECT_EQ(before, word);
+
+	kmsg = kmsg_from_now();
+	ASSERT_GE(kmsg, 0);
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
+	EXPECT_TRUE(kmsg_has(kmsg, "revoke: importers still map 1 of 1 buffers after 400 ms"));
+	close(kmsg);
+	/* The core's cached mapping: fencebuf is not asked. */
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_HOLD, &kept));
+	EXPECT_EQ(2u, kept);
+	/* Decoding is off: the device no longer answers at the BAR. */
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
+	EXPECT_NE(before, word) TH_LOG("read 0x%08x with decoding off", word);
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
+	EXPECT_EQ(before, word);
+
+	/* Unbind revokes for good and waits its bounded time again. */
+	ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/unbind", FB_PCI_ADDR));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_RELEASE));
+	EXPECT_EQ(-1, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
+	EXPECT_EQ(ENODEV, errno);
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+	ASSERT_EQ(0, fb_write_file(FB_DRIVER_DIR "/bind", FB_PCI_ADDR));
 }
 
 /*

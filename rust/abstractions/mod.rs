@@ -23,6 +23,7 @@ pub(crate) mod dma_buf_object;
 pub(crate) mod dma_buf_revoke;
 pub(crate) mod dma_fence;
 pub(crate) mod dma_resv;
+pub(crate) mod fault_inject;
 pub(crate) mod io_mapping;
 pub(crate) mod io_range;
 pub(crate) mod miscdevice;

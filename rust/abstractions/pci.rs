@@ -10,6 +10,7 @@
 //! Claims borrow the bound device, so they can only live in the driver's
 //! per-device data and are released at unbind at the latest.
 
+use super::fault_inject;
 use kernel::{
     bindings,
     device,
@@ -136,30 +137,50 @@ const COMMAND: c_int = bindings::PCI_COMMAND as c_int;
 // CAST: as above: a bit of the 16-bit register.
 const COMMAND_MEMORY: u16 = bindings::PCI_COMMAND_MEMORY as u16;
 
-/// Whether memory decoding (`PCI_COMMAND_MEMORY`) is on.
-pub(crate) fn memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
+extern "C" {
+    fn fencebuf_pcibios_err_to_errno(err: c_int) -> c_int;
+}
+
+/// The result of a config space access: its `PCIBIOS_*` code as an errno.
+fn pcibios_result(err: c_int) -> Result {
+    // SAFETY: A pure conversion of an integer.
+    to_result(unsafe { fencebuf_pcibios_err_to_errno(err) })
+}
+
+/// Reads the command register; fails if the device does not answer.
+fn read_command(pdev: *mut bindings::pci_dev) -> Result<u16> {
     let mut cmd: u16 = 0;
-    // SAFETY: Config space reads are allowed on any live device; an error
-    // leaves `cmd` 0, which reads as "off".
-    unsafe { bindings::pci_read_config_word(raw(pdev), COMMAND, &mut cmd) };
-    cmd & COMMAND_MEMORY != 0
+    // SAFETY: Config space accesses are allowed on any live device.
+    pcibios_result(unsafe { bindings::pci_read_config_word(pdev, COMMAND, &mut cmd) })?;
+    Ok(cmd)
+}
+
+/// Whether memory decoding (`PCI_COMMAND_MEMORY`) is on. A device that
+/// does not answer decodes nothing (its reads are all ones, which would
+/// say "on").
+pub(crate) fn memory_decode<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
+    read_command(raw(pdev)).is_ok_and(|cmd| cmd & COMMAND_MEMORY != 0)
 }
 
 /// Turns memory decoding on or off. The caller serialises changes to the
-/// command register of this device (the exporter's device lock).
+/// command register of this device (the exporter's device lock). The write
+/// can fail (a device that no longer answers; `<debugfs>/fencebuf/
+/// fail_config_write`): [`memory_decode`] then says what the device does.
 pub(crate) fn set_memory_decode<Ctx: device::DeviceContext>(
     pdev: &pci::Device<Ctx>,
     on: bool,
 ) -> Result {
-    let mut cmd: u16 = 0;
     let pdev = raw(pdev);
-    // SAFETY: Config space accesses are allowed on any live device.
-    to_result(unsafe { bindings::pci_read_config_word(pdev, COMMAND, &mut cmd) })?;
+    let cmd = read_command(pdev)?;
     let mem = COMMAND_MEMORY;
     let new = if on { cmd | mem } else { cmd & !mem };
-    if new != cmd {
-        // SAFETY: As above.
-        to_result(unsafe { bindings::pci_write_config_word(pdev, COMMAND, new) })?;
+    if new == cmd {
+        return Ok(());
     }
-    Ok(())
+    if fault_inject::config_write_fails() {
+        // CAST: a small positive constant.
+        return pcibios_result(bindings::PCIBIOS_SET_FAILED as c_int);
+    }
+    // SAFETY: As above.
+    pcibios_result(unsafe { bindings::pci_write_config_word(pdev, COMMAND, new) })
 }

@@ -166,26 +166,39 @@ impl MmioDevice {
     }
 
     /// Turns memory decoding on or off, restoring or revoking every buffer.
+    /// When the device does not take the write, its buffers end as it
+    /// decodes, and the write's error is returned.
     pub(crate) fn set_memory_enabled(&self, on: bool) -> Result {
         let transition = self.exports.transition();
         let mut guard = transition.lock();
         if guard.state().gone {
             return Err(ENODEV);
         }
-        if guard.is_revoked() != on {
+        // Done only if the device agrees: decoding may have been changed
+        // behind the driver's back (setpci, a write through sysfs).
+        if guard.is_revoked() != on && pci_ext::memory_decode(&self.pdev) == on {
             return Ok(());
         }
-        if on {
-            pci_ext::set_memory_decode(&self.pdev, true)?;
+        if !on {
+            // A failure leaves the device as it was.
+            let reservation = guard.reserve_revoke()?;
+            let ms = crate::params::revoke_timeout_ms();
+            let outcome = guard.revoke(Some(reservation), Delta::from_millis(ms.into()));
+            self.report(outcome, ms);
+            guard = transition.lock();
+        }
+        // Whatever the write does, the buffers then follow the device:
+        // accessible exactly while it decodes.
+        let written = pci_ext::set_memory_decode(&self.pdev, on);
+        let decodes = pci_ext::memory_decode(&self.pdev);
+        if decodes {
             guard.restore();
-            return Ok(());
         }
-        // A failure leaves the device as it was.
-        let reservation = guard.reserve_revoke()?;
-        let ms = crate::params::revoke_timeout_ms();
-        let outcome = guard.revoke(Some(reservation), Delta::from_millis(ms.into()));
-        self.report(outcome, ms);
-        pci_ext::set_memory_decode(&self.pdev, false)
+        written?;
+        if decodes != on {
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// The device is being unbound: revoke everything for good.

@@ -10,6 +10,7 @@
 
 #include "dcache.c"
 #include "dma_fence.c"
+#include "pci.c"
 #include "sync_file.c"
 #include "task.c"
 #include "vma.c"

@@ -2,7 +2,7 @@
 /*
  * C helpers of fencebuf: functions Rust calls for what it cannot reach
  * directly (static inline kernel functions, module parameters the module!
- * macro cannot declare).
+ * macro cannot declare, fault injection points, which are C macros).
  * The Rust declarations are in rust/abstractions/; `make ffi-check` checks
  * them against these prototypes.
  */
@@ -48,11 +48,19 @@ void fencebuf_dma_fence_end_signalling(bool cookie);
 void *fencebuf_fence_alloc(size_t size);
 bool fencebuf_refcount_sub_and_test(int i, refcount_t *r);
 
+/* fault_inject.c */
+void fencebuf_fault_inject_init(void);
+void fencebuf_fault_inject_exit(void);
+bool fencebuf_should_fail_config_write(void);
+
 /* params.c */
 const char *fencebuf_param_devname(void);
 const char *fencebuf_param_dev_group(void);
 const char *fencebuf_param_dev_mode(void);
 bool fencebuf_param_debugfs_sw_sync(void);
+
+/* pci.c */
+int fencebuf_pcibios_err_to_errno(int err);
 
 /* sync_file.c */
 struct file *fencebuf_sync_file_create(struct dma_fence *fence);

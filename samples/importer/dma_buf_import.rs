@@ -75,6 +75,10 @@ struct Shared<T> {
     /// which would reach a revoked buffer. Under the reservation lock.
     stale: UnsafeCell<bool>,
     attach: UnsafeCell<*mut bindings::dma_buf_attachment>,
+    /// Kernel mappings kept on purpose past invalidation
+    /// ([`LockedAttachment::hold_vmap`]): how many, and the map, which the
+    /// core hands out again while it has one. Under the reservation lock.
+    held: UnsafeCell<(u32, bindings::iosys_map)>,
     data: Arc<T>,
 }
 
@@ -136,6 +140,8 @@ impl<T: Importer> Attachment<T> {
                 sgt: UnsafeCell::new(None),
                 stale: UnsafeCell::new(false),
                 attach: UnsafeCell::new(core::ptr::null_mut()),
+                // SAFETY: All-zero is the empty `iosys_map`.
+                held: UnsafeCell::new((0, unsafe { core::mem::zeroed() })),
                 data,
             },
             GFP_KERNEL,
@@ -237,7 +243,8 @@ impl<T: Importer> Attachment<T> {
 impl<T: Importer> Drop for Attachment<T> {
     fn drop(&mut self) {
         {
-            let _locked = self.lock();
+            let locked = self.lock();
+            locked.release_vmaps();
             // SAFETY: The reservation lock is held.
             unsafe { Self::unmap_locked(&self.shared) };
         }
@@ -365,6 +372,65 @@ impl<T: Importer> LockedAttachment<'_, T> {
         // SAFETY: Undoes the `vmap` above, lock still held.
         unsafe { bindings::dma_buf_vunmap(self.att.buf.as_raw(), &mut map) };
         Ok(())
+    }
+
+    /// Takes a kernel mapping (`vmap`) and keeps it, mapped or not,
+    /// invalidated or not, until [`Self::release_vmaps`] or detach.
+    ///
+    /// This breaks the rules above on purpose, as a buggy importer would:
+    /// the tests show what an exporter's revoke does then. While one is
+    /// kept, the core hands the same map out again without asking the
+    /// exporter, revoked or not. Returns how many are kept.
+    pub(crate) fn hold_vmap(&self) -> Result<u32> {
+        // SAFETY: The reservation lock is held.
+        let kept = unsafe { (*self.att.shared.held.get()).0 };
+        let kept = kept.checked_add(1).ok_or(EOVERFLOW)?;
+        // SAFETY: All-zero is the empty `iosys_map`.
+        let mut map: bindings::iosys_map = unsafe { core::mem::zeroed() };
+        // SAFETY: The buffer is alive and its reservation lock held.
+        to_result(unsafe { bindings::dma_buf_vmap(self.att.buf.as_raw(), &mut map) })?;
+        // SAFETY: The reservation lock is held.
+        let held = unsafe { &mut *self.att.shared.held.get() };
+        // The core hands out one map per buffer, so a kept one is `map`.
+        *held = (kept, map);
+        Ok(kept)
+    }
+
+    /// Reads the first 32 bits of the buffer through the kept kernel
+    /// mapping; `ENODEV` if none is kept.
+    pub(crate) fn read_held(&self) -> Result<u32> {
+        // SAFETY: The reservation lock is held.
+        let (count, map) = unsafe { *self.att.shared.held.get() };
+        if count == 0 {
+            return Err(ENODEV);
+        }
+        let mut word = [0u8; 4];
+        // SAFETY: The map is alive until its `vunmap`, which only
+        // `release_vmaps` does, and covers the buffer, at least a page.
+        unsafe {
+            let dst = word.as_mut_ptr().cast::<c_void>();
+            if map.is_iomem {
+                bindings::memcpy_fromio(dst, map.__bindgen_anon_1.vaddr_iomem, 4);
+            } else {
+                core::ptr::copy_nonoverlapping(
+                    map.__bindgen_anon_1.vaddr.cast::<u8>(),
+                    dst.cast(),
+                    4,
+                );
+            }
+        }
+        Ok(u32::from_ne_bytes(word))
+    }
+
+    /// Gives back every kept kernel mapping.
+    pub(crate) fn release_vmaps(&self) {
+        // SAFETY: The reservation lock is held.
+        let held = unsafe { &mut *self.att.shared.held.get() };
+        while held.0 != 0 {
+            // SAFETY: One `vmap` of `hold_vmap` not yet undone, lock held.
+            unsafe { bindings::dma_buf_vunmap(self.att.buf.as_raw(), &mut held.1) };
+            held.0 -= 1;
+        }
     }
 }
 

@@ -201,4 +201,16 @@ struct fbimp_segments {
  */
 #define FBIMP_IOC_SEGMENTS		_IOWR('I', 12, struct fbimp_segments)
 
+/*
+ * A kernel mapping kept past invalidation, which breaks the dma-buf rules on
+ * purpose, as a buggy importer would: for tests of what the exporter's
+ * revoke does then. HOLD vmaps the buffer (attached is enough) and keeps
+ * the mapping, returning how many are kept; READ reads the buffer's first
+ * 32 bits through it (ENODEV if none is kept); RELEASE gives all back, as
+ * DETACH and close do. EINVAL if not attached.
+ */
+#define FBIMP_IOC_VMAP_HOLD	_IOR('I', 13, __u32)
+#define FBIMP_IOC_VMAP_READ	_IOR('I', 14, __u32)
+#define FBIMP_IOC_VMAP_RELEASE	_IO('I', 15)
+
 #endif /* FENCEBUF_IMPORTER_H */

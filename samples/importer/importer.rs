@@ -69,6 +69,9 @@ const FBIMP_IOC_USERPTR_HOLD: u32 = _IOW::<i32>(FBIMP_IOC_MAGIC, 9);
 const FBIMP_IOC_USERPTR_STATUS: u32 = _IOR::<FbimpUserptrStatus>(FBIMP_IOC_MAGIC, 10);
 const FBIMP_IOC_USERPTR_REMOVE: u32 = _IO(FBIMP_IOC_MAGIC, 11);
 const FBIMP_IOC_SEGMENTS: u32 = _IOWR::<FbimpSegments>(FBIMP_IOC_MAGIC, 12);
+const FBIMP_IOC_VMAP_HOLD: u32 = _IOR::<u32>(FBIMP_IOC_MAGIC, 13);
+const FBIMP_IOC_VMAP_READ: u32 = _IOR::<u32>(FBIMP_IOC_MAGIC, 14);
+const FBIMP_IOC_VMAP_RELEASE: u32 = _IO(FBIMP_IOC_MAGIC, 15);
 
 /// Largest copy of one ACCESS.
 const MAX_ACCESS: usize = 1 << 20;
@@ -174,6 +177,24 @@ impl NodeFile for ImporterFile {
             FBIMP_IOC_DETACH => {
                 let old = self.attachment.lock().take().ok_or(EINVAL)?;
                 drop(old);
+                Ok(0)
+            }
+            FBIMP_IOC_VMAP_HOLD | FBIMP_IOC_VMAP_READ => {
+                let value = {
+                    let att = self.attachment.lock();
+                    let locked = att.as_ref().ok_or(EINVAL)?.lock();
+                    if cmd == FBIMP_IOC_VMAP_HOLD {
+                        locked.hold_vmap()?
+                    } else {
+                        locked.read_held()?
+                    }
+                };
+                UserSlice::new(arg, 4).writer().write(&value)?;
+                Ok(0)
+            }
+            FBIMP_IOC_VMAP_RELEASE => {
+                let att = self.attachment.lock();
+                att.as_ref().ok_or(EINVAL)?.lock().release_vmaps();
                 Ok(0)
             }
             FBIMP_IOC_USERPTR => {
