@@ -116,7 +116,7 @@ install: modules
 # crate root, which scripts/rust-project.py adds (see there).
 rust-analyzer:
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) rust-analyzer
-	python3 $(ROOT)/scripts/rust-project.py $(ROOT)
+	python3 $(ROOT)/scripts/rust-project.py $(ROOT) $(KRELEASE)
 
 # A from-scratch build in a separate output directory, so clippy sees every
 # crate file and the normal build in the tree is left alone.

@@ -5,7 +5,9 @@
 #   FENCEBUF_SUITES      the guest suites to run on the debug kernel (default: all)
 #   FENCEBUF_STOCK_SUITES  those to run on Debian's stock kernel (default: all
 #                        that need no debug kernel)
-#   FENCEBUF_STOCK=0     nothing for the stock kernel
+#   FENCEBUF_STOCK_KERNELS  the stock kernels' series (default: all of
+#                        STOCK_KERNELS in scripts/toolchain/pins.env)
+#   FENCEBUF_STOCK=0     nothing for the stock kernels
 #   FENCEBUF_SKIP_LINT   set: no rustfmt and clippy gates
 #   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
 #   FENCEBUF_LOGS        where the logs go (default build/logs/check)
@@ -137,81 +139,91 @@ else
 	: >"$logs/console.log"
 fi
 
-# The stock kernel: Debian 13's own signed 7.3 kernel, as fencebuf's users
-# run it (README "Debian 13"). The module is built as a user on such a
-# machine builds it, with the kernel's own toolchain in a trixie build root
-# (scripts/kernel/stock-kernel.sh): the Makefile rebuilds the Rust metadata the headers
-# lack (scripts/rust-metadata.sh), and `make install` fills the guest's root.
-# Its suites are reported as stock:NAME. FENCEBUF_STOCK=0 skips all this.
-if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
-	stock_logs=$logs/stock
+# The stock kernels: Debian's own signed kernels (STOCK_KERNELS in
+# scripts/toolchain/pins.env), as fencebuf's users run them
+# (Documentation/fencebuf/kernels.rst). For each, the module is built as a
+# user on such a machine builds it, with the kernel's own toolchain in the
+# trixie build root (scripts/kernel/stock-kernel.sh): the Makefile rebuilds
+# the Rust metadata the headers lack (scripts/rust-metadata.sh), and `make
+# install` fills the guest's root. Each boots its own vmlinuz with the same
+# suites; the newest's results are reported as stock:NAME, the others' as
+# stockX.Y:NAME. FENCEBUF_STOCK_KERNELS=7.3,7.2 picks some (default all);
+# FENCEBUF_STOCK=0 skips them.
+# stock_kernel SERIES: build, check and boot one stock kernel.
+stock_kernel() {
+	local series=$1 name release stock_logs stock_built=0 stock_root kstock sysroot_stock staging udev rc
+	local in_root stock_make
+	name=$(stock_name "$series")
+	release=$(stock_var "$series" RELEASE)
+	stock_logs=$logs/$name
 	mkdir -p "$stock_logs"
-	stock_built=0
-	if stock_root=$("$FENCEBUF_ROOT/scripts/kernel/stock-kernel.sh"); then
+	if stock_root=$("$FENCEBUF_ROOT/scripts/kernel/stock-kernel.sh" "$series"); then
 		in_root=("$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$stock_root")
-		kstock=/usr/src/linux-headers-$STOCK_RELEASE
+		kstock=/usr/src/linux-headers-$release
 		stock_make=("${in_root[@]}" make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kstock")
-		host_check stock-module-build "${stock_make[@]}" \
-			MODULE_OUT="$build/stock/module" IMPORTER_OUT="$build/stock/importer" modules &&
+		host_check "$name-module-build" "${stock_make[@]}" \
+			MODULE_OUT="$build/$name/module" IMPORTER_OUT="$build/$name/importer" modules &&
 			stock_built=1
 		# No warnings against the stock config either (kbuild's, rustc's, gcc's).
-		host_check stock-no-warnings sh -c '! grep -E "^(warning|error)(\[|:)|: warning:" "$1"' _ \
-			"$logs/host-stock-module-build.log" || true
+		host_check "$name-no-warnings" sh -c '! grep -E "^(warning|error)(\[|:)|: warning:" "$1"' _ \
+			"$logs/host-$name-module-build.log" || true
 		if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
-			host_check stock-clippy "${stock_make[@]}" CLIPPY_OUT="$build/stock/clippy" clippy || true
+			host_check "$name-clippy" "${stock_make[@]}" CLIPPY_OUT="$build/$name/clippy" clippy || true
 		fi
-		sysroot_stock=$build/stock-sysroot
+		sysroot_stock=$build/$name-sysroot
 		rm -rf "$sysroot_stock"
-		mkdir -p "$sysroot_stock/lib/modules/$STOCK_RELEASE"
+		mkdir -p "$sysroot_stock/lib/modules/$release"
 		# Debian's lists of the kernel's modules, as a machine running it has.
-		cp "$stock_root/usr/lib/modules/$STOCK_RELEASE"/modules.{order,builtin,builtin.modinfo} \
-			"$sysroot_stock/lib/modules/$STOCK_RELEASE/"
-		host_check stock-install "${stock_make[@]}" DESTDIR="$sysroot_stock" \
-			MODULE_OUT="$build/stock/module" install || stock_built=0
+		cp "$stock_root/usr/lib/modules/$release"/modules.{order,builtin,builtin.modinfo} \
+			"$sysroot_stock/lib/modules/$release/"
+		host_check "$name-install" "${stock_make[@]}" DESTDIR="$sysroot_stock" \
+			MODULE_OUT="$build/$name/module" install || stock_built=0
 		if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
-			host_check stock-rust-metadata "$FENCEBUF_ROOT/scripts/install-check.sh" rust-metadata \
+			host_check "$name-rust-metadata" "$FENCEBUF_ROOT/scripts/install-check.sh" rust-metadata \
 				"$stock_root$kstock" "$stock_root" "$kdir" || true
-			host_check stock-dkms "$FENCEBUF_ROOT/scripts/install-check.sh" stock-dkms \
+			host_check "$name-dkms" "$FENCEBUF_ROOT/scripts/install-check.sh" stock-dkms \
 				"$stock_root$kstock" "$stock_root" || true
 		fi
 	else
 		n=$((n + 1))
-		echo "not ok $n stock-kernel: the stock kernel or its build root could not be set up" >>"$host_tap"
+		echo "not ok $n $name-kernel: stock kernel $series or its build root could not be set up" >>"$host_tap"
 	fi
+	: >"$stock_logs/results.log"
+	: >"$stock_logs/console.log"
 	if [ $stock_built -eq 1 ] && [ $built -eq 1 ]; then
-		staging=$build/stock-guest
+		staging=$build/$name-guest
 		rm -rf "$staging"
 		cp -a "$build/guest" "$staging"
-		install -m 0644 "$build/stock/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
-		install -m 0644 "$build/stock/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
+		install -m 0644 "$build/$name/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
+		install -m 0644 "$build/$name/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
 		udev=
 		case ",$stock_suites," in
 		*,install,*) udev=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" udev bin/udevadm) ;;
 		esac
 		FENCEBUF_GUEST_SYSROOT=$sysroot_stock FENCEBUF_GUEST_UDEV=$udev \
-			"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/stock-initramfs.cpio.gz" "$staging"
-		: >"$stock_logs/results.log"
-		: >"$stock_logs/console.log"
-		# One boot, multi-threaded like the debug kernel's. (Under Debian
-		# 12's QEMU 7.2 with multi-threaded TCG, Debian's kernel once died
-		# in boot of an int3 oops in enqueue_task_fair(), live kernel text
-		# patching that 7.2 mishandled across vCPUs, so this boot ran
-		# single-threaded until the pinned QEMU replaced it.)
+			"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/$name-initramfs.cpio.gz" "$staging"
+		# One boot, multi-threaded like the debug kernel's.
 		rc=0
 		FENCEBUF_EXPECT_DEBUGFS=fencebuf FENCEBUF_GUEST_KERNEL=stock \
 			run_guest "$stock_logs/boot" "$stock_suites" \
-			"$stock_root/usr/lib/modules/$STOCK_RELEASE/vmlinuz" "$build/stock-initramfs.cpio.gz" ||
+			"$stock_root/usr/lib/modules/$release/vmlinuz" "$build/$name-initramfs.cpio.gz" ||
 			rc=$?
 		[ $vm_rc -ne 0 ] || vm_rc=$rc
 		cat "$stock_logs/boot/results.log" >>"$stock_logs/results.log"
 		cat "$stock_logs/boot/console.log" >>"$stock_logs/console.log"
 	else
-		say "the module did not build for the stock kernel: no stock guest run"
+		say "the module did not build for stock kernel $series: no $name guest run"
 	fi
-	# One report: the stock boot's suites as stock:NAME.
-	sed -e 's/^\(@@fencebuf suite-[a-z]* \)/\1stock:/' "$stock_logs/results.log" >>"$logs/results.log"
+	# One report: this boot's suites as NAME:SUITE.
+	sed -e "s/^\(@@fencebuf suite-[a-z]* \)/\1$name:/" "$stock_logs/results.log" >>"$logs/results.log"
 	cat "$stock_logs/console.log" >>"$logs/console.log"
-	suites+=,$(echo "$stock_suites" | sed 's/\([^,]*\)/stock:\1/g')
+	suites+=,$(echo "$stock_suites" | sed "s/\([^,]*\)/$name:\1/g")
+}
+if [ "${FENCEBUF_STOCK:-1}" != 0 ] && [ -n "$stock_suites" ]; then
+	stock_kernels=${FENCEBUF_STOCK_KERNELS:-$STOCK_KERNELS}
+	for series in ${stock_kernels//,/ }; do
+		stock_kernel "$series"
+	done
 fi
 
 # Only the debug kernel has kmemleak: without its suites, no final scan.

@@ -40,7 +40,7 @@ for p in "${patches[@]}"; do
 	patch -s -d "$tree" -p1 <"$p" || die "$name: patch does not apply"
 	say "mutant $name: running $suites"
 	rc=0
-	# stock:NAME suites run on Debian's stock kernel, the others on the
+	# stock:NAME suites run on the newest stock kernel, the others on the
 	# debug kernel.
 	debug_suites= stock_suites=
 	for s in ${suites//,/ }; do
@@ -50,7 +50,7 @@ for p in "${patches[@]}"; do
 		esac
 	done
 	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$debug_suites \
-		FENCEBUF_STOCK_SUITES=$stock_suites "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
+		FENCEBUF_STOCK_SUITES=$stock_suites FENCEBUF_STOCK_KERNELS=${STOCK_KERNELS%% *} "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
 	# A failed build is the mutant's fault, not a catch; other host checks
 	# (the packaging ones) may catch a mutant like any test.
 	if grep -qE '^  - host: (module-build|selftests-build|stock-module-build)\b' "$build/$name/check.log"; then

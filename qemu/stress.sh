@@ -39,9 +39,11 @@ export FENCEBUF_STRESS_SECONDS=$stress FENCEBUF_FUZZ_SECONDS=$fuzz
 # injection and kmemleak (CONFIG_FAULT_INJECTION, CONFIG_DEBUG_KMEMLEAK are
 # not set): the allocation-failure suite and the leak scans skip there,
 # saying so; everything else runs as on the debug kernel.
+# Of the stock kernels, the newest (FENCEBUF_STOCK_KERNELS picks others).
 FENCEBUF_SUITES=$(suite_list stress)
 FENCEBUF_STOCK_SUITES=$FENCEBUF_SUITES
-export FENCEBUF_SUITES FENCEBUF_STOCK_SUITES
+FENCEBUF_STOCK_KERNELS=${FENCEBUF_STOCK_KERNELS:-${STOCK_KERNELS%% *}}
+export FENCEBUF_SUITES FENCEBUF_STOCK_SUITES FENCEBUF_STOCK_KERNELS
 export FENCEBUF_SKIP_HOST=1 FENCEBUF_LOGS=$FENCEBUF_ROOT/build/logs/stress
 # Limits: the fuzzer's suite runs longest; the VM gets the whole budget and
 # half an hour for booting, kmemleak scans and slow emulation.

@@ -12,12 +12,12 @@ use kernel::{
 /// The `max_pending` parameter.
 pub(crate) fn max_pending() -> usize {
     // CAST: `usize` is at least 32 bits wide.
-    crate::module_parameters::max_pending.value() as usize
+    crate::abstractions::compat::param_value(&crate::module_parameters::max_pending) as usize
 }
 
 /// The `revoke_timeout_ms` parameter.
 pub(crate) fn revoke_timeout_ms() -> u32 {
-    crate::module_parameters::revoke_timeout_ms.value()
+    crate::abstractions::compat::param_value(&crate::module_parameters::revoke_timeout_ms)
 }
 
 /// The `devname` parameter: the name of the timeline device.

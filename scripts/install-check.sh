@@ -111,8 +111,8 @@ kernel-check)
 	refused "no kernel tree" "no such directory" KDIR="$fake/none"
 	mkdir -p "$fake/unconfigured"
 	refused "an unconfigured tree" "not a configured kernel build tree" KDIR="$fake/unconfigured"
-	mkfake "$fake/old" 7.2.9 "${all[@]}"
-	refused "Linux 7.2" "older than 7.3" KDIR="$fake/old"
+	mkfake "$fake/old" 7.1.9 "${all[@]}"
+	refused "Linux 7.1" "older than 7.2" KDIR="$fake/old"
 	mkfake "$fake/norust" 7.3.0 CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
 	refused "no CONFIG_RUST" "without CONFIG_RUST=y" KDIR="$fake/norust"
 	mkfake "$fake/nosync" 7.4.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y

@@ -138,6 +138,21 @@ private_apt() {
 	)
 }
 
+# stock_var SERIES NAME: the pin STOCK_<SERIES>_<NAME> (scripts/toolchain/pins.env) of a
+# stock kernel series such as 7.2.
+stock_var() {
+	local var="STOCK_${1//./_}_$2"
+	[ -n "${!var:-}" ] || die "no stock kernel $1 (no $var in scripts/toolchain/pins.env;" \
+		"the series are: $STOCK_KERNELS)"
+	echo "${!var}"
+}
+# stock_name SERIES: how make check names a stock kernel's results: stock for
+# the newest series, stockX.Y for the others.
+stock_name() {
+	local newest=${STOCK_KERNELS%% *}
+	[ "$1" = "$newest" ] && echo stock || echo "stock$1"
+}
+
 kernel_src_dir() { echo "$FENCEBUF_CACHE/src/linux-$KERNEL_PKG_VERSION"; }
 
 # Make variables that select the pinned toolchain for any kernel build.

@@ -10,15 +10,25 @@ importer (and also takes importer.rs, one of its modules, for a crate), it
 finds copies of the tree under build/ (the mutants'), and it misses
 fencebuf, whose Kbuild is one directory above rust/fencebuf.rs. This keeps
 the real crate roots and adds fencebuf's, with the importer's dependencies
-and cfgs (both are modules of the same kernel).
+and cfgs (both are modules of the same kernel), and the release cfgs that
+Kbuild passes them (scripts/kbuild/release-cfg.mk) for the kernel RELEASE.
 
-Usage: rust-project.py ROOT   (rewrites ROOT/rust-project.json in place)
+Usage: rust-project.py ROOT RELEASE   (rewrites ROOT/rust-project.json in place)
 """
 import json
 import pathlib
+import re
 import sys
 
 root = pathlib.Path(sys.argv[1]).resolve()
+kernel = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", sys.argv[2]).groups())
+mk = (root / "scripts/kbuild/release-cfg.mk").read_text()
+releases = re.search(r"^fencebuf-releases := (.*)$", mk, re.M).group(1).split()
+release_cfgs = [
+    f'fencebuf_kernel_at_least="{r}"'
+    for r in releases
+    if tuple(int(x) for x in r.split(".")) <= kernel
+]
 path = root / "rust-project.json"
 project = json.loads(path.read_text())
 crates = project["crates"]
@@ -53,6 +63,7 @@ for rel, name in ROOTS.items():
     crate["display_name"] = name
     crate["root_module"] = str(root / rel)
     crate["is_workspace_member"] = True
+    crate["cfg"] = list(template.get("cfg", [])) + release_cfgs
     kept.append(crate)
 project["crates"] = kept
 path.write_text(json.dumps(project, indent=4, sort_keys=True) + "\n")

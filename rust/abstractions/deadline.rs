@@ -37,6 +37,6 @@ impl Deadline {
         }
         // CAST: at most the timeout, a `u32` of milliseconds when made from
         // one (the only constructor's callers).
-        msecs_to_jiffies(left.as_millis_ceil().min(u32::MAX.into()) as u32)
+        msecs_to_jiffies(super::compat::millis_ceil(left).min(u32::MAX.into()) as u32)
     }
 }

@@ -28,29 +28,24 @@
 //!
 //! [`MiscNode`]: super::misc_node::MiscNode
 
-use super::node_file::NodeFile;
+use super::{
+    node_file::NodeFile,
+    node_file_ops::NodeFileOps, //
+};
 use core::{
     marker::PhantomData,
     ptr::NonNull, //
 };
 use kernel::{
     bindings,
-    error::{
-        from_err_ptr,
-        from_result, //
-    },
+    error::from_err_ptr,
     ffi::{
         c_int,
-        c_long,
-        c_uint,
-        c_ulong,
         c_void, //
     },
     prelude::*,
-    seq_file::SeqFile,
     str::CStr,
-    types::ForeignOwnable,
-    ModuleMetadata, //
+    types::ForeignOwnable, //
 };
 
 #[cfg(CONFIG_DEBUG_FS)]
@@ -264,51 +259,10 @@ impl<T: NodeFile> FileOps<T> {
         }
     }
 
-    /// # Safety
-    ///
-    /// Called by the VFS only, as `release` of a file `open` succeeded for.
-    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `open` stored a `Pin<KBox<T>>` in the private data;
-        // `release` comes once, after every other operation of the file.
-        drop(unsafe { <Pin<KBox<T>>>::from_foreign((*file).private_data) });
-        0
-    }
-
-    /// # Safety
-    ///
-    /// Called by the VFS only, as `unlocked_ioctl` or `compat_ioctl` of a
-    /// file `open` succeeded for.
-    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        // SAFETY: The private data is the `Pin<KBox<T>>` `open` stored, which
-        // `release` drops only after this.
-        let this = unsafe { <Pin<KBox<T>>>::borrow((*file).private_data) };
-        from_result(|| this.ioctl(cmd, arg))
-    }
-
-    /// # Safety
-    ///
-    /// Called by procfs only, as `show_fdinfo` of a file `open` succeeded
-    /// for, with a `seq_file` to write to.
-    unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
-        // SAFETY: As in `ioctl`.
-        let this = unsafe { <Pin<KBox<T>>>::borrow((*file).private_data) };
-        // SAFETY: The `seq_file` is valid and ours to write during the call.
-        let m = unsafe { SeqFile::from_raw(m) };
-        this.show_fdinfo(m);
-    }
-
     /// The operations; `owner` is this module, which debugfs' open proxy
     /// holds for each open file.
-    const VTABLE: bindings::file_operations = bindings::file_operations {
-        owner: <crate::LocalModule as ModuleMetadata>::THIS_MODULE.as_ptr(),
-        open: Some(Self::open),
-        release: Some(Self::release),
-        unlocked_ioctl: Some(Self::ioctl),
-        #[cfg(CONFIG_COMPAT)]
-        compat_ioctl: Some(Self::ioctl),
-        show_fdinfo: Some(Self::show_fdinfo),
-        ..pin_init::zeroed()
-    };
+    // SAFETY: `open` stores a `Pin<KBox<T>>` when it succeeds.
+    const VTABLE: bindings::file_operations = unsafe { NodeFileOps::<T>::with_open(Self::open) };
 }
 
 /// What `include/linux/debugfs.h` makes of the functions without

@@ -350,7 +350,7 @@ impl<T: Exporter, S: Send + Unpin + 'static> Exports<T, S> {
             // An importer that cannot be told to unmap could keep using the
             // buffer after revoke.
             if !attach.is_revocable() {
-                return Err(EOPNOTSUPP);
+                return Err(super::compat::eopnotsupp());
             }
             Ok(0)
         })

@@ -69,13 +69,16 @@ impl PartialEq for PhysRange {
 
 /// The direction of a mapping, from the value the core passed.
 pub(crate) fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
-    Some(match dir {
-        bindings::dma_data_direction::DMA_BIDIRECTIONAL => DataDirection::Bidirectional,
-        bindings::dma_data_direction::DMA_TO_DEVICE => DataDirection::ToDevice,
-        bindings::dma_data_direction::DMA_FROM_DEVICE => DataDirection::FromDevice,
-        bindings::dma_data_direction::DMA_NONE => DataDirection::None,
-        _ => return None,
-    })
+    // `From<DataDirection>` exists for both 7.2's `dma_data_direction` (an
+    // integer) and 7.3's (a newtype enum); their constants are spelt apart.
+    [
+        DataDirection::Bidirectional,
+        DataDirection::ToDevice,
+        DataDirection::FromDevice,
+        DataDirection::None,
+    ]
+    .into_iter()
+    .find(|&d| bindings::dma_data_direction::from(d) == dir)
 }
 
 /// A scatterlist mapping MMIO ranges for one attachment; freed on drop.

@@ -187,7 +187,7 @@ pub(crate) trait FenceData: Send + Sync + Sized + 'static {
 ///   [`FenceSignaller`] holding a count.
 #[repr(C)]
 struct ContextState<T: FenceData> {
-    rcu: Opaque<bindings::kvfree_rcu_head>,
+    rcu: Opaque<super::compat::KvfreeRcuHead>,
     refs: Refcount,
     reached: AtomicU32,
     data: T,
@@ -604,7 +604,7 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
         // The duty to signal does not go away with the handle. (The state's
         // count goes after this, with the fields.)
         if !self.fence.is_signaled() {
-            self.do_signal(Err(ECANCELED), SignalTime::now());
+            self.do_signal(Err(super::compat::ecanceled()), SignalTime::now());
         }
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! C helpers for static inline functions are in `rust/helpers/`.
 
+pub(crate) mod compat;
 pub(crate) mod deadline;
 pub(crate) mod debugfs;
 pub(crate) mod dma_buf;
@@ -26,9 +27,14 @@ pub(crate) mod dma_resv;
 pub(crate) mod fault_inject;
 pub(crate) mod io_mapping;
 pub(crate) mod io_range;
+#[cfg(fencebuf_kernel_at_least = "7.3")]
+pub(crate) mod miscdevice;
+#[cfg(not(fencebuf_kernel_at_least = "7.3"))]
+#[path = "miscdevice_7_2.rs"]
 pub(crate) mod miscdevice;
 pub(crate) mod module_param;
 pub(crate) mod node_file;
+pub(crate) mod node_file_ops;
 pub(crate) mod pci;
 pub(crate) mod pci_p2pdma;
 pub(crate) mod pending_fences;

@@ -43,7 +43,7 @@ pub(crate) fn set_io_pfnmap(vma: &VmaNew, ops: &'static FaultOps, write_combine:
     let f = vma.flags();
     // C's `is_cow_mapping()`.
     let cow = f & (flags::SHARED | flags::MAYWRITE) == flags::MAYWRITE;
-    if f & flags::MAYSHARE == 0 || cow {
+    if f & super::compat::VM_MAYSHARE == 0 || cow {
         return Err(EINVAL);
     }
     vma.set_io();

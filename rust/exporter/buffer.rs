@@ -165,7 +165,7 @@ impl MmioBuffer {
 impl Exporter for MmioBuffer {
     fn attach(&self, attach: &Attachment) -> Result {
         if !attach.peer2peer() {
-            return Err(EOPNOTSUPP);
+            return Err(crate::abstractions::compat::eopnotsupp());
         }
         Ok(())
     }

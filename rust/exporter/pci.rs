@@ -41,7 +41,7 @@ use kernel::{
 /// The driver.
 pub(crate) struct FencebufPci;
 
-kernel::pci_device_table!(
+crate::abstractions::compat::pci_device_table!(
     PCI_TABLE,
     <FencebufPci as pci::Driver>::IdInfo,
     [(
@@ -69,7 +69,7 @@ impl pci::Driver for FencebufPci {
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-        _info: Option<&'bound Self::IdInfo>,
+        _info: crate::abstractions::compat::ProbeInfo<'bound, Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let bound: &'bound pci::Device<Bound> = pdev;
@@ -112,7 +112,7 @@ impl pci::Driver for FencebufPci {
             let dev = MmioDevice::new(
                 pdev.into(),
                 regions,
-                &<crate::Fencebuf as kernel::ModuleMetadata>::THIS_MODULE,
+                crate::abstractions::compat::this_module(),
             )?;
             let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
             dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);

@@ -32,6 +32,14 @@ void fencebuf_fault_inject_init(void)
 
 void fencebuf_fault_inject_exit(void)
 {
+#ifndef FAULT_ATTR_DNAME_LEN
+	/*
+	 * Before Linux 7.3, fault_create_debugfs_attr() keeps a reference to
+	 * the attribute's directory in ->dname, which nothing puts. Put it
+	 * while the directory still exists (dput(NULL) does nothing).
+	 */
+	dput(fail_config_write.dname);
+#endif
 	debugfs_remove_recursive(fault_dir);
 }
 

@@ -233,7 +233,7 @@ impl<T: Importer> Attachment<T> {
                 bindings::dma_buf_unmap_attachment(
                     *shared.attach.get(),
                     sgt.as_ptr(),
-                    bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                    kernel::dma::DataDirection::Bidirectional.into(),
                 )
             };
         }
@@ -282,7 +282,7 @@ impl<T: Importer> LockedAttachment<'_, T> {
                 let sgt = from_err_ptr(unsafe {
                     bindings::dma_buf_map_attachment(
                         self.att.attach.as_ptr(),
-                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                        kernel::dma::DataDirection::Bidirectional.into(),
                     )
                 })?;
                 let sgt = NonNull::new(sgt).ok_or(ENOMEM)?;

@@ -21,6 +21,9 @@
 // fencebuf's own abstractions, shared by path: the same owned dma-buf
 // reference type for exporter and importer.
 #[allow(dead_code)]
+#[path = "../../rust/abstractions/compat.rs"]
+mod compat;
+#[allow(dead_code)]
 #[path = "../../rust/abstractions/dma_buf.rs"]
 mod dma_buf;
 mod dma_buf_import;
@@ -29,10 +32,17 @@ mod dma_buf_import;
 mod dma_resv;
 #[forbid(unsafe_code)]
 mod importer;
+#[cfg(fencebuf_kernel_at_least = "7.3")]
 #[path = "../../rust/abstractions/miscdevice.rs"]
+mod miscdevice;
+#[cfg(not(fencebuf_kernel_at_least = "7.3"))]
+#[path = "../../rust/abstractions/miscdevice_7_2.rs"]
 mod miscdevice;
 #[path = "../../rust/abstractions/node_file.rs"]
 mod node_file;
+#[cfg(not(fencebuf_kernel_at_least = "7.3"))]
+#[path = "../../rust/abstractions/node_file_ops.rs"]
+mod node_file_ops;
 mod uapi;
 #[cfg(CONFIG_MMU_NOTIFIER)]
 mod user_range;

@@ -321,7 +321,7 @@ impl ImporterFile {
 /// The driver.
 pub(crate) struct ImporterPci;
 
-kernel::pci_device_table!(
+crate::compat::pci_device_table!(
     PCI_TABLE,
     <ImporterPci as pci::Driver>::IdInfo,
     [(pci::DeviceId::from_id(pci::Vendor::REDHAT, 0x5), ())]
@@ -334,7 +334,7 @@ impl pci::Driver for ImporterPci {
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-        _info: Option<&'bound Self::IdInfo>,
+        _info: crate::compat::ProbeInfo<'bound, Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let name = CString::try_from_fmt(fmt!("fencebuf_importer"))?;

@@ -15,7 +15,7 @@ pub(crate) enum Userptr {}
 
 /// Always `EOPNOTSUPP`.
 pub(crate) fn create(_req: &FbimpUserptr) -> Result<Userptr> {
-    Err(EOPNOTSUPP)
+    Err(crate::compat::eopnotsupp())
 }
 
 pub(crate) fn populate(range: &Userptr) -> Result<usize> {

@@ -3,7 +3,7 @@
 # Say clearly why a kernel build tree cannot build fencebuf, before kbuild
 # fails obscurely. Usage: kernel-check.sh KDIR [RUSTC [LLVM]]
 # (LLVM: the LLVM= given to kbuild, which names the clang it runs).
-# fencebuf needs a configured and built (or header-packaged) Linux 7.3 or
+# fencebuf needs a configured and built (or header-packaged) Linux 7.2 or
 # later with CONFIG_RUST=y, CONFIG_PCI and CONFIG_DMA_SHARED_BUFFER.
 kdir=$1
 rustc=${2:-rustc}
@@ -23,9 +23,17 @@ rel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null) ||
 major=${rel%%.*}
 rest=${rel#*.}
 minor=${rest%%[!0-9]*}
-if [ "$major" -lt 7 ] || { [ "$major" -eq 7 ] && [ "$minor" -lt 3 ]; }; then
-	fail "kernel $rel is older than 7.3, the oldest whose Rust kernel crate has every" \
-		"abstraction fencebuf uses"
+# The releases whose kernel crates fencebuf follows (scripts/kbuild/release-cfg.mk).
+releases=$(sed -n 's/^fencebuf-releases := //p' "$(dirname "$0")/../kbuild/release-cfg.mk")
+oldest=${releases%% *} newest=${releases##* }
+if [ "$(printf '%s\n' "$oldest" "$major.$minor" | sort -V | head -n1)" != "$oldest" ]; then
+	fail "kernel $rel is older than $oldest, the oldest whose Rust kernel crate fencebuf" \
+		"follows (Documentation/fencebuf/kernels.rst)"
+fi
+if [ "$(printf '%s\n' "$newest" "$major.$minor" | sort -V | tail -n1)" != "$newest" ]; then
+	echo "fencebuf: note: kernel $rel is newer than $newest, the newest release fencebuf" \
+		"follows: if the build fails, its Rust kernel crate changed (see" \
+		"Documentation/fencebuf/kernels.rst, \"Adding a kernel release\")" >&2
 fi
 for opt in RUST PCI DMA_SHARED_BUFFER SYNC_FILE; do
 	grep -q "^CONFIG_$opt=y" "$conf" ||
