@@ -21,6 +21,9 @@
 #                        each (FENCEBUF_FUZZ_MINUTES), lines reached (build/fuzz)
 #   make mutants         break behaviours on purpose (selftests/mutants) and
 #                        check that the tests catch every one
+#   make distro-check SUITE=sid   build and test against the kernel Debian's
+#                        SUITE has now, with its toolchain, unpinned (a
+#                        canary; not part of make check)
 #   make bench           fencebuf against the kernel's C sw_sync, and the exporter
 #                        against a direct BAR mapping, on a perf kernel (build/bench)
 #   make install         install fencebuf.ko for KDIR's kernel (default: the
@@ -43,7 +46,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants coverage fuzz bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check coverage fuzz bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -169,6 +172,9 @@ stress:
 
 mutants:
 	@$(ROOT)/qemu/mutants.sh
+
+distro-check:
+	@$(ROOT)/qemu/distro-check.sh $(or $(SUITE),sid)
 
 coverage:
 	@$(ROOT)/qemu/coverage.sh

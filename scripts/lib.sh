@@ -138,19 +138,28 @@ private_apt() {
 	)
 }
 
-# stock_var SERIES NAME: the pin STOCK_<SERIES>_<NAME> (scripts/toolchain/pins.env) of a
-# stock kernel series such as 7.2.
+# stock_var SERIES NAME [DEFAULT]: the pin STOCK_<SERIES>_<NAME>
+# (scripts/toolchain/pins.env) of a stock kernel series such as 7.2, or of a
+# kernel qemu/distro-check.sh resolved (SERIES: its suite).
 stock_var() {
-	local var="STOCK_${1//./_}_$2"
-	[ -n "${!var:-}" ] || die "no stock kernel $1 (no $var in scripts/toolchain/pins.env;" \
-		"the series are: $STOCK_KERNELS)"
+	local series=${1//./_}
+	local var="STOCK_${series//-/_}_$2"
+	if [ -z "${!var:-}" ]; then
+		[ $# -lt 3 ] || { echo "$3"; return; }
+		die "no stock kernel $1 (no $var in scripts/toolchain/pins.env;" \
+			"the series are: $STOCK_KERNELS)"
+	fi
 	echo "${!var}"
 }
 # stock_name SERIES: how make check names a stock kernel's results: stock for
-# the newest series, stockX.Y for the others.
+# the newest pinned series, stockX.Y for the other pinned ones, the suite for
+# a distro-check kernel.
 stock_name() {
-	local newest=${STOCK_KERNELS%% *}
-	[ "$1" = "$newest" ] && echo stock || echo "stock$1"
+	case " $STOCK_KERNELS " in
+	" $1 "*) echo stock ;;
+	*" $1 "*) echo "stock$1" ;;
+	*) echo "$1" ;;
+	esac
 }
 
 kernel_src_dir() { echo "$FENCEBUF_CACHE/src/linux-$KERNEL_PKG_VERSION"; }

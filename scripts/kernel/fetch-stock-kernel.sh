@@ -14,25 +14,26 @@ debs=$(stock_var "$series" DEBS)
 dir=$FENCEBUF_CACHE/stock/debs
 mkdir -p "$dir"
 
-# deb_path NAME VERSION ARCH: where the package's file lives here.
-deb_path() { echo "$dir/${1}_${2}_$3.deb"; }
 verified() { [ -f "$1" ] && echo "$2  $1" | sha256sum -c --quiet >/dev/null 2>&1; }
 
 updated=
 while read -r pin sha; do
 	[ -n "$pin" ] || continue
 	name=${pin%%=*} ver=${pin#*=}
-	arch=amd64
-	case $name in linux-source-*) arch=all ;; esac
-	deb=$(deb_path "$name" "$ver" "$arch")
-	verified "$deb" "$sha" && continue
+	# NAME_VERSION_ARCH.deb, ARCH as the archive has it.
+	deb=$(ls "$dir/${name}_${ver}_"*.deb 2>/dev/null | head -n1 || true)
+	[ -n "$deb" ] && verified "$deb" "$sha" && continue
 	if [ "$pin" = "$KERNEL_PKG=$KERNEL_PKG_VERSION" ]; then
 		# The debug kernel's source: fetched once, for both.
 		"$FENCEBUF_ROOT/scripts/kernel/fetch-kernel.sh" >/dev/null
+		deb=$dir/${name}_${ver}_all.deb
 		ln -f "$FENCEBUF_CACHE/download/${KERNEL_PKG}_${KERNEL_PKG_VERSION}_all.deb" "$deb"
 	else
 		if [ -z "$updated" ]; then
-			private_apt stock "$suite"
+			private_apt "stock-$suite" "$suite"
+			# A distro-check suite moves; see qemu/distro-check.sh.
+			[ "$(stock_var "$series" ROOT toolchain)" != distro ] ||
+				PAPT+=(-o 'Acquire::Check-Valid-Until=false')
 			apt-get -q "${PAPT[@]}" update >"$dir/apt-update.log" 2>&1 ||
 				die "apt-get update for $suite failed, see $dir/apt-update.log"
 			updated=1
@@ -45,6 +46,7 @@ while read -r pin sha; do
 				"in scripts/toolchain/pins.env"
 		# apt-get download escapes ':' and '~' in file names its own way.
 		got=$(ls "$dir/${name}_"*.deb | head -n1)
+		deb=$dir/${name}_${ver}_${got##*_}
 		[ "$got" = "$deb" ] || mv "$got" "$deb"
 	fi
 	verified "$deb" "$sha" ||

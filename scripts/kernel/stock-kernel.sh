@@ -14,7 +14,7 @@ exec 3>&1 1>&2
 series=${1:?usage: stock-kernel.sh SERIES}
 release=$(stock_var "$series" RELEASE)
 pins=$(stock_var "$series" DEBS)
-root=$("$FENCEBUF_ROOT/scripts/toolchain/trixie-root.sh")
+root=$("$FENCEBUF_ROOT/scripts/toolchain/trixie-root.sh" "$(stock_var "$series" ROOT toolchain)")
 debs=$("$FENCEBUF_ROOT/scripts/kernel/fetch-stock-kernel.sh" "$series")
 key=$(echo "$pins" | sha256sum | cut -c1-16)
 mark=$root/.fencebuf-stock-$key

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Make (or reuse) a Debian 13 root for what a Debian 12 host cannot run
-# itself; prints the root's path. Usage: trixie-root.sh [toolchain|qemu]
-#   toolchain (default): the stock kernel's own toolchain (trixie's rustc
+# Make (or reuse) a Debian root for what a Debian 12 host cannot run
+# itself; prints the root's path.
+# Usage: trixie-root.sh [toolchain|qemu|distro]
+#   toolchain (default): the stock kernels' own toolchain (trixie's rustc
 #              needs glibc 2.38), TRIXIE_PKGS
 #   qemu:      the pinned QEMU every guest runs on, QEMU_PKGS
+#   distro:    the toolchain of the kernel qemu/distro-check.sh resolved in
+#              the suite FENCEBUF_DISTRO_SUITE: FENCEBUF_DISTRO_PKGS, names
+#              without versions (FENCEBUF_DISTRO_KEY says when to remake it)
 #
-# mmdebstrap builds it from TRIXIE_SUITES of the system's Debian archive
+# mmdebstrap builds it from the suites of the system's Debian archive
 # (scripts/lib.sh debian_mirror) with every package of the list at its pinned
 # version; the host's apt configuration is not changed. The root is keyed by
 # those pins, so a second call with nothing changed does nothing.
@@ -14,14 +18,23 @@
 exec 3>&1 1>&2
 
 kind=${1:-toolchain}
+dist=trixie suites=$TRIXIE_SUITES extra_key= aptopts=()
 case $kind in
 toolchain) name=trixie-root pkgs=$TRIXIE_PKGS ;;
 qemu) name=qemu-root pkgs=$QEMU_PKGS ;;
-*) die "trixie-root.sh: toolchain or qemu, not '$kind'" ;;
+distro)
+	dist=${FENCEBUF_DISTRO_SUITE:?} suites=$dist name=$dist-root pkgs=${FENCEBUF_DISTRO_PKGS:?}
+	extra_key=${FENCEBUF_DISTRO_KEY:-}
+	# A moving suite's Release file expires within days; on a snapshot of
+	# the archive it has. Its signature is still checked.
+	aptopts=(--aptopt='Acquire::Check-Valid-Until "false"')
+	;;
+*) die "trixie-root.sh: toolchain, qemu or distro, not '$kind'" ;;
 esac
 key=$({
-	echo "$TRIXIE_SUITES"
+	echo "$suites"
 	echo "$pkgs"
+	[ -z "$extra_key" ] || echo "$extra_key"
 } | sha256sum | cut -c1-16)
 root=$FENCEBUF_CACHE/$name/$key
 if [ -f "$root/.fencebuf-built" ]; then
@@ -46,7 +59,7 @@ fi
 mirror=$(debian_mirror)
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 sources=()
-for suite in $TRIXIE_SUITES; do
+for suite in $suites; do
 	sources+=("deb [signed-by=$keyring] $mirror $suite main")
 done
 include=$(echo $pkgs | tr ' ' ,)
@@ -54,16 +67,17 @@ include=$(echo $pkgs | tr ' ' ,)
 rm -rf "${FENCEBUF_CACHE:?}/$name"
 mkdir -p "$(dirname "$root")"
 log=$FENCEBUF_CACHE/$name/$key.log
-say "$name: $(echo $pkgs | wc -w) pinned packages from $mirror ($TRIXIE_SUITES)"
+say "$name: $(echo $pkgs | wc -w) packages from $mirror ($suites)"
 logged "mmdebstrap of the $name (a few minutes)" "$log" \
-	mmdebstrap --variant=apt --include="$include" \
-	--keyring="$keyring" trixie "$root.tmp" "${sources[@]}" ||
+	mmdebstrap --variant=apt --include="$include" "${aptopts[@]}" \
+	--keyring="$keyring" "$dist" "$root.tmp" "${sources[@]}" ||
 	die "mmdebstrap failed (log: $log). A pinned version that the archive no longer has shows" \
 		"as 'Version ... not found': update the pins in scripts/toolchain/pins.env"
 
 # Every pinned package at its pinned version, nothing newer.
 bad=
 for pin in $pkgs; do
+	[ "$pin" != "${pin#*=}" ] || continue # not pinned
 	have=$(chroot "$root.tmp" dpkg-query -W -f='${Version}' "${pin%%=*}" 2>/dev/null || true)
 	[ "$have" = "${pin#*=}" ] || bad+=" ${pin%%=*} (have '${have:-none}', pinned ${pin#*=})"
 done
