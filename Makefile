@@ -21,6 +21,8 @@
 #                        each (FENCEBUF_FUZZ_MINUTES), lines reached (build/fuzz)
 #   make mutants         break behaviours on purpose (selftests/mutants) and
 #                        check that the tests catch every one
+#   make deb             the fencebuf-dkms Debian package, lintian-checked
+#                        (build/deb/)
 #   make distro-check SUITE=sid   build and test against the kernel Debian's
 #                        SUITE has now, with its toolchain, unpinned (a
 #                        canary; not part of make check)
@@ -46,7 +48,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check coverage fuzz bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check deb coverage fuzz bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -175,6 +177,9 @@ mutants:
 
 distro-check:
 	@$(ROOT)/qemu/distro-check.sh $(or $(SUITE),sid)
+
+deb:
+	@$(ROOT)/scripts/package/deb.sh
 
 coverage:
 	@$(ROOT)/qemu/coverage.sh

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Make (or reuse) a Debian root for what a Debian 12 host cannot run
 # itself; prints the root's path.
-# Usage: trixie-root.sh [toolchain|qemu|distro]
+# Usage: trixie-root.sh [toolchain|qemu|packaging|distro]
 #   toolchain (default): the stock kernels' own toolchain (trixie's rustc
 #              needs glibc 2.38), TRIXIE_PKGS
 #   qemu:      the pinned QEMU every guest runs on, QEMU_PKGS
+#   packaging: Debian's packaging tools (make deb), PACKAGING_PKGS
 #   distro:    the toolchain of the kernel qemu/distro-check.sh resolved in
 #              the suite FENCEBUF_DISTRO_SUITE: FENCEBUF_DISTRO_PKGS, names
 #              without versions (FENCEBUF_DISTRO_KEY says when to remake it)
@@ -22,6 +23,7 @@ dist=trixie suites=$TRIXIE_SUITES extra_key= aptopts=()
 case $kind in
 toolchain) name=trixie-root pkgs=$TRIXIE_PKGS ;;
 qemu) name=qemu-root pkgs=$QEMU_PKGS ;;
+packaging) name=packaging-root pkgs=$PACKAGING_PKGS ;;
 distro)
 	dist=${FENCEBUF_DISTRO_SUITE:?} suites=$dist name=$dist-root pkgs=${FENCEBUF_DISTRO_PKGS:?}
 	extra_key=${FENCEBUF_DISTRO_KEY:-}
@@ -29,7 +31,7 @@ distro)
 	# the archive it has. Its signature is still checked.
 	aptopts=(--aptopt='Acquire::Check-Valid-Until "false"')
 	;;
-*) die "trixie-root.sh: toolchain, qemu or distro, not '$kind'" ;;
+*) die "trixie-root.sh: toolchain, qemu, packaging or distro, not '$kind'" ;;
 esac
 key=$({
 	echo "$suites"
