@@ -3,7 +3,10 @@
 //! The module's parameters: those of `module!` (in `fencebuf.rs`) and those
 //! declared in C, with the checks the udev rule relies on.
 
-use crate::abstractions::module_param;
+use crate::abstractions::{
+    compat,
+    module_param, //
+};
 use kernel::{
     prelude::*,
     str::CStr, //
@@ -12,12 +15,12 @@ use kernel::{
 /// The `max_pending` parameter.
 pub(crate) fn max_pending() -> usize {
     // CAST: `usize` is at least 32 bits wide.
-    crate::abstractions::compat::param_value(&crate::module_parameters::max_pending) as usize
+    compat::param_value(&crate::module_parameters::max_pending) as usize
 }
 
 /// The `revoke_timeout_ms` parameter.
 pub(crate) fn revoke_timeout_ms() -> u32 {
-    crate::abstractions::compat::param_value(&crate::module_parameters::revoke_timeout_ms)
+    compat::param_value(&crate::module_parameters::revoke_timeout_ms)
 }
 
 /// The `devname` parameter: the name of the timeline device.

@@ -8,6 +8,7 @@
 //! buffer's access gate.
 
 use crate::abstractions::{
+    compat,
     dma_buf::Attachment,
     dma_buf_export::Exporter,
     dma_buf_mapping::SgTable,
@@ -165,7 +166,7 @@ impl MmioBuffer {
 impl Exporter for MmioBuffer {
     fn attach(&self, attach: &Attachment) -> Result {
         if !attach.peer2peer() {
-            return Err(crate::abstractions::compat::eopnotsupp());
+            return Err(compat::eopnotsupp());
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ use super::{
     file::ExporterFile, //
 };
 use crate::abstractions::{
+    compat,
     miscdevice::MiscNode,
     pci::{
         self as pci_ext,
@@ -41,7 +42,7 @@ use kernel::{
 /// The driver.
 pub(crate) struct FencebufPci;
 
-crate::abstractions::compat::pci_device_table!(
+compat::pci_device_table!(
     PCI_TABLE,
     <FencebufPci as pci::Driver>::IdInfo,
     [(
@@ -69,7 +70,7 @@ impl pci::Driver for FencebufPci {
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-        _info: crate::abstractions::compat::ProbeInfo<'bound, Self::IdInfo>,
+        _info: compat::ProbeInfo<'bound, Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let bound: &'bound pci::Device<Bound> = pdev;
@@ -109,11 +110,7 @@ impl pci::Driver for FencebufPci {
                     GFP_KERNEL,
                 )?;
             }
-            let dev = MmioDevice::new(
-                pdev.into(),
-                regions,
-                crate::abstractions::compat::this_module(),
-            )?;
+            let dev = MmioDevice::new(pdev.into(), regions, compat::this_module())?;
             let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
             dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);
             Ok(try_pin_init!(BoundDevice {
