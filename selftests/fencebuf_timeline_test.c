@@ -420,6 +420,10 @@ TEST_F(timeline, pending_bound_is_enospc)
 		ASSERT_GE(f[i], 0);
 	}
 	EXPECT_EQ(-ENOSPC, fb_create(self->fd, 5));
+	/* A pending fence whose sync_file is closed still counts (README). */
+	close(f[0]);
+	f[0] = -1;
+	EXPECT_EQ(-ENOSPC, fb_create(self->fd, 6));
 	/* Neither an existing seqno nor a passed one adds a pending fence. */
 	dup_fd = fb_create(self->fd, 4);
 	EXPECT_GE(dup_fd, 0);
