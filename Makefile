@@ -23,6 +23,8 @@
 #                        check that the tests catch every one
 #   make deb             the fencebuf-dkms Debian package, lintian-checked
 #                        (build/deb/)
+#   make deb-check       install it on a Debian 13 root as a user does: DKMS
+#                        builds for both stock kernels, apt purge leaves nothing
 #   make distro-check SUITE=sid   build and test against the kernel Debian's
 #                        SUITE has now, with its toolchain, unpinned (a
 #                        canary; not part of make check)
@@ -48,7 +50,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check deb coverage fuzz bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check deb deb-check coverage fuzz bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -180,6 +182,9 @@ distro-check:
 
 deb:
 	@$(ROOT)/scripts/package/deb.sh
+
+deb-check:
+	@$(ROOT)/scripts/package/deb-check.sh
 
 coverage:
 	@$(ROOT)/qemu/coverage.sh

@@ -207,8 +207,9 @@ rust-metadata)
 	;;
 stock-dkms)
 	# DKMS for Debian's stock kernel, in the trixie build root where its
-	# toolchain runs: the pre-build step rebuilds the Rust metadata the
-	# headers lack (scripts/rust-metadata.sh), then the module builds.
+	# toolchain runs: the build rebuilds the Rust metadata the headers lack
+	# (scripts/rust-metadata.sh) into the root's /var/cache/fencebuf, then
+	# the module builds.
 	root=$3
 	dkms=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" dkms usr/sbin/dkms)/usr/sbin/dkms
 	# Inside the cache, which the build root sees at the same path.
@@ -229,8 +230,9 @@ stock-dkms)
 	else
 		bad "dkms build for $release: $(tail -n 20 "$out")"
 	fi
-	expect "its pre-build step provided the Rust metadata" \
-		grep -q "^\[fencebuf\] Rust metadata for $release: " "$out"
+	expect "its build provided the Rust metadata, in /var/cache/fencebuf" sh -c \
+		'find "$1" -name make.log -exec grep -h "Rust metadata for $2: .*/var/cache/fencebuf/" {} + | grep -q .' \
+		_ "$work/dkms/fencebuf" "$release"
 	ko=$work/dkms/fencebuf/0.1.0/$release/x86_64/module/fencebuf.ko
 	expect "DKMS built fencebuf.ko for $release" sh -c "modinfo -F vermagic '$ko' | grep -q '^$release '"
 	# A GCC-built kernel inlines nothing into Rust: the helpers stay functions.

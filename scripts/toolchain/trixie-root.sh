@@ -7,6 +7,8 @@
 #              needs glibc 2.38), TRIXIE_PKGS
 #   qemu:      the pinned QEMU every guest runs on, QEMU_PKGS
 #   packaging: Debian's packaging tools (make deb), PACKAGING_PKGS
+#   user:      a Debian 13 machine with the stock kernel's headers, where
+#              make deb-check installs the package, USER_ROOT_PKGS
 #   distro:    the toolchain of the kernel qemu/distro-check.sh resolved in
 #              the suite FENCEBUF_DISTRO_SUITE: FENCEBUF_DISTRO_PKGS, names
 #              without versions (FENCEBUF_DISTRO_KEY says when to remake it)
@@ -24,6 +26,7 @@ case $kind in
 toolchain) name=trixie-root pkgs=$TRIXIE_PKGS ;;
 qemu) name=qemu-root pkgs=$QEMU_PKGS ;;
 packaging) name=packaging-root pkgs=$PACKAGING_PKGS ;;
+user) name=user-root pkgs=$USER_ROOT_PKGS ;;
 distro)
 	dist=${FENCEBUF_DISTRO_SUITE:?} suites=$dist name=$dist-root pkgs=${FENCEBUF_DISTRO_PKGS:?}
 	extra_key=${FENCEBUF_DISTRO_KEY:-}
@@ -31,7 +34,7 @@ distro)
 	# the archive it has. Its signature is still checked.
 	aptopts=(--aptopt='Acquire::Check-Valid-Until "false"')
 	;;
-*) die "trixie-root.sh: toolchain, qemu, packaging or distro, not '$kind'" ;;
+*) die "trixie-root.sh: toolchain, qemu, packaging, user or distro, not '$kind'" ;;
 esac
 key=$({
 	echo "$suites"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make deb-check`: install the fencebuf-dkms package as a user does, on a
+# copy of a Debian 13 root that has the newest stock kernel's headers
+# (trixie-root.sh user), and check what happens: apt pulls in what the DKMS
+# build needs; DKMS rebuilds the headers' Rust metadata and builds and
+# installs the module for that kernel; installing the other stock kernel's
+# headers builds it for that one too; `apt purge` leaves no file behind.
+# Prints TAP and "N passed, N failed".
+. "$(dirname "$0")/../lib.sh"
+
+"$FENCEBUF_ROOT/scripts/package/deb.sh"
+deb=$(ls "$FENCEBUF_ROOT"/build/deb/fencebuf-dkms_*_all.deb)
+base=$("$FENCEBUF_ROOT/scripts/toolchain/trixie-root.sh" user)
+work=$FENCEBUF_CACHE/deb-check
+root=$work/root
+logs=$FENCEBUF_ROOT/build/deb/check
+rm -rf "$work" "$logs"
+mkdir -p "$work" "$logs"
+with_progress "copying the Debian root" cp -a "$base" "$root"
+cp "$deb" "$root/tmp/"
+in_root=("$FENCEBUF_ROOT/scripts/toolchain/in-root.sh" "$root" env DEBIAN_FRONTEND=noninteractive)
+n=0 failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n $*"
+}
+bad() {
+	n=$((n + 1)) failed=$((failed + 1))
+	echo "not ok $n $*"
+}
+# step NAME LOG CMD...: run CMD in the root, its output in LOG.
+step() {
+	local name=$1 log=$logs/$2
+	shift 2
+	if logged "$name" "$log" "${in_root[@]}" "$@"; then ok "$name"; else bad "$name (log: $log)"; fi
+}
+# What a machine has that no package owns, apt's and dpkg's own state aside.
+files() {
+	(cd "$root" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o \
+		-path ./var/lib/apt -o -path ./var/cache/apt -o -path ./var/lib/dpkg -o \
+		-path ./var/log -o -path ./var/cache/debconf -o -path ./var/lib/dkms \) -prune -o -print) |
+		sort
+}
+modules() { ls "$root/usr/lib/modules/$1/updates/dkms/" 2>/dev/null | grep '^fencebuf\.ko' || true; }
+
+release73=$(stock_var 7.3 RELEASE) release72=$(stock_var 7.2 RELEASE)
+step "apt-get update" update.log apt-get -q update
+files >"$logs/files-before"
+step "apt install ./$(basename "$deb")" install.log apt-get install -y -q "/tmp/$(basename "$deb")"
+if [ -n "$(modules "$release73")" ]; then
+	ok "DKMS installed $(modules "$release73") for $release73"
+else
+	bad "no fencebuf.ko for $release73 (log: $logs/install.log)"
+fi
+if grep -q "Rust metadata for $release73: .*/var/cache/fencebuf/" "$logs/install.log" \
+	"$root"/var/lib/dkms/fencebuf/*/build/make.log 2>/dev/null; then
+	ok "the Rust metadata was rebuilt into /var/cache/fencebuf"
+else
+	bad "no Rust metadata in /var/cache/fencebuf for $release73"
+fi
+pin72=$(stock_var 7.2 DEBS | awk -v p="linux-headers-$release72=" 'index($1, p) == 1 { print $1 }')
+step "apt install $pin72" headers72.log apt-get install -y -q "$pin72" "linux-source-7.2"
+if [ -n "$(modules "$release72")" ]; then
+	ok "DKMS built $(modules "$release72") for $release72 when its headers came"
+else
+	bad "no fencebuf.ko for $release72 (log: $logs/headers72.log)"
+fi
+step "apt purge fencebuf-dkms" purge.log apt-get purge -y -q fencebuf-dkms
+step "apt purge $pin72" purge72.log apt-get purge -y -q "linux-headers-$release72" "linux-source-7.2"
+step "apt autoremove --purge" autoremove.log apt-get autoremove --purge -y -q
+files >"$logs/files-after"
+left=$(comm -13 "$logs/files-before" "$logs/files-after")
+if [ -z "$left" ]; then
+	ok "purging left no file behind"
+else
+	bad "purging left $(echo "$left" | wc -l) files behind: $(echo "$left" | head -n 5 | paste -sd' ' -)"
+fi
+echo "$((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
