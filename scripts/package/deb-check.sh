@@ -35,17 +35,21 @@ step() {
 	shift 2
 	if logged "$name" "$log" "${in_root[@]}" "$@"; then ok "$name"; else bad "$name (log: $log)"; fi
 }
-# What a machine has that no package owns, apt's and dpkg's own state aside.
+# Every file of the root, apt's and dpkg's own state aside.
 files() {
 	(cd "$root" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o \
 		-path ./var/lib/apt -o -path ./var/cache/apt -o -path ./var/lib/dpkg -o \
-		-path ./var/log -o -path ./var/cache/debconf -o -path ./var/lib/dkms \) -prune -o -print) |
+		-path ./var/log -o -path ./var/cache/debconf \) -prune -o -print) |
 		sort
 }
 modules() { ls "$root/usr/lib/modules/$1/updates/dkms/" 2>/dev/null | grep '^fencebuf\.ko' || true; }
 
 release73=$(stock_var 7.3 RELEASE) release72=$(stock_var 7.2 RELEASE)
 step "apt-get update" update.log apt-get -q update
+# What the package depends on first, as apt installs it with the package:
+# then what purging must take away is the package's own.
+step "apt-get satisfy: the package's dependencies" deps.log \
+	apt-get satisfy -y -q "$(dpkg-deb -f "$deb" Depends)"
 files >"$logs/files-before"
 step "apt install ./$(basename "$deb")" install.log apt-get install -y -q "/tmp/$(basename "$deb")"
 if [ -n "$(modules "$release73")" ]; then
@@ -53,8 +57,18 @@ if [ -n "$(modules "$release73")" ]; then
 else
 	bad "no fencebuf.ko for $release73 (log: $logs/install.log)"
 fi
-if grep -q "Rust metadata for $release73: .*/var/cache/fencebuf/" "$logs/install.log" \
-	"$root"/var/lib/dkms/fencebuf/*/build/make.log 2>/dev/null; then
+# Debian's DKMS signs what it builds with its MOK key (install.rst: how to
+# enrol it for Secure Boot).
+ko=$root/usr/lib/modules/$release73/updates/dkms/$(modules "$release73")
+signer=$(modinfo -F signer "$ko" 2>/dev/null || true)
+if [ -n "$signer" ]; then ok "the module is signed (by '$signer')"; else bad "the module is not signed"; fi
+if [ -f "$root/usr/lib/udev/rules.d/70-fencebuf.rules" ]; then
+	ok "the udev rule is installed"
+else
+	bad "no /usr/lib/udev/rules.d/70-fencebuf.rules"
+fi
+if find "$root/var/lib/dkms/fencebuf" -name make.log \
+	-exec grep -h "Rust metadata for $release73: .*/var/cache/fencebuf/" {} + | grep -q .; then
 	ok "the Rust metadata was rebuilt into /var/cache/fencebuf"
 else
 	bad "no Rust metadata in /var/cache/fencebuf for $release73"
@@ -70,7 +84,10 @@ step "apt purge fencebuf-dkms" purge.log apt-get purge -y -q fencebuf-dkms
 step "apt purge $pin72" purge72.log apt-get purge -y -q "linux-headers-$release72" "linux-source-7.2"
 step "apt autoremove --purge" autoremove.log apt-get autoremove --purge -y -q
 files >"$logs/files-after"
-left=$(comm -13 "$logs/files-before" "$logs/files-after")
+# DKMS makes its signing key (MOK) at its first build; it is DKMS's, and
+# stays for the next module, as Secure Boot needs it enrolled once.
+left=$(comm -13 "$logs/files-before" "$logs/files-after" |
+	grep -v -x -e ./var/lib/dkms/mok.key -e ./var/lib/dkms/mok.pub || true)
 if [ -z "$left" ]; then
 	ok "purging left no file behind"
 else
