@@ -60,11 +60,12 @@ install)
 	check_installed "$root"
 	# The pinned kernel inlines C helpers into Rust (Kbuild): none of
 	# fencebuf's is left as a function of its own (the C functions named
-	# fencebuf_*, but the parameter accessors of params.c, which are not
-	# helpers.c's), nor a call to the kernel's.
+	# fencebuf_*, but those of params.c and fault_inject.c, objects of
+	# their own with state, not helpers.c's), nor a call to the kernel's.
 	ko=$root/lib/modules/$release/extra/fencebuf.ko
 	expect "fencebuf's C helpers are inlined into its Rust code" \
-		sh -c "! nm '$ko' | grep ' [tT] fencebuf_' | grep -v ' fencebuf_param_'"
+		sh -c "! nm '$ko' | grep ' [tT] fencebuf_' |
+			grep -v -e ' fencebuf_param_' -e ' fencebuf_fault_inject_' -e ' fencebuf_should_fail_'"
 	expect "so are the kernel's" sh -c "! nm -u '$ko' | grep -q ' rust_helper_'"
 	finish
 	;;
