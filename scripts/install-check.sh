@@ -174,7 +174,7 @@ dkms)
 		fi
 	}
 	skipped "a 7.4 kernel without CONFIG_RUST" 7.4.0 CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
-	skipped "a Rust-enabled 7.2 kernel" 7.2.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
+	skipped "a Rust-enabled 7.1 kernel" 7.1.0 CONFIG_RUST=y CONFIG_PCI=y CONFIG_DMA_SHARED_BUFFER=y CONFIG_SYNC_FILE=y
 	finish
 	;;
 rust-metadata)
