@@ -261,8 +261,10 @@ impl<T: NodeFile> FileOps<T> {
 
     /// The operations; `owner` is this module, which debugfs' open proxy
     /// holds for each open file.
-    // SAFETY: `open` stores a `Pin<KBox<T>>` when it succeeds.
-    const VTABLE: bindings::file_operations = unsafe { NodeFileOps::<T>::with_open(Self::open) };
+    const VTABLE: bindings::file_operations = {
+        // SAFETY: `open` stores a `Pin<KBox<T>>` when it succeeds.
+        unsafe { NodeFileOps::<T>::with_open(Self::open) }
+    };
 }
 
 /// What `include/linux/debugfs.h` makes of the functions without

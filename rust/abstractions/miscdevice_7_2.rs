@@ -90,8 +90,10 @@ impl<T: NodeFile> PinnedDrop for MiscNode<T> {
 struct Ops<T>(PhantomData<T>);
 
 impl<T: NodeFile> Ops<T> {
-    // SAFETY: `open` stores a `Pin<KBox<T>>` when it succeeds.
-    const VTABLE: bindings::file_operations = unsafe { NodeFileOps::<T>::with_open(Self::open) };
+    const VTABLE: bindings::file_operations = {
+        // SAFETY: `open` stores a `Pin<KBox<T>>` when it succeeds.
+        unsafe { NodeFileOps::<T>::with_open(Self::open) }
+    };
 
     /// # Safety
     ///
