@@ -26,6 +26,13 @@ else
 	mapfile -t patches < <(ls "$FENCEBUF_ROOT"/selftests/mutants/*.patch)
 fi
 [ "${#patches[@]}" -gt 0 ] || die "no mutants in selftests/mutants"
+# A host check that fails on the unmutated tree would count as a kill for
+# every mutant: the tree must pass them first (those of the debug kernel;
+# the stock kernels' run only with a boot).
+logged "the host checks on the unmutated tree" "$build/baseline.log" \
+	env FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES='' FENCEBUF_STOCK=0 FENCEBUF_LOGS="$build/baseline" \
+	"$FENCEBUF_ROOT/qemu/check.sh" ||
+	die "the unmutated tree fails make check's host checks (log: $build/baseline.log): fix that first"
 killed=0 survived=0 n=0
 echo "1..${#patches[@]}"
 for p in "${patches[@]}"; do
