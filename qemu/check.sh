@@ -110,7 +110,7 @@ if [ $built -eq 1 ]; then
 	# (SIGSEGV) within a minute of the fuzzer in both of two runs, and
 	# within 30 s of 60 s exporter-stress tests in both of two (make
 	# stress); the pinned QEMU 11.1 ran them multi-threaded without a
-	# crash (README, "Emulator").
+	# crash (testing.rst, "The test environment").
 	main_suites=, single_suites=,
 	for s in ${suites//,/ }; do
 		case $(suite_boot "$s") in
