@@ -762,6 +762,27 @@ TEST_F(lifetimes, epoll_item_lives_as_long_as_the_file)
 }
 
 /*
+ * A buffer held by a mapping only: exported, mapped, a byte written
+ * through the mapping, its fd closed. Returns the mapping; *ino is the
+ * buffer's inode.
+ */
+static uint8_t *mapping_only(struct __test_metadata *_metadata, int dev, uint8_t v, ino_t *ino)
+{
+	uint8_t *p;
+	int fd;
+
+	fd = fb_export(dev, BUF_OFF, BUF_LEN);
+	if (fd < 0)
+		return MAP_FAILED;
+	*ino = ino_of(fd);
+	p = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED)
+		EXPECT_EQ(0, fb_touch(p, true, v, NULL));
+	close(fd);
+	return p;
+}
+
+/*
  * /proc/self/map_files/START-END of a mapping of the buffer: an O_PATH open
  * of it holds the dentry after the munmap that freed the file, like
  * /proc/self/fd/N; an O_RDWR open must fail (a dma-buf cannot be reopened).
@@ -769,18 +790,13 @@ TEST_F(lifetimes, epoll_item_lives_as_long_as_the_file)
  */
 TEST_F(lifetimes, o_path_of_proc_self_map_files)
 {
-	int fd, op, rw, err;
+	int op, rw, err;
 	char path[96];
 	uint8_t *p;
 	ino_t ino;
 
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	p = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mapping_only(_metadata, self->dev, 9, &ino);
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(0, fb_touch(p, true, 9, NULL));
-	close(fd);
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
 		 (unsigned long)p, (unsigned long)p + BUF_LEN);
 	op = open(path, O_PATH | O_CLOEXEC);
@@ -812,16 +828,10 @@ TEST_F(lifetimes, o_path_of_proc_self_map_files)
 TEST_F(lifetimes, mmap_alone_holds_the_buffer)
 {
 	uint8_t *p, v = 0;
-	int fd;
 	ino_t ino;
 
-	fd = fb_export(self->dev, BUF_OFF, BUF_LEN);
-	ASSERT_GE(fd, 0);
-	ino = ino_of(fd);
-	p = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mapping_only(_metadata, self->dev, 0x5a, &ino);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, fb_touch(p, true, 0x5a, NULL));
-	close(fd);
 	rcu_wait();
 	EXPECT_EQ(1, num_buffers(self->dev));
 
