@@ -11,7 +11,8 @@
 #   make check           lints + every test in QEMU; ends with "N passed, N failed"
 #   make lint            rustfmt check, import graph without a cycle, the Rust
 #                        declarations of C functions checked against their
-#                        prototypes, and a CLIPPY=1 build without warnings
+#                        prototypes, a CLIPPY=1 build without warnings, and
+#                        rustdoc without a broken intra-doc link
 #   make deps            print the Rust modules' import graph (fails on a cycle)
 #   make stress DURATION=30m   the reliability suites (stress, lifecycle,
 #                        allocation-failure injection, fuzzer) for about that long
@@ -24,7 +25,8 @@
 #   make deb             the fencebuf-dkms Debian package, lintian-checked
 #                        (build/deb/)
 #   make deb-check       install it on a Debian 13 root as a user does: DKMS
-#                        builds for both stock kernels, apt purge leaves nothing
+#                        builds for both stock kernels, which boot and run the
+#                        stock suites on its modules; apt purge leaves nothing
 #   make distro-check SUITE=sid   build and test against the kernel Debian's
 #                        SUITE has now, with its toolchain, unpinned (a
 #                        canary; not part of make check)
@@ -50,7 +52,7 @@ BUILD := $(ROOT)/build
 # The toolchain make variables the pinned kernel was built with.
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
-.PHONY: all modules lint rustfmt-check deps ffi-check clippy check run mutants distro-check deb deb-check coverage fuzz bench clean \
+.PHONY: all modules lint rustfmt-check deps ffi-check clippy rustdoc check run mutants distro-check deb deb-check coverage fuzz bench clean \
 	install uninstall rust-analyzer kernel-check uapi-doc stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
@@ -67,7 +69,7 @@ all: modules
 ifeq ($(KDIR),)
 # No kernel named: use the pinned debug kernel, building it if needed, and
 # re-enter with KDIR set.
-modules clippy rust-analyzer:
+modules clippy rustdoc rust-analyzer:
 	@+kdir=$$($(ROOT)/scripts/kernel/build-kernel.sh $(ROOT)/scripts/kernel/kernel-debug.config) && \
 		$(MAKE) --no-print-directory KDIR=$$kdir PINNED=1 $@
 # Installing is for a kernel that runs: by default, this one.
@@ -80,7 +82,7 @@ ifeq ($(shell $(ROOT)/scripts/rust-metadata.sh needed $(KDIR) && echo y),y)
 # rebuild it from the kernel's own source with the kernel's own rustc, check
 # it, and build against that copy in the cache (scripts/rust-metadata.sh).
 # RUSTC and BINDGEN, when given, reach the script through the environment.
-modules install clippy rust-analyzer kernel-check:
+modules install clippy rustdoc rust-analyzer kernel-check:
 	@+kdir=$$($(ROOT)/scripts/rust-metadata.sh $(KDIR)) && \
 		$(MAKE) --no-print-directory KDIR=$$kdir $@
 else
@@ -135,6 +137,12 @@ clippy:
 		$(KBUILD_VARS) CLIPPY=1 modules; } 2>&1 | tee $(CLIPPY_OUT)/build.log
 	@if grep -E '^(warning|error)(\[|:)|: warning:' $(CLIPPY_OUT)/build.log; then \
 		echo "clippy: the module build has warnings (see above)"; exit 1; fi
+
+# Both crates' rustdoc, private items included, with the flags of the build
+# above; a broken intra-doc link is an error.
+RUSTDOC_OUT ?= $(BUILD)/rustdoc
+rustdoc: modules
+	@python3 $(ROOT)/scripts/lint/rustdoc.py $(RUSTDOC_OUT) $(MODULE_OUT) $(IMPORTER_OUT)
 endif
 
 # Uninstalling needs no Rust metadata: the kernel release is in the headers.
@@ -162,7 +170,7 @@ ffi-check:
 	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/ffi-check.py \
 		$(ROOT)/rust $(ROOT)/rust/helpers/helpers.h $$src
 
-lint: rustfmt-check deps ffi-check clippy
+lint: rustfmt-check deps ffi-check clippy rustdoc
 
 check:
 	@$(ROOT)/qemu/check.sh

@@ -41,17 +41,8 @@ python3 "$FENCEBUF_ROOT/scripts/report/bench-report.py" "$logs/results.log" "$ou
 # The same timeline operations counted instead of timed: a second boot under
 # TCG with qemu/tb-count-plugin.c, one host thread (exact counters).
 counted=$out/count-logs
-case $out in *,*) die "the counting plugin's arguments cannot hold a ',': $out" ;; esac
-logged "building the counting plugin" "$logs/plugin-build.log" \
-	gcc -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
-	-o "$out/tb-count.so" "$FENCEBUF_ROOT/qemu/tb-count-plugin.c" ||
-	die "plugin build failed (log: $logs/plugin-build.log)"
-marker=$(nm "$out/guest/tests/fencebuf_count" | awk '$3 == "fencebuf_count_marker" { print "0x" $1 }')
-[ -n "$marker" ] || die "no fencebuf_count_marker in $out/guest/tests/fencebuf_count"
-FENCEBUF_ACCEL=tcg FENCEBUF_TCG_THREADS=single \
-	FENCEBUF_QEMU_PLUGIN="$out/tb-count.so,marker=$marker,out=$counted/tb-count.txt" \
-	run_one_suite "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" "$counted" count 600 ||
-	die "the counted run did not finish; see $counted/results.log and $counted/console.log"
+"$FENCEBUF_ROOT/qemu/counted-run.sh" "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
+	"$out/guest" "$counted"
 python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$counted/console.log" || rc=1
 python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
 	"$kdir/System.map" "$out/module/fencebuf.ko" "$out" || rc=1

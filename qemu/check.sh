@@ -8,8 +8,13 @@
 #   FENCEBUF_STOCK_KERNELS  the stock kernels' series (default: all of
 #                        STOCK_KERNELS in scripts/toolchain/pins.env)
 #   FENCEBUF_STOCK=0     nothing for the stock kernels
+#   FENCEBUF_STOCK_DKMS  a Debian root where the fencebuf-dkms package is
+#                        installed (make deb-check): the stock kernels boot
+#                        DKMS's module and rule, not make install's; results
+#                        are dkms:NAME and dkmsX.Y:NAME
 #   FENCEBUF_SKIP_LINT   set: no rustfmt and clippy gates
 #   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
+#   FENCEBUF_COUNT_SMOKE=0  no short counted run (count-smoke)
 #   FENCEBUF_LOGS        where the logs go (default build/logs/check)
 . "$(dirname "$0")/../scripts/lib.sh"
 
@@ -57,6 +62,9 @@ host_check selftests-build make -C "$FENCEBUF_ROOT/selftests" --no-print-directo
 	KSRC="$src" KHDR="$kdir/usr/include" OUT="$build/guest" all || built=0
 host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 	KHDR="$kdir/usr/include" OUT="$build/guest" || true
+if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
+	host_check rustdoc make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 rustdoc || true
+fi
 # Packaging, as a user meets it (scripts/install-check.sh); the root that
 # `make install` fills goes into the guest for the install suite.
 sysroot=$build/guest-sysroot
@@ -133,6 +141,19 @@ if [ $built -eq 1 ]; then
 		cat "$logs/single/results.log" >>"$logs/results.log"
 		cat "$logs/single/console.log" >>"$logs/console.log"
 	fi
+	# make bench's counted run, short: the counting plugin (built for the
+	# pinned QEMU, whose API it declares itself: qemu/counted-run.sh) must
+	# load, count every interval, and not crash QEMU. Debug kernel, so its
+	# counts are no benchmark; its kernel log is checked with the others.
+	if [ -z "${FENCEBUF_SKIP_HOST:-}" ] && [ -n "$suites_debug" ] &&
+		[ "${FENCEBUF_COUNT_SMOKE:-1}" != 0 ]; then
+		host_check count-smoke sh -c '"$1" "$2" "$3" "$4" "$5" 20 &&
+			python3 "$6" --smoke "$5/tb-count.txt" "$5/results.log"' _ \
+			"$FENCEBUF_ROOT/qemu/counted-run.sh" "$kdir/arch/x86/boot/bzImage" \
+			"$build/initramfs.cpio.gz" "$build/guest" "$logs/count-smoke" \
+			"$FENCEBUF_ROOT/scripts/report/count-report.py" || true
+		cat "$logs/count-smoke/console.log" >>"$logs/console.log" 2>/dev/null || true
+	fi
 else
 	say "the module or the tests did not build: no guest run"
 	: >"$logs/results.log"
@@ -152,8 +173,10 @@ fi
 # stock_kernel SERIES: build, check and boot one stock kernel.
 stock_kernel() {
 	local series=$1 name release stock_logs stock_built=0 stock_root kstock sysroot_stock staging udev rc
-	local in_root stock_make
-	name=$(stock_name "$series")
+	local in_root stock_make bname ko
+	bname=$(stock_name "$series")
+	name=$bname
+	[ -z "${FENCEBUF_STOCK_DKMS:-}" ] || name=dkms${bname#stock}
 	release=$(stock_var "$series" RELEASE)
 	stock_logs=$logs/$name
 	mkdir -p "$stock_logs"
@@ -162,13 +185,13 @@ stock_kernel() {
 		kstock=/usr/src/linux-headers-$release
 		stock_make=("${in_root[@]}" make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kstock")
 		host_check "$name-module-build" "${stock_make[@]}" \
-			MODULE_OUT="$build/$name/module" IMPORTER_OUT="$build/$name/importer" modules &&
+			MODULE_OUT="$build/$bname/module" IMPORTER_OUT="$build/$bname/importer" modules &&
 			stock_built=1
 		# No warnings against the stock config either (kbuild's, rustc's, gcc's).
 		host_check "$name-no-warnings" sh -c '! grep -E "^(warning|error)(\[|:)|: warning:" "$1"' _ \
 			"$logs/host-$name-module-build.log" || true
 		if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
-			host_check "$name-clippy" "${stock_make[@]}" CLIPPY_OUT="$build/$name/clippy" clippy || true
+			host_check "$name-clippy" "${stock_make[@]}" CLIPPY_OUT="$build/$bname/clippy" clippy || true
 		fi
 		sysroot_stock=$build/$name-sysroot
 		rm -rf "$sysroot_stock"
@@ -176,8 +199,23 @@ stock_kernel() {
 		# Debian's lists of the kernel's modules, as a machine running it has.
 		cp "$stock_root/usr/lib/modules/$release"/modules.{order,builtin,builtin.modinfo} \
 			"$sysroot_stock/lib/modules/$release/"
-		host_check "$name-install" "${stock_make[@]}" DESTDIR="$sysroot_stock" \
-			MODULE_OUT="$build/$name/module" install || stock_built=0
+		ko=$build/$bname/module/fencebuf.ko
+		if [ -n "${FENCEBUF_STOCK_DKMS:-}" ]; then
+			# What the package and DKMS installed. That root has the
+			# kernel's headers, not its image, so DKMS skipped depmod
+			# (no modules.dep); on a machine running the kernel it runs
+			# `depmod -a`, as here.
+			ko=$sysroot_stock/lib/modules/$release/updates/dkms/fencebuf.ko
+			cp -a "$FENCEBUF_STOCK_DKMS/usr/lib/modules/$release/updates" \
+				"$sysroot_stock/lib/modules/$release/" &&
+				install -D -m 0644 "$FENCEBUF_STOCK_DKMS/usr/lib/udev/rules.d/70-fencebuf.rules" \
+					"$sysroot_stock/usr/lib/udev/rules.d/70-fencebuf.rules" || true
+			host_check "$name-module" "${in_root[@]}" depmod -b "$sysroot_stock" "$release" &&
+				[ -f "$ko" ] || stock_built=0
+		else
+			host_check "$name-install" "${stock_make[@]}" DESTDIR="$sysroot_stock" \
+				MODULE_OUT="$build/$bname/module" install || stock_built=0
+		fi
 		if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
 			host_check "$name-rust-metadata" "$FENCEBUF_ROOT/scripts/install-check.sh" rust-metadata \
 				"$stock_root$kstock" "$stock_root" "$kdir" || true
@@ -194,8 +232,8 @@ stock_kernel() {
 		staging=$build/$name-guest
 		rm -rf "$staging"
 		cp -a "$build/guest" "$staging"
-		install -m 0644 "$build/$name/module/fencebuf.ko" "$staging/modules/fencebuf.ko"
-		install -m 0644 "$build/$name/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
+		install -m 0644 "$ko" "$staging/modules/fencebuf.ko"
+		install -m 0644 "$build/$bname/importer/fencebuf_importer.ko" "$staging/modules/fencebuf_importer.ko"
 		udev=
 		case ",$stock_suites," in
 		*,install,*) udev=$("$FENCEBUF_ROOT/scripts/toolchain/fetch-deb.sh" udev bin/udevadm) ;;

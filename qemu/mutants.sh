@@ -56,7 +56,7 @@ for p in "${patches[@]}"; do
 		*) debug_suites+=${debug_suites:+,}$s ;;
 		esac
 	done
-	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES=$debug_suites \
+	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_COUNT_SMOKE=0 FENCEBUF_SUITES=$debug_suites \
 		FENCEBUF_STOCK_SUITES=$stock_suites FENCEBUF_STOCK_KERNELS=${STOCK_KERNELS%% *} "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
 	# A failed build is the mutant's fault, not a catch; other host checks
 	# (the packaging ones) may catch a mutant like any test.

@@ -20,7 +20,7 @@ suite_timeout=${FENCEBUF_SUITE_TIMEOUT:+fbtest.suite_timeout=$FENCEBUF_SUITE_TIM
 guest_env=
 for var in FENCEBUF_STRESS_SECONDS FENCEBUF_FUZZ_SECONDS FENCEBUF_FUZZ_SEED FENCEBUF_FI_FULL \
 	FENCEBUF_FI_VERBOSE FENCEBUF_FI_PATH FENCEBUF_EXPECT_DEBUGFS FENCEBUF_COVERAGE \
-	FENCEBUF_FUZZ_MODE FENCEBUF_GUEST_KERNEL; do
+	FENCEBUF_FUZZ_MODE FENCEBUF_GUEST_KERNEL FENCEBUF_COUNT_N; do
 	val=${!var:-}
 	[ -n "$val" ] || continue
 	[[ $val =~ ^[A-Za-z0-9_]+$ ]] || die "$var must be a number or a name, not '$val'"
@@ -73,7 +73,8 @@ qemu_version=$("${qemu_cmd[@]}" --version | head -n1)
 
 # Without ACPI the guest finds CPUs in SeaBIOS's MP table, which lists one
 # CPU per socket: so one socket per CPU. The guest checks it got them all.
-cpus=2
+# FENCEBUF_VM_CPUS: another count (qemu/counted-run.sh runs with one).
+cpus=${FENCEBUF_VM_CPUS:-2}
 
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
 # can check from outside the guest what reached device memory. It sits behind

@@ -19,11 +19,17 @@
  * `-accel tcg,thread=single`, so that no vCPU runs while the marker's
  * callback reads the counters.
  *
- * Written for the pinned QEMU (scripts/toolchain/pins.env, QEMU_VERSION):
- * the counters are inline per-vCPU additions into a scoreboard (the API of
- * QEMU 9.0 and later; 7.2's inline additions to a plain pointer are gone).
- * The functions used are declared here, as QEMU's Debian packages ship no
- * header for them.
+ * Written for the pinned QEMU (scripts/toolchain/pins.env, QEMU_VERSION),
+ * whose plugin API is version 7 (it refuses any other): the counters are
+ * inline per-vCPU additions into a scoreboard, and a translation callback
+ * gets the block and the userdata it was registered with, not the plugin's
+ * id. QEMU's Debian packages ship no header, and the mirror serves no
+ * source of the pinned version, so the few functions used are declared
+ * here, as the pinned binary implements them (disassembled, each argument
+ * traced to its use). What keeps them right is a run, not this comment:
+ * qemu/counted-run.sh refuses a function the QEMU does not export, and
+ * `make check` counts a short run with it (testing.rst, "The counting
+ * plugin").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,12 +58,12 @@ typedef struct {
 	struct qemu_plugin_scoreboard *score;
 	size_t offset;
 } qemu_plugin_u64;
-typedef void (*tb_trans_cb)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*tb_trans_cb)(struct qemu_plugin_tb *tb, void *userdata);
 typedef void (*vcpu_udata_cb)(unsigned int vcpu_index, void *userdata);
 enum { QEMU_PLUGIN_CB_NO_REGS };
 enum { QEMU_PLUGIN_INLINE_ADD_U64 };
 
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, tb_trans_cb cb);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, tb_trans_cb cb, void *userdata);
 void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, vcpu_udata_cb cb,
 					  int flags, void *userdata);
 void qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(struct qemu_plugin_tb *tb, int op,
@@ -67,6 +73,7 @@ void *qemu_plugin_scoreboard_find(struct qemu_plugin_scoreboard *score, unsigned
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 
+/* The API version these declarations are; QEMU refuses the plugin otherwise. */
 EXPORT int qemu_plugin_version = 7;
 
 /* x86-64: the upper half of the address space is the kernel's. */
@@ -114,12 +121,12 @@ static void on_marker(unsigned int vcpu_index, void *userdata)
 	interval++;
 }
 
-static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+static void on_translate(struct qemu_plugin_tb *tb, void *userdata)
 {
 	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
 	struct slot *s;
 
-	(void)id;
+	(void)userdata;
 	if (vaddr == marker)
 		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_marker, QEMU_PLUGIN_CB_NO_REGS, NULL);
 	if (vaddr < KERNEL_START)
@@ -165,6 +172,6 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int
 		fprintf(stderr, "tb-count: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate, NULL);
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The installed module, as a user meets it: `make install` put fencebuf.ko
- * (with depmod) and udev/70-fencebuf.rules into the root the guest booted,
- * and systemd-udevd runs (qemu/guest-suite.sh, suite "install"). Here:
+ * The installed module, as a user meets it: `make install` (or, in `make
+ * deb-check`, the fencebuf-dkms package) put fencebuf.ko (with depmod) and
+ * 70-fencebuf.rules into the root the guest booted, and systemd-udevd runs
+ * (qemu/guest-suite.sh, suite "install"). Here:
  * modprobe finds the module; the rule gives the nodes the group and mode of
  * the dev_group and dev_mode parameters; a user in that group can create
  * fences and describe the exporter, a user outside it cannot; without the
@@ -26,20 +27,26 @@
 
 static char installed_ko[256];
 
-/* Where make install put the module: compressed as the kernel's are, if so. */
+/*
+ * Where the module was installed: make install's extra/ or DKMS's
+ * updates/dkms/, compressed as the kernel's are, if so.
+ */
 static const char *installed_path(void)
 {
+	static const char *const dir[] = { "extra", "updates/dkms" };
 	static const char *const suffix[] = { "", ".xz", ".zst", ".gz" };
 	struct utsname u;
-	unsigned int i;
+	unsigned int i, j;
 
 	if (installed_ko[0] || uname(&u))
 		return installed_ko;
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(installed_ko, sizeof(installed_ko),
-			 "/lib/modules/%s/extra/fencebuf.ko%s", u.release, suffix[i]);
-		if (!access(installed_ko, F_OK))
-			break;
+	for (i = 0; i < sizeof(dir) / sizeof(dir[0]); i++) {
+		for (j = 0; j < sizeof(suffix) / sizeof(suffix[0]); j++) {
+			snprintf(installed_ko, sizeof(installed_ko), "/lib/modules/%s/%s/fencebuf.ko%s",
+				 u.release, dir[i], suffix[j]);
+			if (!access(installed_ko, F_OK))
+				return installed_ko;
+		}
 	}
 	return installed_ko;
 }
@@ -133,6 +140,10 @@ TEST(modprobe_sw_sync_loads_fencebuf)
 	EXPECT_TRUE(fb_loaded());
 	EXPECT_EQ(0, system("udevadm settle --timeout=30"));
 	EXPECT_EQ(0, access("/dev/sw_sync", F_OK));
+	/* On a kernel without the C sw_sync, its debugfs path is fencebuf's. */
+	if (getenv("FENCEBUF_EXPECT_DEBUGFS") &&
+	    !strcmp(getenv("FENCEBUF_EXPECT_DEBUGFS"), "fencebuf"))
+		EXPECT_EQ(0, access("/sys/kernel/debug/sync/sw_sync", F_OK)) TH_LOG("%s", strerror(errno));
 }
 
 TEST(default_nodes_are_root_only)

@@ -26,7 +26,7 @@
 //!   debugfs file is removed; they use only the file's own `T`, its
 //!   `private_data`, never `i_private`. `release` is always called, once.
 //!
-//! [`MiscNode`]: super::misc_node::MiscNode
+//! [`MiscNode`]: super::miscdevice::MiscNode
 
 use super::{
     node_file::NodeFile,

@@ -42,6 +42,8 @@
 //!   [`DmaBufPin`] is `dput()`, which may: pins never leave this layer,
 //!   and revoke drops them after the device lock.
 //!
+//! [`DmaBufPin`]: super::dma_buf_object::DmaBufPin
+//!
 //! # Lock order
 //!
 //! Outermost first: the transition lock ([`Exports::transition`]), the device

@@ -3,6 +3,8 @@
 //! Revoking and restoring access to every buffer of an [`Exports`], as one
 //! operation each.
 //!
+//! [`Exports`]: super::dma_buf_export::Exports
+//!
 //! A revoke, under the transition lock:
 //!
 //! 1. Under the device lock, every buffer on the list is marked revoked
@@ -94,6 +96,8 @@ impl<'a, T: Exporter, S: Send + Unpin + 'static> Transition<'a, T, S> {
 
 /// The device lock of an [`Exports`], taken under its transition lock
 /// (borrowed for `'t`): revoke and restore run on it.
+///
+/// [`Exports`]: super::dma_buf_export::Exports
 pub(crate) struct TransitionGuard<'t, T, S> {
     guard: ExportsGuard<'t, T, S>,
 }

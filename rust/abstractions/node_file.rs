@@ -3,7 +3,7 @@
 //! The open files of a node: what a driver implements once, for every node
 //! its files can be opened from (a [`MiscNode`], a `DebugfsNode`).
 //!
-//! [`MiscNode`]: super::misc_node::MiscNode
+//! [`MiscNode`]: super::miscdevice::MiscNode
 
 use kernel::{
     prelude::*,

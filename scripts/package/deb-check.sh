@@ -5,7 +5,10 @@
 # (trixie-root.sh user), and check what happens: apt pulls in what the DKMS
 # build needs; DKMS rebuilds the headers' Rust metadata and builds and
 # installs the module for that kernel; installing the other stock kernel's
-# headers builds it for that one too; `apt purge` leaves no file behind.
+# headers builds it for that one too; each kernel's Debian vmlinuz boots with
+# the modules tree and udev rule the package left, and the stock suites pass
+# on the module DKMS built (qemu/check.sh, FENCEBUF_STOCK_DKMS); `apt purge`
+# leaves no file behind.
 # Prints TAP and "N passed, N failed".
 . "$(dirname "$0")/../lib.sh"
 
@@ -79,6 +82,15 @@ if [ -n "$(modules "$release72")" ]; then
 	ok "DKMS built $(modules "$release72") for $release72 when its headers came"
 else
 	bad "no fencebuf.ko for $release72 (log: $logs/headers72.log)"
+fi
+# The stock suites, as `make check` runs them, on what DKMS installed.
+boot_logs=$logs/boot
+if logged "booting both stock kernels with DKMS's modules (log: $boot_logs)" "$logs/boot.log" \
+	env FENCEBUF_STOCK_DKMS="$root" FENCEBUF_SUITES= FENCEBUF_SKIP_LINT=1 FENCEBUF_SKIP_HOST=1 \
+	FENCEBUF_LOGS="$boot_logs" "$FENCEBUF_ROOT/qemu/check.sh"; then
+	ok "the stock suites pass on DKMS's modules: $(tail -n 1 "$logs/boot.log")"
+else
+	bad "the stock suites on DKMS's modules: $(tail -n 1 "$logs/boot.log") (log: $logs/boot.log)"
 fi
 step "apt purge fencebuf-dkms" purge.log apt-get purge -y -q fencebuf-dkms
 step "apt purge $pin72" purge72.log apt-get purge -y -q "linux-headers-$release72" "linux-source-7.2"

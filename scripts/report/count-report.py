@@ -12,9 +12,13 @@ C sw_sync for timeline operations and VFIO's exporter for exporter ones.
 
 Usage: count-report.py COUNTS RESULTS_LOG SYSTEM_MAP MODULE_KO OUTDIR
        count-report.py --compare BEFORE.json AFTER.json
+       count-report.py --smoke COUNTS RESULTS_LOG
 The second form compares two runs' count.json (two builds of fencebuf, say):
 fencebuf's instructions per operation before and after, and per operation
-the functions whose instructions changed most.
+the functions whose instructions changed most. The third checks make
+check's short counted run: every operation was counted on both
+implementations, every interval executed kernel code, and the plugin kept
+up; it fails otherwise.
 """
 
 import bisect
@@ -106,13 +110,8 @@ def compare(before_json, after_json):
     return 0
 
 
-def main(argv):
-    if len(argv) == 4 and argv[1] == "--compare":
-        return compare(argv[2], argv[3])
-    if len(argv) != 6:
-        print(__doc__, file=sys.stderr)
-        return 2
-    counts, results, system_map, module_ko, outdir = argv[1:]
+def read_results(results):
+    """The guest's intervals by number, and the module's load address."""
     intervals, module_base = {}, None
     with open(results, errors="replace") as f:
         for line in f:
@@ -124,6 +123,60 @@ def main(argv):
             m = re.match(r"^@@count-module (0x[0-9a-f]+)", line)
             if m:
                 module_base = int(m.group(1), 16)
+    return intervals, module_base
+
+
+def read_counts(counts):
+    """The plugin's lines as (interval, block address, instructions,
+    executions); None for its note that it ran out of slots."""
+    with open(counts) as f:
+        for line in f:
+            if line.startswith("#"):
+                yield None
+                continue
+            interval, vaddr, n_insns, execs = line.split()
+            yield int(interval), int(vaddr, 16), int(n_insns), int(execs)
+
+
+def smoke(counts, results):
+    intervals, _ = read_results(results)
+    insns, truncated = collections.Counter(), False
+    for row in read_counts(counts):
+        if row is None:
+            truncated = True
+        else:
+            insns[row[0]] += row[2] * row[3]
+    problems = []
+    if not intervals:
+        problems.append("no @@count lines in " + results)
+    counted = {(d["impl"], d["op"]) for d in intervals.values()}
+    for op, ref in REFERENCE.items():
+        for impl in (ref, "fencebuf"):
+            if (impl, op) not in counted:
+                problems.append(f"{op} was not counted on {impl}")
+    empty = sorted(i for i in intervals if insns[i] <= 0)
+    if empty:
+        problems.append(f"{len(empty)} of {len(intervals)} intervals counted no kernel code "
+                        f"(the first: {intervals[empty[0]]})")
+    if truncated:
+        problems.append("the plugin ran out of slots")
+    for p in problems:
+        print("count-smoke: " + p, file=sys.stderr)
+    print(f"count-smoke: {len(intervals)} intervals, {sum(insns[i] for i in intervals):,} "
+          f"kernel instructions counted{'' if not problems else ': FAILED'}")
+    return 1 if problems else 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "--compare":
+        return compare(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "--smoke":
+        return smoke(argv[2], argv[3])
+    if len(argv) != 6:
+        print(__doc__, file=sys.stderr)
+        return 2
+    counts, results, system_map, module_ko, outdir = argv[1:]
+    intervals, module_base = read_results(results)
     if not intervals:
         print("count-report: no @@count lines in " + results, file=sys.stderr)
         return 1
@@ -144,20 +197,18 @@ def main(argv):
     by_fn = collections.defaultdict(collections.Counter)
     insns_by_fn = collections.defaultdict(collections.Counter)
     truncated = False
-    with open(counts) as f:
-        for line in f:
-            if line.startswith("#"):
-                truncated = True
-                continue
-            interval, vaddr, n_insns, execs = line.split()
-            interval, execs = int(interval), int(execs)
-            if interval not in intervals:
-                continue
-            fn = name(int(vaddr, 16))
-            insns[interval] += int(n_insns) * execs
-            blocks[interval] += execs
-            by_fn[interval][fn] += execs
-            insns_by_fn[interval][fn] += int(n_insns) * execs
+    for row in read_counts(counts):
+        if row is None:
+            truncated = True
+            continue
+        interval, vaddr, n_insns, execs = row
+        if interval not in intervals:
+            continue
+        fn = name(vaddr)
+        insns[interval] += n_insns * execs
+        blocks[interval] += execs
+        by_fn[interval][fn] += execs
+        insns_by_fn[interval][fn] += n_insns * execs
 
     # Each timeline interval ends with the same sleep
     # (selftests/fencebuf_count.c), so that the operation's deferred frees
