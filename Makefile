@@ -11,8 +11,10 @@
 #   make check           lints + every test in QEMU; ends with "N passed, N failed"
 #   make lint            rustfmt check, import graph without a cycle, the Rust
 #                        declarations of C functions checked against their
-#                        prototypes, a CLIPPY=1 build without warnings, and
-#                        rustdoc without a broken intra-doc link
+#                        prototypes, the uAPI header against its reference,
+#                        the README, uapi.rs and the syzkaller descriptions, a CLIPPY=1
+#                        build without warnings, and rustdoc without a broken
+#                        intra-doc link (make check runs each of these)
 #   make deps            print the Rust modules' import graph (fails on a cycle)
 #   make stress DURATION=30m   the reliability suites (stress, lifecycle,
 #                        allocation-failure injection, fuzzer) for about that long
@@ -53,7 +55,7 @@ BUILD := $(ROOT)/build
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
 .PHONY: all modules lint rustfmt-check deps ffi-check clippy rustdoc check run mutants distro-check deb deb-check coverage fuzz bench clean \
-	install uninstall rust-analyzer kernel-check uapi-doc stress
+	install uninstall rust-analyzer kernel-check uapi-doc uapi-doc-check uapi-layout-check syzlang-check stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
 DESTDIR ?=
@@ -157,9 +159,19 @@ endif
 rustfmt-check:
 	@$(ROOT)/scripts/lint/rustfmt-check.sh
 
-# kernel-doc comes with the pinned kernel's source.
-uapi-doc:
-	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/uapi-doc.py $$src/scripts/kernel-doc
+# kernel-doc comes with the pinned kernel's source. uapi-doc writes the
+# reference; uapi-doc-check fails unless header, reference and README agree.
+uapi-doc uapi-doc-check:
+	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/uapi-doc.py \
+		$$src/scripts/kernel-doc $(if $(filter uapi-doc-check,$@),--check)
+
+# rust/abstractions/uapi.rs against the header, member by member.
+uapi-layout-check:
+	@python3 $(ROOT)/scripts/lint/uapi-layout.py
+
+# The fuzzer's syzkaller descriptions cover the header.
+syzlang-check:
+	@python3 $(ROOT)/scripts/lint/syzlang-check.py
 
 # Imports flow one way: driver -> abstractions -> kernel crate, no cycle.
 deps:
@@ -170,7 +182,7 @@ ffi-check:
 	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/ffi-check.py \
 		$(ROOT)/rust $(ROOT)/rust/helpers/helpers.h $$src
 
-lint: rustfmt-check deps ffi-check clippy rustdoc
+lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-check clippy rustdoc
 
 check:
 	@$(ROOT)/qemu/check.sh

@@ -50,11 +50,12 @@ FENCEBUF_EXTRA_PKGS="libkmod2 libacl1 libblkid1 libcap2 libselinux1 libzstd1 lib
 kdir=$("$FENCEBUF_ROOT/scripts/kernel/build-kernel.sh" "$FENCEBUF_ROOT/scripts/kernel/kernel-debug.config")
 src=$(kernel_src_dir)
 
+# Each host check is a make target (make lint runs the same ones).
+mk=(make -C "$FENCEBUF_ROOT" --no-print-directory)
 if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
-	host_check rustfmt "$FENCEBUF_ROOT/scripts/lint/rustfmt-check.sh" || true
-	host_check import-graph python3 "$FENCEBUF_ROOT/scripts/lint/import-graph.py" \
-		"$FENCEBUF_ROOT/rust" || true
-	host_check clippy make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 clippy || true
+	host_check rustfmt "${mk[@]}" rustfmt-check || true
+	host_check import-graph "${mk[@]}" deps || true
+	host_check clippy "${mk[@]}" KDIR="$kdir" PINNED=1 clippy || true
 fi
 built=0
 host_check module-build make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 modules && built=1
@@ -63,16 +64,16 @@ host_check selftests-build make -C "$FENCEBUF_ROOT/selftests" --no-print-directo
 host_check samples-build make -C "$FENCEBUF_ROOT/samples" --no-print-directory \
 	KHDR="$kdir/usr/include" OUT="$build/guest" || true
 if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
-	host_check rustdoc make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" PINNED=1 rustdoc || true
+	host_check rustdoc "${mk[@]}" KDIR="$kdir" PINNED=1 rustdoc || true
 fi
 # Packaging, as a user meets it (scripts/install-check.sh); the root that
 # `make install` fills goes into the guest for the install suite.
 sysroot=$build/guest-sysroot
 if [ -z "${FENCEBUF_SKIP_HOST:-}" ]; then
-	host_check uapi-doc python3 "$FENCEBUF_ROOT/scripts/lint/uapi-doc.py" "$src/scripts/kernel-doc" --check || true
-	host_check syzlang python3 "$FENCEBUF_ROOT/scripts/lint/syzlang-check.py" || true
-	host_check ffi python3 "$FENCEBUF_ROOT/scripts/lint/ffi-check.py" "$FENCEBUF_ROOT/rust" \
-		"$FENCEBUF_ROOT/rust/helpers/helpers.h" "$src" || true
+	host_check uapi-doc "${mk[@]}" uapi-doc-check || true
+	host_check uapi-layout "${mk[@]}" uapi-layout-check || true
+	host_check syzlang "${mk[@]}" syzlang-check || true
+	host_check ffi "${mk[@]}" ffi-check || true
 	for what in install uninstall kernel-check dkms rust-analyzer; do
 		host_check "$what" "$FENCEBUF_ROOT/scripts/install-check.sh" "$what" "$kdir" "$sysroot" || true
 	done
@@ -112,34 +113,10 @@ if [ $built -eq 1 ]; then
 		;;
 	esac
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
-	# Suites marked BOOT single in selftests/suites boot on their own, with
-	# one QEMU thread for both vCPUs. None is, on the pinned QEMU: under
-	# Debian 12's QEMU 7.2 with multi-threaded TCG, QEMU itself crashed
-	# (SIGSEGV) within a minute of the fuzzer in both of two runs, and
-	# within 30 s of 60 s exporter-stress tests in both of two (make
-	# stress); the pinned QEMU 11.1 ran them multi-threaded without a
-	# crash (testing.rst, "The test environment").
-	main_suites=, single_suites=,
-	for s in ${suites//,/ }; do
-		case $(suite_boot "$s") in
-		single) single_suites+=$s, ;;
-		*) main_suites+=$s, ;;
-		esac
-	done
-	main_suites=${main_suites#,} single_suites=${single_suites#,}
-	main_suites=${main_suites%,} single_suites=${single_suites%,}
 	: >"$logs/results.log"
 	: >"$logs/console.log"
-	if [ -n "$main_suites" ]; then
-		run_guest "$logs" "$main_suites" || vm_rc=$?
-	fi
-	if [ -n "$single_suites" ]; then
-		rc=0
-		FENCEBUF_TCG_THREADS=single run_guest "$logs/single" "$single_suites" || rc=$?
-		[ $vm_rc -ne 0 ] || vm_rc=$rc
-		# One report for both boots.
-		cat "$logs/single/results.log" >>"$logs/results.log"
-		cat "$logs/single/console.log" >>"$logs/console.log"
+	if [ -n "$suites" ]; then
+		run_guest "$logs" "$suites" || vm_rc=$?
 	fi
 	# make bench's counted run, short: the counting plugin (built for the
 	# pinned QEMU, whose API it declares itself: qemu/counted-run.sh) must

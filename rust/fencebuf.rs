@@ -10,11 +10,11 @@
 use abstractions::{
     debugfs::DebugfsNode,
     fault_inject::FaultPoints,
-    miscdevice::MiscNode, //
+    miscdevice::MiscNode,
+    pci_recovery::RecoveryAdapter, //
 };
 use kernel::{
     driver,
-    pci,
     prelude::*,
     str::CString, //
 };
@@ -53,7 +53,7 @@ struct Fencebuf {
     #[pin]
     _timeline_dev: MiscNode<timeline::TimelineFile>,
     #[pin]
-    _pci: driver::Registration<pci::Adapter<exporter::FencebufPci>>,
+    _pci: driver::Registration<RecoveryAdapter<exporter::FencebufPci>>,
     /// `<debugfs>/sync/sw_sync`, when fencebuf provides it.
     _debugfs_sw_sync: Option<DebugfsNode<timeline::TimelineFile>>,
     /// `<debugfs>/fencebuf/`: made first, dropped last (fields drop in

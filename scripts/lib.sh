@@ -185,12 +185,9 @@ run_one_suite() {
 suites_table() { grep -v -E '^[[:space:]]*(#|$)' "$FENCEBUF_ROOT/selftests/suites"; }
 suite_list() {
 	case $1 in
-	debug) suites_table | awk '$3 == "yes" { print $1 }' ;;
-	stock) suites_table | awk '$4 != "-" { print $4, $1 }' | sort -n | cut -d' ' -f2 ;;
-	stress) suites_table | awk '$5 == "yes" { print $1 }' ;;
+	debug) suites_table | awk '$2 == "yes" { print $1 }' ;;
+	stock) suites_table | awk '$3 != "-" { print $3, $1 }' | sort -n | cut -d' ' -f2 ;;
+	stress) suites_table | awk '$4 == "yes" { print $1 }' ;;
 	*) die "suite_list: debug, stock or stress, not '$1'" ;;
 	esac | paste -sd, -
 }
-# suite_boot NAME: the debug kernel's boot that runs NAME, main or single
-# (main for a name the table does not have: the guest reports it unknown).
-suite_boot() { suites_table | awk -v s="$1" '$1 == s { b = $2 } END { print b ? b : "main" }'; }

@@ -378,11 +378,11 @@ TEST_F(exporter, failed_config_write_leaves_buffers_as_the_device_decodes)
 
 /*
  * A function reset disables the device around the attempt and restores its
- * config space afterwards, without telling fencebuf (it has no reset
- * handlers): decoding is then as fencebuf left it, on or off, and the
- * buffers agree. The test device's one reset method is a bus reset, which
- * the kernel refuses at reset time because the device shares its bridge
- * (ENOTTY), after the same disable and restore.
+ * config space afterwards; fencebuf revokes the buffers before and restores
+ * them after (the importer suite sees both): decoding is then as fencebuf
+ * left it, on or off, and the buffers agree. The test device's one reset
+ * method is a bus reset, which the kernel refuses at reset time because the
+ * device shares its bridge (ENOTTY), after the same disable and restore.
  */
 TEST_F(exporter, function_reset_leaves_decoding_as_fencebuf_left_it)
 {

@@ -344,6 +344,66 @@ TEST_F(importer, revoke_invalidates_and_restore_allows_remap)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
+/* The parent bridge of the exporter's device (qemu/run-vm.sh). */
+#define FB_BRIDGE_RESET "/sys/bus/pci/devices/0000:00:04.0/reset_subordinate"
+#define FB_FUNCTION_RESET "/sys/bus/pci/devices/" FB_PCI_ADDR "/reset"
+
+/*
+ * A reset of the device, whoever starts it, turns its decoding off for the
+ * reset's length: fencebuf revokes every buffer before (reset_prepare) and
+ * restores them after (reset_done), if the device decodes again. The
+ * importer sees both: an invalidation for the revoke, one for "map again".
+ * Both resets the guest can start: the device's own reset, which the kernel
+ * then refuses (ENOTTY: the device's only method is a bus reset, and it
+ * shares its bus) after the same prepare and done, and a reset of the
+ * whole bus behind its bridge, which resets it for real.
+ */
+TEST_F(importer, a_reset_revokes_for_its_length_and_restores)
+{
+	const char *const resets[] = { FB_FUNCTION_RESET, FB_BRIDGE_RESET };
+	__u32 expected = 0;
+	uint8_t b = 0;
+	__u64 len;
+	int ret;
+
+	if (variant->vfio)
+		SKIP(return, "fencebuf's handling of resets");
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
+	for (unsigned int i = 0; i < 2; i++) {
+		if (access(resets[i], F_OK)) {
+			printf("# %s: not in this kernel\n", resets[i]);
+			continue;
+		}
+		ASSERT_EQ(0, imp_map(self->imp, &len));
+		ret = fb_write_file(resets[i], "1");
+		EXPECT_TRUE(ret == 0 || ret == -ENOTTY) TH_LOG("%s: %s", resets[i], strerror(-ret));
+		printf("# %s: %s\n", resets[i], ret ? strerror(-ret) : "reset");
+		expected += 2;
+		EXPECT_EQ(expected, imp_status(self->imp).invalidations) TH_LOG("%s", resets[i]);
+		EXPECT_EQ(0u, imp_status(self->imp).mapped);
+		/* Restored: the importer maps and reads the BAR, the CPU too. */
+		ASSERT_EQ(0, imp_map(self->imp, &len));
+		ASSERT_EQ(0, imp_access(self->imp, 0, &b, 1, 0));
+		EXPECT_EQ(2, b);
+		EXPECT_EQ(0, fb_touch(self->map, 0, 0, &b));
+		EXPECT_EQ(2, b);
+		ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_UNMAP));
+	}
+	/* With decoding off, a reset leaves the buffers revoked. */
+	ASSERT_EQ(0, exp_memory(self, variant, 0));
+	expected += 1;
+	if (!access(FB_FUNCTION_RESET, F_OK)) {
+		ret = fb_write_file(FB_FUNCTION_RESET, "1");
+		EXPECT_TRUE(ret == 0 || ret == -ENOTTY);
+	}
+	EXPECT_EQ(expected, imp_status(self->imp).invalidations);
+	EXPECT_EQ(-ENODEV, imp_map(self->imp, &len));
+	EXPECT_EQ(SIGBUS, fb_touch(self->map, 0, 0, NULL));
+	ASSERT_EQ(0, exp_memory(self, variant, 1));
+	ASSERT_EQ(0, imp_map(self->imp, &len));
+	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
+}
+
 TEST_F(importer, attach_to_a_revoked_buffer_is_refused)
 {
 	ASSERT_EQ(0, exp_memory(self, variant, 0));

@@ -144,6 +144,10 @@ pub(crate) trait Exporter: Send + Sync + Sized + 'static {
 }
 
 /// What the access gate of a buffer protects.
+///
+/// Not `kernel::revocable`: its access runs under the RCU read lock, and
+/// `map_dma_buf`, `vmap` and faults sleep while they hold access; and a
+/// revoked buffer comes back when memory decoding is turned on again.
 struct Access {
     revoked: bool,
     /// Importer mappings (`map_dma_buf`) not yet unmapped.

@@ -2,6 +2,10 @@
 
 //! A kernel virtual mapping of I/O memory (`ioremap_wc()` or `ioremap()`),
 //! for CPU access from the kernel (a dma-buf's `vmap`).
+//!
+//! Not `kernel::io::mem::IoMem`: it maps with `ioremap()` only and is tied to
+//! the bound device (`Devres`), while a `vmap` wants write-combining for a
+//! prefetchable BAR and may outlive the binding until the importer unmaps.
 
 use super::io_range::IoRange;
 use core::ptr::NonNull;

@@ -24,7 +24,8 @@ use kernel::{
 // CAST: 6 fits in `usize`.
 pub(crate) const NUM_BARS: usize = bindings::PCI_STD_NUM_BARS as usize;
 
-fn raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+/// The `struct pci_dev` of `pdev`.
+pub(super) fn raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
     // `pci::Device` is a transparent wrapper of `struct pci_dev`.
     core::ptr::from_ref(pdev).cast_mut().cast()
 }

@@ -8,6 +8,10 @@
 //! 0->1 race, Jun 2024). The tree is intrusive (`rb_node` inside the
 //! fence), so inserting allocates nothing and all of a fence's memory is the one
 //! accounted allocation made by [`FenceSignaller::new`].
+//!
+//! Not `kernel::rbtree`: its nodes are boxes of their own, one more
+//! allocation per fence, and it owns keys and values, not fences that C code
+//! (the fence's release) also reaches.
 
 use super::dma_fence::{
     DriverFence,

@@ -6,6 +6,11 @@
 //! Each struct is `repr(C)` with only integer fields and no padding
 //! (asserted below), so every bit pattern is valid and no byte is
 //! uninitialised: the conditions of `FromBytes` and `AsBytes`.
+//!
+//! Written by hand, as the kernel's bindgen does not see an out-of-tree
+//! header; `make uapi-layout-check` (`scripts/lint/uapi-layout.py`) compares
+//! every member's name, offset, size and sign with the header's as a C
+//! compiler lays it out.
 
 use core::mem::size_of;
 use kernel::transmute::{

@@ -22,7 +22,11 @@ use super::buffer::{
 use crate::abstractions::{
     dma_buf::DmaBuf,
     dma_buf_export::Exports,
-    dma_buf_revoke::RevokeOutcome,
+    dma_buf_revoke::{
+        RevokeOutcome,
+        RevokeReservation,
+        TransitionGuard, //
+    },
     pci::{
         self as pci_ext,
         BarKind,
@@ -58,8 +62,12 @@ pub(crate) struct Region {
 /// The device state, behind the device lock. (Memory decoding is on while
 /// the buffers are not revoked.)
 pub(crate) struct DeviceState {
-    /// The device was unbound: nothing can be exported, enabled or restored.
+    /// The device was unbound, or failed for good: nothing can be exported,
+    /// enabled or restored.
     gone: bool,
+    /// A reset of the device is under way: memory decoding is the reset's
+    /// until it ends, and the buffers stay revoked.
+    resetting: bool,
 }
 
 /// What an EXPORT asks for, read from userspace.
@@ -87,7 +95,10 @@ impl MmioDevice {
         let exports = Exports::new(
             module,
             c"fencebuf",
-            DeviceState { gone: false },
+            DeviceState {
+                gone: false,
+                resetting: false,
+            },
             !pci_ext::memory_decode(&pdev),
         )?;
         Ok(Arc::new(
@@ -167,12 +178,16 @@ impl MmioDevice {
 
     /// Turns memory decoding on or off, restoring or revoking every buffer.
     /// When the device does not take the write, its buffers end as it
-    /// decodes, and the write's error is returned.
+    /// decodes, and the write's error is returned. `EBUSY` while the device
+    /// is being reset.
     pub(crate) fn set_memory_enabled(&self, on: bool) -> Result {
         let transition = self.exports.transition();
         let mut guard = transition.lock();
         if guard.state().gone {
             return Err(ENODEV);
+        }
+        if guard.state().resetting {
+            return Err(EBUSY);
         }
         // Done only if the device agrees: decoding may have been changed
         // behind the driver's back (setpci, a write through sysfs).
@@ -182,9 +197,7 @@ impl MmioDevice {
         if !on {
             // A failure leaves the device as it was.
             let reservation = guard.reserve_revoke()?;
-            let ms = crate::params::revoke_timeout_ms();
-            let outcome = guard.revoke(Some(reservation), Delta::from_millis(ms.into()));
-            self.report(outcome, ms);
+            self.revoke(guard, Some(reservation));
             guard = transition.lock();
         }
         // Whatever the write does, the buffers then follow the device:
@@ -201,14 +214,52 @@ impl MmioDevice {
         Ok(())
     }
 
-    /// The device is being unbound: revoke everything for good.
+    /// The device is being unbound, or failed for good: revoke everything
+    /// for good.
     pub(crate) fn unbind(&self) {
         let transition = self.exports.transition();
         let mut guard = transition.lock();
         guard.state_mut().gone = true;
-        // Unbind cannot fail: without room for the references, the revoke
-        // finishes each buffer under the device lock.
+        self.revoke_all(guard);
+    }
+
+    /// A reset of the device is about to start, which turns its decoding
+    /// off: every buffer is revoked first, as for memory off, and memory
+    /// on/off waits for [`Self::reset_done`].
+    pub(crate) fn reset_prepare(&self) {
+        let transition = self.exports.transition();
+        let mut guard = transition.lock();
+        guard.state_mut().resetting = true;
+        if !guard.is_revoked() {
+            self.revoke_all(guard);
+        }
+    }
+
+    /// The reset is over and the device's config space restored: the
+    /// buffers follow the device again, accessible exactly while it decodes.
+    pub(crate) fn reset_done(&self) {
+        let transition = self.exports.transition();
+        let mut guard = transition.lock();
+        guard.state_mut().resetting = false;
+        if !guard.state().gone && guard.is_revoked() && pci_ext::memory_decode(&self.pdev) {
+            guard.restore();
+        }
+    }
+
+    /// Revokes every buffer, and cannot fail: without room for the
+    /// references, the revoke finishes each buffer under the device lock.
+    fn revoke_all(&self, guard: TransitionGuard<'_, MmioBuffer, DeviceState>) {
         let reservation = guard.reserve_revoke().ok();
+        self.revoke(guard, reservation);
+    }
+
+    /// Revokes every buffer, waiting at most `revoke_timeout_ms` in all,
+    /// and says what did not finish in time.
+    fn revoke(
+        &self,
+        guard: TransitionGuard<'_, MmioBuffer, DeviceState>,
+        reservation: Option<RevokeReservation<MmioBuffer>>,
+    ) {
         let ms = crate::params::revoke_timeout_ms();
         let outcome = guard.revoke(reservation, Delta::from_millis(ms.into()));
         self.report(outcome, ms);

@@ -9,6 +9,12 @@
 //! Unbind revokes every buffer for good, then (dropping the bound data in
 //! field order) removes the node, empties the providers, releases the BARs
 //! and disables the device. Buffers outlive the binding, revoked.
+//!
+//! A reset of the device (a function or bus reset, through sysfs or another
+//! driver) revokes every buffer before the device stops decoding, and the
+//! buffers follow the restored device afterwards. Error recovery does the
+//! same around its link reset, writing back the config space saved at
+//! probe; a device that failed for good is treated as unbound.
 
 use super::{
     device::{
@@ -26,7 +32,13 @@ use crate::abstractions::{
         BarClaim,
         MemEnabled, //
     },
-    pci_p2pdma::ProviderOwner, //
+    pci_p2pdma::ProviderOwner,
+    pci_recovery::{
+        self,
+        ChannelState,
+        Recovery,
+        Verdict, //
+    }, //
 };
 use kernel::{
     device::{
@@ -113,6 +125,8 @@ impl pci::Driver for FencebufPci {
             let dev = MmioDevice::new(pdev.into(), regions, compat::this_module())?;
             let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
             dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);
+            // What error recovery writes back after a link reset.
+            pci_recovery::save_state(pdev);
             Ok(try_pin_init!(BoundDevice {
                 node <- MiscNode::register(name, dev.clone()),
                 dev,
@@ -125,5 +139,43 @@ impl pci::Driver for FencebufPci {
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&BoundDevice<'bound>>) {
         this.dev.unbind();
+    }
+}
+
+impl Recovery for FencebufPci {
+    fn reset_prepare(_pdev: &pci::Device<Core<'_>>, this: Pin<&BoundDevice<'_>>) {
+        this.dev.reset_prepare();
+    }
+
+    fn reset_done(_pdev: &pci::Device<Core<'_>>, this: Pin<&BoundDevice<'_>>) {
+        this.dev.reset_done();
+    }
+
+    fn error_detected(
+        _pdev: &pci::Device<Core<'_>>,
+        this: Pin<&BoundDevice<'_>>,
+        state: ChannelState,
+    ) -> Verdict {
+        match state {
+            // The device still works: the buffers stay as they are.
+            ChannelState::Normal => Verdict::CanRecover,
+            ChannelState::Frozen => {
+                this.dev.reset_prepare();
+                Verdict::NeedReset
+            }
+            ChannelState::PermanentFailure => {
+                this.dev.unbind();
+                Verdict::Disconnect
+            }
+        }
+    }
+
+    fn slot_reset(pdev: &pci::Device<Core<'_>>, _this: Pin<&BoundDevice<'_>>) -> Verdict {
+        pci_recovery::restore_state(pdev);
+        Verdict::Recovered
+    }
+
+    fn resume(_pdev: &pci::Device<Core<'_>>, this: Pin<&BoundDevice<'_>>) {
+        this.dev.reset_done();
     }
 }

@@ -255,8 +255,10 @@ struct fencebuf_export {
  * every buffer of the device first: importers are invalidated, CPU mappings
  * zapped; on restores them. Idempotent.
  *
- * Errors: EFAULT; EINVAL (not 0 or 1); ENODEV (the device was unbound);
- * ENOMEM (off; nothing changed). When the device does not take the write
+ * Errors: EBUSY (a reset of the device is under way: its buffers are
+ * revoked until it ends, then follow what it decodes); EFAULT; EINVAL (not
+ * 0 or 1); ENODEV (the device was unbound, or failed for good); ENOMEM
+ * (off; nothing changed). When the device does not take the write
  * of its command register, the PCI error as an errno (EIO, ENODEV, ...):
  * the buffers are then usable exactly if the device still decodes, which
  * %FENCEBUF_INFO_MEMORY_ENABLED reports.
