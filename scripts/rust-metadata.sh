@@ -45,11 +45,8 @@ set -euo pipefail
 # made by an older version of this script are not reused.
 LAYOUT=1
 
-say() { printf '[fencebuf] %s\n' "$*" >&2; }
-die() {
-	printf '[fencebuf] error: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck source=scripts/say.sh
+. "$(dirname "$0")/say.sh"
 
 # conf_text HEADERS NAME: a string option of the kernel's .config.
 conf_text() { sed -n "s/^CONFIG_$2=\"\\(.*\\)\"\$/\\1/p" "$1/.config"; }
@@ -162,28 +159,9 @@ kernel_variables() {
 		'all: ;' | make -s -f - NAMES="$names" all
 }
 
-# progress LABEL LOG CMD...: run CMD with its output in LOG, saying every
-# 30 s that it is still running; on failure show the log's end.
-progress() {
-	local label=$1 log=$2 start pid rc=0 i=0
-	shift 2
-	start=$(date +%s)
-	say "$label ..."
-	"$@" >"$log" 2>&1 &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
-		i=$((i + 1))
-		[ $((i % 30)) -ne 0 ] || ! kill -0 "$pid" 2>/dev/null ||
-			say "$label: still running ($(($(date +%s) - start)) s)"
-	done
-	wait "$pid" || rc=$?
-	if [ $rc -ne 0 ]; then
-		tail -n 25 "$log" >&2
-		die "$label failed (log: $log)"
-	fi
-	say "$label: done in $(($(date +%s) - start)) s"
-}
+# step LABEL LOG CMD...: CMD with its output in LOG and progress; a
+# failure ends the script, showing the log's end.
+step() { logged "$@" || die "$1 failed (log: $2)"; }
 
 # overlay HEADERS OBJTREE OUT FINAL: a copy of the headers tree with the
 # metadata, made in OUT, to be used at FINAL.
@@ -289,7 +267,7 @@ build() {
 	if [ -f "$source" ]; then
 		src=$work/src
 		mkdir -p "$src"
-		progress "unpacking $(basename "$source")" "$work/unpack.log" \
+		step "unpacking $(basename "$source")" "$work/unpack.log" \
 			tar -C "$src" --strip-components=1 -xf "$source"
 	fi
 	[ -f "$src/Makefile" ] && [ -d "$src/rust" ] || die "$source is not a kernel source tree" \
@@ -310,13 +288,13 @@ build() {
 	say "rebuilding the Rust crates of $release from $source (make ${vars[*]})"
 
 	cp "$headers/.config" "$work/obj/.config"
-	progress "configuring" "$work/config.log" \
+	step "configuring" "$work/config.log" \
 		make -C "$src" O="$work/obj" "${vars[@]}" olddefconfig
 	cmp -s "$headers/.config" "$work/obj/.config" ||
 		die "the source and this machine do not reproduce the kernel's .config (< the kernel's, > the rebuilt one):
 $(diff "$headers/.config" "$work/obj/.config" | awk '/^[<>]/ && n++ < 8 { print "    " $0 }')
   Is $source the kernel's own version? Kconfig also probes this machine's tools: the compilers (CC: ${cc:-cc}, rustc, bindgen), pahole, and openssl for the module signing key types; install what the differing options test."
-	progress "building the kernel's Rust crates (make prepare, about 3 min of CPU)" "$work/build.log" \
+	step "building the kernel's Rust crates (make prepare, about 3 min of CPU)" "$work/build.log" \
 		make -C "$src" O="$work/obj" "${vars[@]}" -j"$jobs" prepare
 
 	check_generated "$headers" "$work/obj" "$arch"
