@@ -13,8 +13,8 @@
 //! A reset of the device (a function or bus reset, through sysfs or another
 //! driver) revokes every buffer before the device stops decoding, and the
 //! buffers follow the restored device afterwards. Error recovery does the
-//! same around its link reset, writing back the config space saved at
-//! probe; a device that failed for good is treated as unbound.
+//! same around its recovery, writing back the config space saved at probe
+//! after a link reset; a device that failed for good is treated as unbound.
 
 use super::{
     device::{
@@ -157,8 +157,13 @@ impl Recovery for FencebufPci {
         state: ChannelState,
     ) -> Verdict {
         match state {
-            // The device still works: the buffers stay as they are.
-            ChannelState::Normal => Verdict::CanRecover,
+            // The device still works, but another device under the same
+            // port may still ask for a reset of the link, which comes
+            // without another call first: revoke now, `resume` restores.
+            ChannelState::Normal => {
+                this.dev.reset_prepare();
+                Verdict::CanRecover
+            }
             ChannelState::Frozen => {
                 this.dev.reset_prepare();
                 Verdict::NeedReset
