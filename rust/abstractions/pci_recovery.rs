@@ -12,6 +12,13 @@
 //! the device lock held and only while the device is bound to the driver
 //! (`dev->driver` is read under that lock), so between probe and remove:
 //! the per-device data is there, as in remove.
+//!
+//! One caller breaks that rule: Xen's PCI frontend (`xen-pcifront`, a guest
+//! of a Xen host with a passed-through device) calls `error_detected`,
+//! `slot_reset` and `resume` for errors the host forwards without taking
+//! the device lock, racing every driver's remove, C or Rust. A driver
+//! bound there can be unbound while recovery runs; this abstraction cannot
+//! close that race from the driver's side.
 
 use super::pci::raw;
 use core::marker::PhantomData;
@@ -187,7 +194,8 @@ impl<T: Recovery> RecoveryAdapter<T> {
             ChannelState::PermanentFailure
         };
         // SAFETY: The PCI core calls error handlers on a bound device with
-        // its device lock held.
+        // its device lock held; but for Xen's frontend, which does not take
+        // the lock (see the module documentation).
         unsafe { Self::with_bound(pdev, |p, d| T::error_detected(p, d, state)) }.to_raw()
     }
 
@@ -197,12 +205,13 @@ impl<T: Recovery> RecoveryAdapter<T> {
     }
 
     extern "C" fn reset_prepare_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: As in `error_detected_callback`.
+        // SAFETY: The PCI core calls it with the device lock held
+        // (`pci_dev_save_and_disable()` asserts it), on a bound device.
         unsafe { Self::with_bound(pdev, T::reset_prepare) }
     }
 
     extern "C" fn reset_done_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: As in `error_detected_callback`.
+        // SAFETY: As in `reset_prepare_callback` (`pci_dev_restore()`).
         unsafe { Self::with_bound(pdev, T::reset_done) }
     }
 

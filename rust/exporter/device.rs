@@ -68,6 +68,8 @@ pub(crate) struct DeviceState {
     /// A reset of the device is under way: memory decoding is the reset's
     /// until it ends, and the buffers stay revoked.
     resetting: bool,
+    /// Memory decoding was off when the reset began.
+    off_before_reset: bool,
 }
 
 /// What an EXPORT asks for, read from userspace.
@@ -98,6 +100,7 @@ impl MmioDevice {
             DeviceState {
                 gone: false,
                 resetting: false,
+                off_before_reset: false,
             },
             !pci_ext::memory_decode(&pdev),
         )?;
@@ -229,9 +232,25 @@ impl MmioDevice {
     pub(crate) fn reset_prepare(&self) {
         let transition = self.exports.transition();
         let mut guard = transition.lock();
-        guard.state_mut().resetting = true;
-        if !guard.is_revoked() {
+        // Revoked exactly while the device does not decode.
+        let off = guard.is_revoked();
+        let state = guard.state_mut();
+        state.resetting = true;
+        state.off_before_reset = off;
+        if !off {
             self.revoke_all(guard);
+        }
+    }
+
+    /// Error recovery reset the link and wrote back the config space saved
+    /// at probe, with decoding on: turned off again if it was off before,
+    /// so that recovery does not undo a memory off. A write that fails
+    /// leaves the buffers to follow what the device decodes (`reset_done`).
+    pub(crate) fn link_reset_done(&self) {
+        let transition = self.exports.transition();
+        let guard = transition.lock();
+        if guard.state().off_before_reset {
+            let _ = pci_ext::set_memory_decode(&self.pdev, false);
         }
     }
 

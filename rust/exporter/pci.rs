@@ -175,8 +175,9 @@ impl Recovery for FencebufPci {
         }
     }
 
-    fn slot_reset(pdev: &pci::Device<Core<'_>>, _this: Pin<&BoundDevice<'_>>) -> Verdict {
+    fn slot_reset(pdev: &pci::Device<Core<'_>>, this: Pin<&BoundDevice<'_>>) -> Verdict {
         pci_recovery::restore_state(pdev);
+        this.dev.link_reset_done();
         Verdict::Recovered
     }
 
