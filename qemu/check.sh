@@ -183,12 +183,15 @@ stock_kernel() {
 			# (no modules.dep); on a machine running the kernel it runs
 			# `depmod -a`, as here.
 			ko=$sysroot_stock/lib/modules/$release/updates/dkms/fencebuf.ko
-			cp -a "$FENCEBUF_STOCK_DKMS/usr/lib/modules/$release/updates" \
-				"$sysroot_stock/lib/modules/$release/" &&
-				install -D -m 0644 "$FENCEBUF_STOCK_DKMS/usr/lib/udev/rules.d/70-fencebuf.rules" \
-					"$sysroot_stock/usr/lib/udev/rules.d/70-fencebuf.rules" || true
-			host_check "$name-module" "${in_root[@]}" depmod -b "$sysroot_stock" "$release" &&
-				[ -f "$ko" ] || stock_built=0
+			host_check "$name-module" sh -c 'dkms=$1 sysroot=$2 release=$3
+				shift 3
+				cp -a "$dkms/usr/lib/modules/$release/updates" "$sysroot/lib/modules/$release/" &&
+				test -f "$sysroot/lib/modules/$release/updates/dkms/fencebuf.ko" &&
+				install -D -m 0644 "$dkms/usr/lib/udev/rules.d/70-fencebuf.rules" \
+					"$sysroot/usr/lib/udev/rules.d/70-fencebuf.rules" &&
+				"$@" depmod -b "$sysroot" "$release"' _ \
+				"$FENCEBUF_STOCK_DKMS" "$sysroot_stock" "$release" "${in_root[@]}" ||
+				stock_built=0
 		else
 			host_check "$name-install" "${stock_make[@]}" DESTDIR="$sysroot_stock" \
 				MODULE_OUT="$build/$bname/module" install || stock_built=0
