@@ -55,7 +55,7 @@ BUILD := $(ROOT)/build
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
 .PHONY: all modules lint rustfmt-check deps ffi-check clippy rustdoc check run mutants distro-check deb deb-check coverage fuzz bench clean \
-	install uninstall rust-analyzer kernel-check uapi-doc uapi-doc-check uapi-layout-check syzlang-check stress
+	install uninstall rust-analyzer kernel-check uapi-doc uapi-doc-check uapi-layout-check syzlang-check mutants-check stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
 DESTDIR ?=
@@ -173,6 +173,10 @@ uapi-layout-check:
 syzlang-check:
 	@python3 $(ROOT)/scripts/lint/syzlang-check.py
 
+# make mutants's patches still apply and name existing suites.
+mutants-check:
+	@$(ROOT)/scripts/lint/mutants-check.sh
+
 # Imports flow one way: driver -> abstractions -> kernel crate, no cycle.
 deps:
 	@python3 $(ROOT)/scripts/lint/import-graph.py $(ROOT)/rust
@@ -182,7 +186,8 @@ ffi-check:
 	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/ffi-check.py \
 		$(ROOT)/rust $(ROOT)/rust/helpers/helpers.h $$src
 
-lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-check clippy rustdoc
+lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-check mutants-check \
+	clippy rustdoc
 
 check:
 	@$(ROOT)/qemu/check.sh

@@ -23,8 +23,20 @@ logs=${FENCEBUF_LOGS:-$build/logs/check}
 # The default lists come from the suites' table (selftests/suites). On the
 # stock kernel, the suites that need no debug kernel (faultinject and fuzz
 # need fail-nth and kmemleak, which Debian's kernel does not have).
-suites=${FENCEBUF_SUITES-$(suite_list debug)}
+suites=${FENCEBUF_SUITES-$(suite_list debug),$(suite_list q35)}
+suites=${suites#,}
+suites=${suites%,}
 suites_debug=$suites
+# The debug kernel boots twice: the q35 suites (the table's DEBUG column) on
+# a PCIe machine of their own, the others on the default one.
+q35_all=,$(suite_list q35),
+pc_suites= q35_suites=
+for s in ${suites//,/ }; do
+	case $q35_all in
+	*,"$s",*) q35_suites+=${q35_suites:+,}$s ;;
+	*) pc_suites+=${pc_suites:+,}$s ;;
+	esac
+done
 stock_suites=${FENCEBUF_STOCK_SUITES-$(suite_list stock)}
 rm -rf "$logs" "$build/guest"
 mkdir -p "$logs"
@@ -55,6 +67,9 @@ mk=(make -C "$FENCEBUF_ROOT" --no-print-directory)
 if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
 	host_check rustfmt "${mk[@]}" rustfmt-check || true
 	host_check import-graph "${mk[@]}" deps || true
+	# Not in make mutants's runs (which skip the lints): a mutated tree
+	# is one the mutants no longer apply to.
+	host_check mutants "${mk[@]}" mutants-check || true
 	host_check clippy "${mk[@]}" KDIR="$kdir" PINNED=1 clippy || true
 fi
 built=0
@@ -115,8 +130,15 @@ if [ $built -eq 1 ]; then
 	"$FENCEBUF_ROOT/qemu/mkinitramfs.sh" "$build/initramfs.cpio.gz" "$build/guest"
 	: >"$logs/results.log"
 	: >"$logs/console.log"
-	if [ -n "$suites" ]; then
-		run_guest "$logs" "$suites" || vm_rc=$?
+	if [ -n "$pc_suites" ]; then
+		run_guest "$logs" "$pc_suites" || vm_rc=$?
+	fi
+	if [ -n "$q35_suites" ]; then
+		rc=0
+		FENCEBUF_VM_MACHINE=q35 run_guest "$logs/q35" "$q35_suites" || rc=$?
+		[ $vm_rc -ne 0 ] || vm_rc=$rc
+		cat "$logs/q35/results.log" >>"$logs/results.log"
+		cat "$logs/q35/console.log" >>"$logs/console.log"
 	fi
 	# make bench's counted run, short: the counting plugin (built for the
 	# pinned QEMU, whose API it declares itself: qemu/counted-run.sh) must

@@ -77,41 +77,60 @@ qemu_version=$("${qemu_cmd[@]}" --version | head -n1)
 cpus=${FENCEBUF_VM_CPUS:-2}
 
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests
-# can check from outside the guest what reached device memory. It sits behind
-# a PCI bridge with the sample importer's device (pci-testdev): a common
-# upstream bridge lets the importer reach the BAR peer to peer
-# (0000:01:01.0 and 0000:01:02.0). A second ivshmem device behind the same
-# bridge (0000:01:03.0) is VFIO's: the guest binds it to vfio-pci
-# (qemu/guest-init.sh), so the importer suite and the benchmarks compare
-# the two exporters on the same kind of device in one boot.
+# can check from outside the guest what reached device memory.
+# FENCEBUF_VM_MACHINE picks the machine around it:
+#   pc   (default) conventional PCI. The device sits behind a PCI bridge with
+#        the sample importer's device (pci-testdev): a common upstream bridge
+#        lets the importer reach the BAR peer to peer (0000:01:01.0 and
+#        0000:01:02.0). A second ivshmem device behind the same bridge
+#        (0000:01:03.0) is VFIO's: the guest binds it to vfio-pci
+#        (qemu/guest-init.sh), so the importer suite and the benchmarks
+#        compare the two exporters on the same kind of device in one boot.
+#   q35  PCIe, for the aer suite: the device is function 0 of the only slot
+#        behind a root port (0000:01:00.0) whose AER capability takes
+#        injected errors, with a second ivshmem function beside it
+#        (0000:01:00.1): recovery succeeds only while every function below
+#        the port has a driver with error handlers. The importer's device is
+#        on the root bus, outside the port's recovery.
+machine=${FENCEBUF_VM_MACHINE:-pc}
+case $machine in
+pc) devices=(
+	-device pci-bridge,id=p2p,chassis_nr=1,shpc=off,addr=04.0
+	-device ivshmem-plain,memdev=hostmem,bus=p2p,addr=01.0
+	-device pci-testdev,bus=p2p,addr=02.0
+	-device ivshmem-plain,memdev=secondmem,bus=p2p,addr=03.0) ;;
+q35) devices=(
+	-device pcie-root-port,id=rp,chassis=1,slot=1,bus=pcie.0,addr=04.0
+	-device ivshmem-plain,memdev=hostmem,bus=rp,addr=00.0,multifunction=on
+	-device ivshmem-plain,memdev=secondmem,bus=rp,addr=00.1
+	-device pci-testdev,bus=pcie.0,addr=05.0) ;;
+*) die "FENCEBUF_VM_MACHINE must be pc or q35, not '$machine'" ;;
+esac
 shm=/dev/shm/fencebuf-$$
-vfio_shm=/dev/shm/fencebuf-$$-vfio
+second_shm=/dev/shm/fencebuf-$$-second
 qemu=
 # Interrupted or not, leave no VM and no backing file behind.
 cleanup() {
 	[ -z "$qemu" ] || kill "$qemu" 2>/dev/null || true
-	rm -f "$shm" "$vfio_shm"
+	rm -f "$shm" "$second_shm"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-truncate -s 4M "$shm" "$vfio_shm"
+truncate -s 4M "$shm" "$second_shm"
 
 # no5lvl: with TCG's `-cpu max` the guest uses 5-level paging, and once this
 # KASAN kernel reported a wild access in rcu_is_watching() when a timer
 # interrupt hit identify_cpu() early in boot, before any module. Kept to the
 # 4-level paging KASAN is most used with.
-"${qemu_cmd[@]}" -M pc -nodefaults -no-user-config -no-reboot \
+"${qemu_cmd[@]}" -M "$machine" -nodefaults -no-user-config -no-reboot \
 	"${accel_args[@]}" -smp "$cpus,sockets=$cpus,cores=1,threads=1" -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 no5lvl panic=1 oops=panic softlockup_panic=1 loglevel=7 fbtest.cpus=$cpus fbtest.suites=$suites vfio.enable_unsafe_noiommu_mode=1 $suite_timeout$guest_env" \
 	-display none -monitor none "${plugin_args[@]}" \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/results.log" \
 	-object "memory-backend-file,id=hostmem,size=4M,share=on,mem-path=$shm" \
-	-device pci-bridge,id=p2p,chassis_nr=1,shpc=off,addr=04.0 \
-	-device ivshmem-plain,memdev=hostmem,bus=p2p,addr=01.0 \
-	-device pci-testdev,bus=p2p,addr=02.0 \
-	-object "memory-backend-file,id=vfiomem,size=4M,share=on,mem-path=$vfio_shm" \
-	-device ivshmem-plain,memdev=vfiomem,bus=p2p,addr=03.0 \
+	-object "memory-backend-file,id=secondmem,size=4M,share=on,mem-path=$second_shm" \
+	"${devices[@]}" \
 	>"$logdir/qemu.log" 2>&1 &
 qemu=$!
 say "VM started ($qemu_version, $accel${FENCEBUF_TCG_THREADS:+ ${FENCEBUF_TCG_THREADS}-threaded}, $cpus vCPUs," \

@@ -134,15 +134,16 @@ run_one_suite() {
 }
 
 # The guest suites, from their one table (selftests/suites).
-# suite_list debug|stock|stress: make check's default list for the debug
-# kernel, or the stock kernel's (in its boot's order), or make stress's;
-# comma-separated.
+# suite_list debug|q35|stock|stress: make check's default list for the
+# debug kernel's first boot, or for its q35 boot, or the stock kernel's (in
+# its boot's order), or make stress's; comma-separated.
 suites_table() { grep -v -E '^[[:space:]]*(#|$)' "$FENCEBUF_ROOT/selftests/suites"; }
 suite_list() {
 	case $1 in
 	debug) suites_table | awk '$2 == "yes" { print $1 }' ;;
+	q35) suites_table | awk '$2 == "q35" { print $1 }' ;;
 	stock) suites_table | awk '$3 != "-" { print $3, $1 }' | sort -n | cut -d' ' -f2 ;;
 	stress) suites_table | awk '$4 == "yes" { print $1 }' ;;
-	*) die "suite_list: debug, stock or stress, not '$1'" ;;
+	*) die "suite_list: debug, q35, stock or stress, not '$1'" ;;
 	esac | paste -sd, -
 }

@@ -218,10 +218,13 @@ impl MmioDevice {
     }
 
     /// The device is being unbound, or failed for good: revoke everything
-    /// for good.
+    /// for good. Once: a device that failed for good is unbound later.
     pub(crate) fn unbind(&self) {
         let transition = self.exports.transition();
         let mut guard = transition.lock();
+        if guard.state().gone {
+            return;
+        }
         guard.state_mut().gone = true;
         self.revoke_all(guard);
     }
