@@ -4,7 +4,8 @@
 # selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
 # interleaved, and the exporter against VFIO's on a second ivshmem device and
 # against a direct mapping of the same BAR;
-# then write the table, JSON and plots (scripts/report/bench-report.py).
+# then write the table, JSON and plots (scripts/report/bench-report.py), and
+# the tables benchmarks.rst shows (Documentation/fencebuf/bench/).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
 . "$(dirname "$0")/../scripts/lib.sh"
 
@@ -46,4 +47,17 @@ counted=$out/count-logs
 python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$counted/console.log" || rc=1
 python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
 	"$kdir/System.map" "$out/module/fencebuf.ko" "$out" || rc=1
+# The tables of Documentation/fencebuf/benchmarks.rst: written by the run
+# that measured them, saying what it measured, and only by a full run
+# (FENCEBUF_BENCH_ARGS unset) that passed.
+if [ $rc -eq 0 ] && [ -z "${FENCEBUF_BENCH_ARGS:-}" ]; then
+	pub=$FENCEBUF_ROOT/Documentation/fencebuf/bench
+	mkdir -p "$pub"
+	about="make bench on fencebuf $(git -C "$FENCEBUF_ROOT" describe --always --dirty 2>/dev/null || echo '(no git)'),"
+	about+=" guest kernel $(cat "$kdir/include/config/kernel.release") (perf configuration) under TCG,"
+	about+=" host: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+	{ echo "$about"; echo; cat "$out/results.txt"; } >"$pub/timed.txt"
+	{ echo "$about"; echo; cat "$out/count.txt"; } >"$pub/counted.txt"
+	say "tables for benchmarks.rst: $pub/timed.txt, $pub/counted.txt"
+fi
 exit $rc
