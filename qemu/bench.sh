@@ -53,7 +53,10 @@ python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" 
 if [ $rc -eq 0 ] && [ -z "${FENCEBUF_BENCH_ARGS:-}" ]; then
 	pub=$FENCEBUF_ROOT/Documentation/fencebuf/bench
 	mkdir -p "$pub"
-	about="make bench on fencebuf $(git -C "$FENCEBUF_ROOT" describe --always --dirty 2>/dev/null || echo '(no git)'),"
+	# "-dirty" only for changes to what runs, not to the documentation.
+	rev=$(git -C "$FENCEBUF_ROOT" rev-parse --short HEAD 2>/dev/null || echo '(no git)')
+	git -C "$FENCEBUF_ROOT" diff --quiet HEAD -- . ':!Documentation' ':!*.md' 2>/dev/null || rev+=-dirty
+	about="make bench on fencebuf $rev,"
 	about+=" guest kernel $(cat "$kdir/include/config/kernel.release") (perf configuration) under TCG,"
 	about+=" host: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	{ echo "$about"; echo; cat "$out/results.txt"; } >"$pub/timed.txt"
