@@ -143,8 +143,10 @@ impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
             // reference: nothing to pin, and nothing to drop here.
             for exported in guard.buffers() {
                 mark(&exported, true);
+                let object = exported.object();
                 finish(
-                    exported.object(),
+                    object,
+                    || object.zap_cpu_mappings(),
                     exported.buffer(),
                     &deadline,
                     &mut outcome,
@@ -165,7 +167,13 @@ impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
         }
         drop(guard);
         for (pin, buffer) in &held {
-            finish(pin.object(), buffer, &deadline, &mut outcome);
+            finish(
+                pin.object(),
+                || pin.zap_cpu_mappings(),
+                buffer,
+                &deadline,
+                &mut outcome,
+            );
         }
         // `dput()`s, which may `release` a buffer: the device lock is
         // dropped, and `release` takes no other lock of ours.
@@ -194,9 +202,12 @@ fn mark<T: Exporter>(exported: &Exported<'_, T>, revoked: bool) {
 }
 
 /// The second half of a buffer's revoke: wait for its fences, zap its CPU
-/// mappings, wait until importers have unmapped; no wait past `deadline`.
+/// mappings (`zap`: through a pin where there is one, which needs no
+/// reference to the inode), wait until importers have unmapped; no wait
+/// past `deadline`.
 fn finish<T>(
     object: DmaBufObject<'_>,
+    zap: impl FnOnce(),
     buffer: &ExportedBuffer<T>,
     deadline: &Deadline,
     outcome: &mut RevokeOutcome,
@@ -205,7 +216,7 @@ fn finish<T>(
     if !object.resv().wait_fences(deadline.remaining()) {
         outcome.fences_pending += 1;
     }
-    object.zap_cpu_mappings();
+    zap();
     if !buffer.wait_unmapped(deadline) {
         outcome.still_mapped += 1;
     }
