@@ -42,7 +42,6 @@
 //!   [`DmaBufPin`] is `dput()`, which may: pins never leave this layer,
 //!   and revoke drops them after the device lock.
 //!
-//! [`DmaBufPin`]: super::dma_buf_object::DmaBufPin
 //!
 //! # Lock order
 //!
@@ -66,7 +65,10 @@ use super::{
         direction,
         SgTable, //
     },
-    dma_buf_object::DmaBufObject,
+    dma_buf_object::{
+        DmaBufObject,
+        DmaBufPin, //
+    },
     io_mapping::IoMapping,
     io_range::IoRange,
     vma::{
@@ -698,6 +700,53 @@ impl<'g, T: Exporter> Exported<'g, T> {
         // lock, so the buffer and its dentry are alive (`Entry`'s
         // invariant).
         unsafe { DmaBufObject::from_raw(self.entry.dmabuf, self.entry.dentry) }
+    }
+}
+
+impl<T: Exporter> Exported<'_, T> {
+    /// The buffer, pinned to outlive the device lock (see [`DmaBufPin`]),
+    /// unless its last dentry reference is gone and it is being released.
+    pub(super) fn try_pin(&self) -> Option<PinnedExport<T>> {
+        let pin = self.object().try_pin()?;
+        // INVARIANT: The pin keeps the buffer's dentry, so its `release`,
+        // which drops the `BufPriv` holding a reference to this buffer,
+        // cannot run while the pin lives.
+        Some(PinnedExport {
+            pin,
+            buffer: NonNull::from(&**self.buffer()),
+        })
+    }
+}
+
+/// A buffer of the list kept alive, without the list's lock, by a pin on
+/// its dentry: what a revoke holds between its two passes. It takes no
+/// reference to the buffer itself: the pin is enough.
+///
+/// # Invariants
+///
+/// `buffer` is the buffer of `pin`'s dma-buf, alive while `pin` is.
+pub(crate) struct PinnedExport<T> {
+    pin: DmaBufPin,
+    buffer: NonNull<ExportedBuffer<T>>,
+}
+
+// SAFETY: It hands out `&ExportedBuffer<T>` and its pin, both usable from
+// any thread (`T: Send + Sync`, `DmaBufPin: Send + Sync`).
+unsafe impl<T: Send + Sync> Send for PinnedExport<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: Send + Sync> Sync for PinnedExport<T> {}
+
+impl<T> PinnedExport<T> {
+    /// The pin on the buffer's dentry.
+    pub(super) fn pin(&self) -> &DmaBufPin {
+        &self.pin
+    }
+
+    /// The buffer, with its access gate.
+    pub(super) fn buffer(&self) -> &ExportedBuffer<T> {
+        // SAFETY: Alive while the pin is (type invariant), and `self`
+        // borrows the pin.
+        unsafe { self.buffer.as_ref() }
     }
 }
 

@@ -4,6 +4,7 @@
 //! operation each.
 //!
 //! [`Exports`]: super::dma_buf_export::Exports
+//! [`DmaBufPin`]: super::dma_buf_object::DmaBufPin
 //!
 //! A revoke, under the transition lock:
 //!
@@ -51,12 +52,10 @@ use super::{
         ExportedBuffer,
         Exporter,
         ExportsGuard,
+        PinnedExport,
         Transition, //
     }, //
-    dma_buf_object::{
-        DmaBufObject,
-        DmaBufPin, //
-    },
+    dma_buf_object::DmaBufObject,
 };
 use core::ops::{
     Deref,
@@ -64,13 +63,12 @@ use core::ops::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc,
     time::Delta, //
 };
 
 /// Room for a reference to every buffer of a device, reserved before a
 /// revoke changes anything.
-pub(crate) struct RevokeReservation<T>(KVVec<(DmaBufPin, Arc<ExportedBuffer<T>>)>);
+pub(crate) struct RevokeReservation<T>(KVVec<PinnedExport<T>>);
 
 /// What a revoke did, and what it could not finish in time.
 #[must_use]
@@ -158,19 +156,20 @@ impl<T: Exporter, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
             mark(&exported, true);
             // A buffer whose dentry is dying has no file, so no importer
             // and no CPU mapping left: nothing to finish.
-            if let Some(pin) = exported.object().try_pin() {
+            if let Some(pinned) = exported.try_pin() {
                 // Cannot fail: the reservation has room for every buffer on
                 // the list, and the list cannot grow while the device lock
                 // is held.
-                let _ = held.push_within_capacity((pin, exported.buffer().clone()));
+                let _ = held.push_within_capacity(pinned);
             }
         }
         drop(guard);
-        for (pin, buffer) in &held {
+        for pinned in &held {
+            let pin = pinned.pin();
             finish(
                 pin.object(),
                 || pin.zap_cpu_mappings(),
-                buffer,
+                pinned.buffer(),
                 &deadline,
                 &mut outcome,
             );
