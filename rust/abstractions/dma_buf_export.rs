@@ -42,7 +42,6 @@
 //!   [`DmaBufPin`] is `dput()`, which may: pins never leave this layer,
 //!   and revoke drops them after the device lock.
 //!
-//!
 //! # Lock order
 //!
 //! Outermost first: the transition lock ([`Exports::transition`]), the device
