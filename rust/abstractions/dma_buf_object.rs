@@ -169,15 +169,14 @@ impl DmaBufPin {
     }
 
     /// [`DmaBufObject::zap_cpu_mappings`], without taking a reference to
-    /// the inode: the pin's dentry reference keeps it.
+    /// the inode: the pin's dentry reference keeps it. A dentry lets go of
+    /// its inode only when killed, at a count of zero, or deleted
+    /// (`d_delete()`, from unlink and rmdir, which the dma-buf filesystem
+    /// has no operation for; a bind mount of the file makes it a mount
+    /// point, which unlink refuses).
     pub(crate) fn zap_cpu_mappings(&self) {
-        // SAFETY: We own a reference to the dentry (type invariant), so it
-        // is positive and keeps its inode: a dentry lets go of its inode
-        // only when it is killed, at a count of zero, or deleted
-        // (`d_delete()`, from unlink and rmdir, which the dma-buf
-        // filesystem has no operation for; a bind mount of the file makes
-        // it a mount point, which unlink refuses). Every VMA of the
-        // buffer's file shares that inode's mapping.
+        // SAFETY: We own a dentry reference (type invariant), so its inode
+        // is alive (above); every VMA of the file shares its mapping.
         unsafe { zap_mappings((*(*self.dentry.as_ptr()).d_inode).i_mapping) };
     }
 }
