@@ -102,24 +102,6 @@ static __u32 invalidations(int imp)
 	return st.invalidations;
 }
 
-/* Whether the device decodes memory: the Memory Space bit of its Command. */
-static int decodes(const char *bdf)
-{
-	char path[128];
-	uint16_t cmd;
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, &cmd, sizeof(cmd), PCI_COMMAND);
-	close(fd);
-	if (n != sizeof(cmd))
-		return -EIO;
-	return !!(cmd & PCI_COMMAND_MEMORY);
-}
-
 /* Whether the first page of @map has a page table entry. */
 static int resident(uint8_t *map)
 {
@@ -158,17 +140,12 @@ static int recovery_outcome(int kmsg)
 {
 	double end = fb_now_s() + RECOVERY_TIMEOUT_S;
 	char rec[1024];
-	ssize_t n;
 
 	while (fb_now_s() < end) {
-		n = read(kmsg, rec, sizeof(rec) - 1);
-		if (n < 0) {
-			/* EPIPE: records were overwritten; read on. */
-			if (errno == EAGAIN)
-				usleep(20 * 1000);
+		if (!fb_kmsg_next(kmsg, rec, sizeof(rec))) {
+			usleep(20 * 1000);
 			continue;
 		}
-		rec[n] = '\0';
 		if (strstr(rec, "device recovery successful"))
 			return 1;
 		if (strstr(rec, "device recovery failed"))
@@ -202,18 +179,19 @@ FIXTURE_SETUP(aer)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_ATTACH, &self->buf));
 	ASSERT_EQ(0u, invalidations(self->imp));
 	/* From now on: only the records of this test's recovery. */
-	self->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	self->kmsg = fb_kmsg_from_now();
 	ASSERT_GE(self->kmsg, 0);
-	ASSERT_EQ(0, lseek(self->kmsg, 0, SEEK_END));
 }
 
 FIXTURE_TEARDOWN(aer)
 {
 	if (self->map != MAP_FAILED)
 		munmap(self->map, BUF_LEN);
-	for (int *fd = &self->dev; fd <= &self->kmsg; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	const int fds[] = { self->dev, self->imp, self->buf, self->kmsg };
+
+	for (unsigned int i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 /*
@@ -229,7 +207,7 @@ TEST_F(aer, a_nonfatal_error_revokes_until_resume)
 	ASSERT_EQ(1, recovery_outcome(self->kmsg));
 	EXPECT_EQ(2u, invalidations(self->imp));	/* revoked, restored */
 	EXPECT_EQ(0, resident(self->map));		/* the CPU mapping was zapped */
-	EXPECT_EQ(1, decodes(AER_PCI_ADDR));
+	EXPECT_EQ(1, fb_memory_decode_bit(AER_PCI_ADDR));
 	EXPECT_EQ(0, fb_touch(self->map, false, 0, &b));
 	EXPECT_EQ(PATTERN, b);
 	/* Recovery is over: memory off and on work again. */
@@ -250,7 +228,7 @@ TEST_F(aer, a_fatal_error_resets_the_link_and_restores)
 	ASSERT_EQ(1, recovery_outcome(self->kmsg));
 	EXPECT_EQ(2u, invalidations(self->imp));
 	EXPECT_EQ(0, resident(self->map));
-	EXPECT_EQ(1, decodes(AER_PCI_ADDR));
+	EXPECT_EQ(1, fb_memory_decode_bit(AER_PCI_ADDR));
 	EXPECT_EQ(0, fb_touch(self->map, false, 0, &b));
 	EXPECT_EQ(PATTERN, b);
 	EXPECT_EQ(0, fb_touch(self->map, true, PATTERN + 1, NULL));
@@ -261,7 +239,7 @@ TEST_F(aer, a_fatal_error_resets_the_link_and_restores)
 	EXPECT_EQ(0, fb_touch(self->map, false, 0, &b));
 	EXPECT_EQ(PATTERN + 1, b);
 	EXPECT_EQ(0, fb_memory(self->dev, 0));
-	EXPECT_EQ(0, decodes(AER_PCI_ADDR));
+	EXPECT_EQ(0, fb_memory_decode_bit(AER_PCI_ADDR));
 	EXPECT_EQ(0, fb_memory(self->dev, 1));
 }
 
@@ -279,11 +257,11 @@ TEST_F(aer, memory_off_survives_a_link_reset)
 	EXPECT_EQ(1u, invalidations(self->imp));
 	ASSERT_EQ(0, inject(ERR_FATAL));
 	ASSERT_EQ(1, recovery_outcome(self->kmsg));
-	EXPECT_EQ(0, decodes(AER_PCI_ADDR));
+	EXPECT_EQ(0, fb_memory_decode_bit(AER_PCI_ADDR));
 	EXPECT_EQ(1u, invalidations(self->imp));	/* still revoked */
 	EXPECT_EQ(SIGBUS, fb_touch(self->map, false, 0, NULL));
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
-	EXPECT_EQ(1, decodes(AER_PCI_ADDR));
+	EXPECT_EQ(1, fb_memory_decode_bit(AER_PCI_ADDR));
 	EXPECT_EQ(2u, invalidations(self->imp));
 	EXPECT_EQ(0, fb_touch(self->map, false, 0, &b));
 	EXPECT_EQ(PATTERN, b);

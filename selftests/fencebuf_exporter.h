@@ -123,4 +123,24 @@ static inline int fb_memory(int dev, __u32 on)
 	return ioctl(dev, FENCEBUF_IOC_MEMORY_ENABLE, &on) ? -errno : 0;
 }
 
+/*
+ * Whether device @bdf decodes memory: PCI_COMMAND_MEMORY, read from its
+ * config space (1 or 0), or -1.
+ */
+static inline int fb_memory_decode_bit(const char *bdf)
+{
+	char path[128];
+	uint8_t cmd[2];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, cmd, 2, 4);
+		close(fd);
+	}
+	return n == 2 ? cmd[0] & 0x2 ? 1 : 0 : -1;
+}
+
 #endif /* FENCEBUF_EXPORTER_H */

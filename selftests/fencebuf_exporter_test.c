@@ -24,18 +24,6 @@
 #include "fencebuf_sync.h"
 #include "fencebuf_exporter.h"
 
-/* PCI_COMMAND_MEMORY of the ivshmem device, read from its config space. */
-static int memory_decode_bit(void)
-{
-	uint8_t cmd[2];
-	int fd = open("/sys/bus/pci/devices/" FB_PCI_ADDR "/config", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? pread(fd, cmd, 2, 4) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	return n == 2 ? cmd[0] & 0x2 ? 1 : 0 : -1;
-}
-
 /* Sets or clears PCI_COMMAND_MEMORY behind the driver's back, as setpci does. */
 static int set_memory_decode_bit(int on)
 {
@@ -240,18 +228,18 @@ TEST_F(exporter, memory_off_revokes_with_sigbus_and_on_restores)
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, fb_touch(p, 1, 0x42, NULL));
 
-	EXPECT_EQ(1, memory_decode_bit());
+	EXPECT_EQ(1, fb_memory_decode_bit(FB_PCI_ADDR));
 	ASSERT_EQ(0, fb_memory(self->dev, 0));
 	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
 	EXPECT_EQ(0u, info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
-	EXPECT_EQ(0, memory_decode_bit());	/* PCI_COMMAND really changed */
+	EXPECT_EQ(0, fb_memory_decode_bit(FB_PCI_ADDR));	/* PCI_COMMAND really changed */
 	/* The page touched before is zapped; the untouched one faults too. */
 	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	EXPECT_EQ(SIGBUS, fb_touch(p + FB_PAGE, 1, 1, NULL));
 	EXPECT_EQ(0, fb_memory(self->dev, 0)); /* idempotent */
 
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
-	EXPECT_EQ(1, memory_decode_bit());
+	EXPECT_EQ(1, fb_memory_decode_bit(FB_PCI_ADDR));
 	EXPECT_EQ(0, fb_touch(p, 0, 0, &v));
 	EXPECT_EQ(0x42, v);
 	EXPECT_EQ(0, fb_touch(p + FB_PAGE, 1, 1, NULL));
@@ -274,12 +262,12 @@ TEST_F(exporter, memory_off_when_decoding_was_already_off)
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, fb_touch(p, 1, 0x17, NULL));
 	ASSERT_EQ(0, set_memory_decode_bit(0));
-	ASSERT_EQ(0, memory_decode_bit());
+	ASSERT_EQ(0, fb_memory_decode_bit(FB_PCI_ADDR));
 	ASSERT_EQ(0, fb_memory(self->dev, 0));
-	EXPECT_EQ(0, memory_decode_bit());
+	EXPECT_EQ(0, fb_memory_decode_bit(FB_PCI_ADDR));
 	EXPECT_EQ(SIGBUS, fb_touch(p, 0, 0, NULL));
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
-	EXPECT_EQ(1, memory_decode_bit());
+	EXPECT_EQ(1, fb_memory_decode_bit(FB_PCI_ADDR));
 	EXPECT_EQ(0, fb_touch(p, 0, 0, NULL));
 	munmap(p, FB_PAGE);
 	close(fd);
@@ -295,7 +283,7 @@ TEST_F(exporter, memory_on_when_decoding_was_turned_off_behind_its_back)
 
 	ASSERT_EQ(0, set_memory_decode_bit(0));
 	ASSERT_EQ(0, fb_memory(self->dev, 1));
-	EXPECT_EQ(1, memory_decode_bit());
+	EXPECT_EQ(1, fb_memory_decode_bit(FB_PCI_ADDR));
 	ASSERT_EQ(0, ioctl(self->dev, FENCEBUF_IOC_GET_INFO, &info));
 	EXPECT_NE(0u, info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
 }
@@ -310,7 +298,7 @@ static void expect_decoding(struct __test_metadata *_metadata, int dev, uint8_t 
 	struct fencebuf_info info;
 	uint8_t v = 0;
 
-	EXPECT_EQ(on, memory_decode_bit());
+	EXPECT_EQ(on, fb_memory_decode_bit(FB_PCI_ADDR));
 	ASSERT_EQ(0, ioctl(dev, FENCEBUF_IOC_GET_INFO, &info));
 	EXPECT_EQ(on ? FENCEBUF_INFO_MEMORY_ENABLED : 0,
 		  info.flags & FENCEBUF_INFO_MEMORY_ENABLED);
@@ -785,7 +773,7 @@ TEST_F(exporter, signal_does_not_shorten_a_revoke)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_EQ((ssize_t)sizeof(dt), read(pipefd[0], &dt, sizeof(dt)));
 	EXPECT_GE(dt, 1.4) TH_LOG("the revoke ended after %.2f s", dt);
-	EXPECT_EQ(0, memory_decode_bit());
+	EXPECT_EQ(0, fb_memory_decode_bit(FB_PCI_ADDR));
 	close(pipefd[0]);
 	close(pipefd[1]);
 	ASSERT_EQ(0, fb_inc(tl, 1));

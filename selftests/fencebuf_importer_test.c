@@ -635,29 +635,14 @@ TEST_F(importer, signal_does_not_end_the_wait_for_an_unmap)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_DETACH));
 }
 
-/* The kernel log from now on: /dev/kmsg at its end, or -1. */
-static int kmsg_from_now(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Whether a record read from @fd since contains @text. */
+/* Whether a record read from @fd (fb_fb_kmsg_from_now()) since contains @text. */
 static bool kmsg_has(int fd, const char *text)
 {
 	char rec[1024];
-	ssize_t n;
 
-	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;
-		rec[n] = 0;
+	while (fb_kmsg_next(fd, rec, sizeof(rec)))
 		if (strstr(rec, text))
 			return true;
-	}
 	return false;
 }
 
@@ -679,7 +664,7 @@ TEST_F(importer, revoke_gives_up_on_a_mapping_kept_past_the_timeout)
 
 	ASSERT_EQ(0, imp_attach_deferred(self->imp, self->buf));
 	ASSERT_EQ(0, imp_map(self->imp, &len));
-	kmsg = kmsg_from_now();
+	kmsg = fb_kmsg_from_now();
 	ASSERT_GE(kmsg, 0);
 	t0 = fb_now_s();
 	ASSERT_EQ(0, exp_memory(self, variant, 0));
@@ -725,7 +710,7 @@ TEST_F(importer, a_kernel_mapping_kept_past_revoke_stays_the_bars)
 	ASSERT_EQ(0, ioctl(self->imp, FBIMP_IOC_VMAP_READ, &word));
 	EXPECT_EQ(before, word);
 
-	kmsg = kmsg_from_now();
+	kmsg = fb_kmsg_from_now();
 	ASSERT_GE(kmsg, 0);
 	ASSERT_EQ(0, exp_memory(self, variant, 0));
 	EXPECT_TRUE(kmsg_has(kmsg, "revoke: importers still map 1 of 1 buffers after 400 ms"));

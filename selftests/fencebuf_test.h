@@ -177,6 +177,34 @@ static inline int fb_write_file(const char *path, const char *s)
 }
 
 /* CLOCK_MONOTONIC now, in seconds. */
+/* The kernel log from now on: /dev/kmsg at its end, non-blocking, or -1. */
+static inline int fb_kmsg_from_now(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * The next record of @fd (fb_kmsg_from_now()) into @rec, NUL-terminated:
+ * its length, or 0 when there is none yet. Records lost to the ring's
+ * wrapping (EPIPE) are skipped.
+ */
+static inline ssize_t fb_kmsg_next(int fd, char *rec, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, rec, len - 1);
+	while (n < 0 && errno == EPIPE);
+	if (n <= 0)
+		return 0;
+	rec[n] = '\0';
+	return n;
+}
+
 static inline double fb_now_s(void)
 {
 	struct timespec ts;
