@@ -72,7 +72,7 @@ extern "C" {
     fn fencebuf_dma_fence_get(fence: *mut bindings::dma_fence) -> *mut bindings::dma_fence;
     fn fencebuf_dma_fence_put(fence: *mut bindings::dma_fence);
     fn fencebuf_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;
-    fn fencebuf_dma_fence_signal_error(
+    fn fencebuf_dma_fence_signal(
         fence: *mut bindings::dma_fence,
         error: i32,
         timestamp: bindings::ktime_t,
@@ -568,15 +568,14 @@ impl<T: FenceData> FenceSignaller<T> {
 
     #[inline]
     fn do_signal(&self, result: Result, at: SignalTime) {
-        let raw = self.fence.as_raw();
-        match result {
-            // SAFETY: The fence is alive; any CLOCK_MONOTONIC time is a valid
-            // timestamp. Signalling twice (after a waiter's peek) is a no-op.
-            Ok(()) => unsafe { bindings::dma_fence_signal_timestamp(raw, at.0) },
-            // SAFETY: As above; the helper sets the error and signals under
-            // the fence lock unless a waiter signalled the fence first.
-            Err(e) => unsafe { fencebuf_dma_fence_signal_error(raw, e.to_errno(), at.0) },
+        let error = match result {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
         };
+        // SAFETY: The fence is alive; `error` is 0 or a negative errno, as
+        // `dma_fence_set_error` wants; any CLOCK_MONOTONIC time is a valid
+        // timestamp. Signalling twice (after a waiter's peek) is a no-op.
+        unsafe { fencebuf_dma_fence_signal(self.fence.as_raw(), error, at.0) };
     }
 
     pub(super) fn into_raw(self) -> NonNull<DriverFence<T>> {

@@ -41,5 +41,6 @@ pub(crate) mod pci_recovery;
 pub(crate) mod pending_fences;
 pub(crate) mod sync_file;
 pub(crate) mod task;
+pub(crate) mod uaccess;
 pub(crate) mod uapi;
 pub(crate) mod vma;

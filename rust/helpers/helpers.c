@@ -13,4 +13,5 @@
 #include "pci.c"
 #include "sync_file.c"
 #include "task.c"
+#include "uaccess.c"
 #include "vma.c"

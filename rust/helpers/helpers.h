@@ -41,8 +41,8 @@ struct inode *fencebuf_d_inode_get(struct dentry *dentry);
 struct dma_fence *fencebuf_dma_fence_get(struct dma_fence *fence);
 void fencebuf_dma_fence_put(struct dma_fence *fence);
 bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence);
-void fencebuf_dma_fence_signal_error(struct dma_fence *fence, int error,
-				     ktime_t timestamp);
+void fencebuf_dma_fence_signal(struct dma_fence *fence, int error,
+			       ktime_t timestamp);
 bool fencebuf_dma_fence_begin_signalling(void);
 void fencebuf_dma_fence_end_signalling(bool cookie);
 void *fencebuf_fence_alloc(size_t size);
@@ -67,6 +67,9 @@ struct file *fencebuf_sync_file_create(struct dma_fence *fence);
 
 /* task.c */
 void fencebuf_current_comm(char *buf);
+
+/* uaccess.c */
+int fencebuf_get_user_u32(u32 *val, const u32 __user *ptr);
 
 /* vma.c */
 void fencebuf_vma_set_pfnmap(struct vm_area_struct *vma,

@@ -51,6 +51,7 @@ use crate::abstractions::{
         self,
         COMM_LEN, //
     },
+    uaccess,
     uapi::{
         FencebufSignal,
         SwSyncCreateFenceData,
@@ -289,7 +290,7 @@ impl TimelineFile {
     }
 
     fn inc(&self, arg: UserPtr) -> Result {
-        let inc: u32 = UserSlice::new(arg, size_of::<u32>()).reader().read()?;
+        let inc = uaccess::read_u32(arg)?;
         self.timeline.lock().advance(&self.context, inc, Ok(()));
         Ok(())
     }

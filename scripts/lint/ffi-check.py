@@ -14,6 +14,7 @@ and each parameter's and the result's type:
   [const] struct S *         *const|*mut bindings::S, or *const|*mut c_void
                              (for structs bindgen cannot make FFI-safe)
   [const] char *             *const|*mut c_char or u8
+  [const] u8|u16|u32|u64 *   *const|*mut u8|u16|u32|u64 (__user or not)
   [const] T * (a typedef)    *const|*mut bindings::T
   bool, int, size_t          bool, c_int|i32, usize
   ktime_t                    bindings::ktime_t|i64
@@ -74,7 +75,7 @@ def c_type(param):
 
 
 def matches(c, rust):
-    c = re.sub(r"\s+", " ", c.replace("*", " * ")).strip()
+    c = re.sub(r"\s+", " ", c.replace("*", " * ").replace("__user", "")).strip()
     if c == "void":
         return rust is None
     if rust is None:
@@ -93,6 +94,8 @@ def matches(c, rust):
             return target in ("c_char", "u8")
         if base == "void":
             return target == "c_void"
+        if base in ("u8", "u16", "u32", "u64"):
+            return target == base
         return target == "bindings::" + base
     if c.startswith("enum "):
         return rust == "bindings::" + c[len("enum "):]
