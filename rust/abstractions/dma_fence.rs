@@ -566,13 +566,11 @@ impl<T: FenceData> FenceSignaller<T> {
         SignalBatch::new(result, SignalTime::now()).signal(self);
     }
 
+    /// Signals the fence with `error`, 0 for success.
     #[inline]
-    fn do_signal(&self, result: Result, at: SignalTime) {
-        let error = match result {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        };
-        // SAFETY: The fence is alive; `error` is 0 or a negative errno, as
+    fn do_signal(&self, error: i32, at: SignalTime) {
+        // SAFETY: The fence is alive, one of ours, so initialised with its
+        // inline lock; `error` is 0 or a negative errno, as
         // `dma_fence_set_error` wants; any CLOCK_MONOTONIC time is a valid
         // timestamp. Signalling twice (after a waiter's peek) is a no-op.
         unsafe { fencebuf_dma_fence_signal(self.fence.as_raw(), error, at.0) };
@@ -603,7 +601,7 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
         // The duty to signal does not go away with the handle. (The state's
         // count goes after this, with the fields.)
         if !self.fence.is_signaled() {
-            self.do_signal(Err(super::compat::ecanceled()), SignalTime::now());
+            self.do_signal(super::compat::ecanceled().to_errno(), SignalTime::now());
         }
     }
 }
@@ -621,7 +619,9 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
 /// `state`, if any, and the `extra` further counts on the same state are
 /// owned by the batch; they are counts of fences already signalled.
 pub(crate) struct SignalBatch<T: FenceData> {
-    result: Result,
+    /// The result as the fence status: 0, or a negative errno (computed
+    /// once, not per fence).
+    error: i32,
     at: SignalTime,
     state: Option<StateRef<T>>,
     extra: i32,
@@ -631,7 +631,7 @@ impl<T: FenceData> SignalBatch<T> {
     /// A batch that signals with `result` at `at`.
     pub(crate) fn new(result: Result, at: SignalTime) -> Self {
         Self {
-            result,
+            error: result.err().map_or(0, Error::to_errno),
             at,
             state: None,
             extra: 0,
@@ -641,7 +641,7 @@ impl<T: FenceData> SignalBatch<T> {
     /// Signals `fence`; its count on the state is put with the batch.
     #[inline]
     pub(crate) fn signal(&mut self, fence: FenceSignaller<T>) {
-        fence.do_signal(self.result, self.at);
+        fence.do_signal(self.error, self.at);
         let this = core::mem::ManuallyDrop::new(fence);
         // SAFETY: `this` is never used or dropped again; each field is moved
         // out exactly once.

@@ -26,11 +26,13 @@ __fencebuf_helper bool fencebuf_dma_fence_is_signaled(struct dma_fence *fence)
 }
 
 /*
- * Signals @fence, failed with @error unless it is 0, in one step under its
- * lock: a waiter's .signaled peek may signal it successfully at any moment,
- * and an error set on a signalled fence would be lost (and WARN). What
- * dma_fence_signal_timestamp() does, without its call: this inlines into
- * the signalling loop.
+ * Signals @fence, one of fencebuf's, failed with @error unless it is 0, in
+ * one step under its lock: a waiter's .signaled peek may signal it
+ * successfully at any moment, and an error set on a signalled fence would be
+ * lost (and WARN). What dma_fence_signal_timestamp() does, without its call:
+ * this inlines into the signalling loop. fencebuf initialises every fence
+ * with its inline lock (dma_fence_init() with no lock), so the lock is taken
+ * directly, not through dma_fence_spinlock()'s test of the flag that says so.
  */
 __fencebuf_helper
 void fencebuf_dma_fence_signal(struct dma_fence *fence, int error,
@@ -38,13 +40,13 @@ void fencebuf_dma_fence_signal(struct dma_fence *fence, int error,
 {
 	unsigned long flags;
 
-	dma_fence_lock_irqsave(fence, flags);
+	spin_lock_irqsave(&fence->inline_lock, flags);
 	if (!dma_fence_test_signaled_flag(fence)) {
 		if (error)
 			dma_fence_set_error(fence, error);
 		dma_fence_signal_timestamp_locked(fence, timestamp);
 	}
-	dma_fence_unlock_irqrestore(fence, flags);
+	spin_unlock_irqrestore(&fence->inline_lock, flags);
 }
 
 __fencebuf_helper bool fencebuf_dma_fence_begin_signalling(void)
