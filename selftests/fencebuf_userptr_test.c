@@ -8,7 +8,7 @@
  * ("drm/i915/userptr: Avoid struct_mutex recursion for
  * mmu_invalidate_range_start", Nov 2018). fencebuf zaps with only its
  * transition lock held, never the device lock
- * (rust/abstractions/dma_buf_export.rs, "Lock order"); these tests put
+ * (rust/abstractions/dma_buf/mod.rs, "Lock order"); these tests put
  * notifiers on that zap and check what they see, what they may do there,
  * and that lockdep stays quiet.
  */
@@ -586,15 +586,15 @@ TEST_F(userptr, race_revoke_remap_populate)
 }
 
 /*
- * The lock order of rust/abstractions/dma_buf_export.rs ("Lock order"),
+ * The lock order of rust/abstractions/dma_buf/mod.rs ("Lock order"),
  * outermost first, checked against the dependencies lockdep recorded in
  * this boot: every direct edge between two of these classes goes inward,
  * revoke's zap ran under the transition lock and never under the device
  * lock, and no MMU notifier took a fencebuf lock.
  */
 static const char *const lock_order[] = {
-	"Exports::transition", "Exports::inner", "&mm->mmap_lock",
-	"reservation_ww_class_mutex", "ExportedBuffer::access",
+	"BufferList::transition", "BufferList::inner", "&mm->mmap_lock",
+	"reservation_ww_class_mutex", "Buffer::access",
 };
 #define N_ORDER (sizeof(lock_order) / sizeof(lock_order[0]))
 #define ZAP_LOCK "&mapping->i_mmap_rwsem"

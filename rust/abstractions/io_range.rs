@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Ranges of I/O memory, and page frames of them: physical addresses known
-//! to be a device's memory, never RAM.
+//! Physical ranges (C's `struct phys_vec`), ranges of I/O memory, and page
+//! frames of them: physical addresses known to be a device's memory, never
+//! RAM.
+//!
+//! C header: [`include/linux/types.h`](srctree/include/linux/types.h).
 //!
 //! Mapping a physical address to userspace (`vmf_insert_pfn()`), into the
 //! kernel (`ioremap()`) or for a peer's DMA is only sound for device memory:
@@ -9,8 +12,44 @@
 //! functions that do so take these types, which only code that knows the
 //! range is a device's (the PCI BAR it came from, `pci_p2pdma`) can make.
 
-use super::dma_buf_mapping::PhysRange;
-use kernel::page::PAGE_SHIFT;
+use kernel::{
+    bindings,
+    page::PAGE_SHIFT, //
+};
+
+/// A physical range of MMIO: the C `struct phys_vec`.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub(crate) struct PhysRange(bindings::phys_vec);
+
+impl PhysRange {
+    /// The range of `len` bytes at physical address `addr`. Only the
+    /// abstractions make one: mapping it is sound only once it is known to
+    /// be device memory (`io_range`).
+    pub(super) fn new(addr: u64, len: usize) -> Self {
+        Self(bindings::phys_vec {
+            // CAST: `phys_addr_t` is 64 bits wide on every 64-bit kernel.
+            paddr: addr as bindings::phys_addr_t,
+            len,
+        })
+    }
+
+    /// Start address.
+    pub(crate) fn addr(&self) -> u64 {
+        self.0.paddr
+    }
+
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len
+    }
+}
+
+impl PartialEq for PhysRange {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr() && self.len() == other.len()
+    }
+}
 
 /// A non-empty range of a device's memory.
 ///

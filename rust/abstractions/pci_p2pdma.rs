@@ -13,12 +13,14 @@
 //! dropped before device-managed memory is released.
 
 use super::{
-    dma_buf::Attachment,
-    dma_buf_mapping::{
-        PhysRange,
+    dma_buf::{
+        Attachment,
         SgTable, //
     },
-    io_range::IoRange, //
+    io_range::{
+        IoRange,
+        PhysRange, //
+    }, //
 };
 use core::ptr::NonNull;
 use kernel::{

@@ -3,15 +3,17 @@
 //! One exported buffer: ranges of a memory BAR.
 //!
 //! Whether access to them is revoked is the abstraction's business
-//! (`dma_buf_export`): it calls `map` and `fault` below, and maps
+//! (`dma_buf`): it calls `map` and `fault` below, and maps
 //! `io_range` for `vmap`, only while the buffer is not revoked, under the
 //! buffer's access gate.
 
 use crate::abstractions::{
     compat,
-    dma_buf::Attachment,
-    dma_buf_export::Exporter,
-    dma_buf_mapping::SgTable,
+    dma_buf::{
+        Attachment,
+        DmaBufOps,
+        SgTable, //
+    },
     io_range::{
         IoPfn,
         IoRange, //
@@ -163,7 +165,7 @@ impl MmioBuffer {
     }
 }
 
-impl Exporter for MmioBuffer {
+impl DmaBufOps for MmioBuffer {
     fn attach(&self, attach: &Attachment) -> Result {
         if !attach.peer2peer() {
             return Err(compat::eopnotsupp());

@@ -4,15 +4,15 @@
 //! exported from them, memory decoding, and unbind.
 //!
 //! Turning memory decoding off revokes every buffer first, unbind revokes
-//! them for good; both are one call of the abstraction
-//! (`dma_buf_revoke`), which documents the protocol and the lock order.
+//! them for good; both are one call of the abstraction (`dma_buf`, whose
+//! `revoke` documents the protocol and whose module the lock order).
 //! Memory decoding is turned off only after the revoke: no CPU or importer
 //! mapping is left to touch the BAR. Restore turns decoding on first.
 //!
 //! Lockdep checks the lock order in every test run, and the `userptr`
 //! suite, which puts MMU notifiers on the revoke's zap, compares it with
-//! what lockdep recorded (lock classes `Exports::transition`,
-//! `Exports::inner` and `ExportedBuffer::access`).
+//! what lockdep recorded (lock classes `BufferList::transition`,
+//! `BufferList::inner` and `Buffer::access`).
 
 use super::buffer::{
     BarRanges,
@@ -20,12 +20,10 @@ use super::buffer::{
     MmioBuffer, //
 };
 use crate::abstractions::{
-    dma_buf::DmaBuf,
-    dma_buf_export::Exports,
-    dma_buf_revoke::{
-        RevokeOutcome,
-        RevokeReservation,
-        TransitionGuard, //
+    dma_buf::{
+        BufferList,
+        DmaBuf,
+        RevokeOutcome, //
     },
     pci::{
         self as pci_ext,
@@ -83,7 +81,7 @@ pub(crate) struct MmioDevice {
     name: CString,
     pdev: ARef<pci::Device>,
     regions: KVec<Region>,
-    exports: Arc<Exports<MmioBuffer, DeviceState>>,
+    buffers: Arc<BufferList<MmioBuffer, DeviceState>>,
 }
 
 impl MmioDevice {
@@ -94,7 +92,7 @@ impl MmioDevice {
         module: &'static ThisModule,
     ) -> Result<Arc<Self>> {
         let name = CString::try_from_fmt(fmt!("{}", pci_ext::name(&pdev)))?;
-        let exports = Exports::new(
+        let buffers = BufferList::new(
             module,
             c"fencebuf",
             DeviceState {
@@ -109,7 +107,7 @@ impl MmioDevice {
                 name,
                 pdev,
                 regions,
-                exports,
+                buffers,
             },
             GFP_KERNEL,
         )?)
@@ -128,7 +126,7 @@ impl MmioDevice {
     /// Memory decoding state and number of live buffers; `ENODEV` once
     /// unbound.
     pub(crate) fn status(&self) -> Result<(bool, usize)> {
-        let guard = self.exports.lock();
+        let guard = self.buffers.lock();
         if guard.state().gone {
             return Err(ENODEV);
         }
@@ -162,13 +160,13 @@ impl MmioDevice {
             .ok_or(ENODEV)?;
         let provider = region.provider.as_ref().ok_or(ENODEV)?;
 
-        let mut guard = self.exports.lock();
+        let mut guard = self.buffers.lock();
         if guard.state().gone {
             return Err(ENODEV);
         }
         if req.reuse {
             // Only a buffer the caller has open: nothing else proves that a
-            // buffer's file is alive (see `dma_buf_export`).
+            // buffer's file is alive (see `dma_buf`).
             if let Some(buf) = guard.find_open(|b| *b.key() == key) {
                 return Ok(buf);
             }
@@ -184,7 +182,7 @@ impl MmioDevice {
     /// decodes, and the write's error is returned. `EBUSY` while the device
     /// is being reset.
     pub(crate) fn set_memory_enabled(&self, on: bool) -> Result {
-        let transition = self.exports.transition();
+        let transition = self.buffers.transition();
         let mut guard = transition.lock();
         if guard.state().gone {
             return Err(ENODEV);
@@ -199,8 +197,8 @@ impl MmioDevice {
         }
         if !on {
             // A failure leaves the device as it was.
-            let reservation = guard.reserve_revoke()?;
-            self.revoke(guard, Some(reservation));
+            let outcome = guard.try_revoke(revoke_timeout())?;
+            self.report(outcome);
             guard = transition.lock();
         }
         // Whatever the write does, the buffers then follow the device:
@@ -220,20 +218,20 @@ impl MmioDevice {
     /// The device is being unbound, or failed for good: revoke everything
     /// for good. Once: a device that failed for good is unbound later.
     pub(crate) fn unbind(&self) {
-        let transition = self.exports.transition();
+        let transition = self.buffers.transition();
         let mut guard = transition.lock();
         if guard.state().gone {
             return;
         }
         guard.state_mut().gone = true;
-        self.revoke_all(guard);
+        self.report(guard.revoke(revoke_timeout()));
     }
 
     /// A reset of the device is about to start, which turns its decoding
     /// off: every buffer is revoked first, as for memory off, and memory
     /// on/off waits for [`Self::reset_done`].
     pub(crate) fn reset_prepare(&self) {
-        let transition = self.exports.transition();
+        let transition = self.buffers.transition();
         let mut guard = transition.lock();
         // Revoked exactly while the device does not decode.
         let off = guard.is_revoked();
@@ -241,7 +239,7 @@ impl MmioDevice {
         state.resetting = true;
         state.off_before_reset = off;
         if !off {
-            self.revoke_all(guard);
+            self.report(guard.revoke(revoke_timeout()));
         }
     }
 
@@ -250,7 +248,7 @@ impl MmioDevice {
     /// so that recovery does not undo a memory off. A write that fails
     /// leaves the buffers to follow what the device decodes (`reset_done`).
     pub(crate) fn link_reset_done(&self) {
-        let transition = self.exports.transition();
+        let transition = self.buffers.transition();
         let guard = transition.lock();
         if guard.state().off_before_reset {
             let _ = pci_ext::set_memory_decode(&self.pdev, false);
@@ -260,7 +258,7 @@ impl MmioDevice {
     /// The reset is over and the device's config space restored: the
     /// buffers follow the device again, accessible exactly while it decodes.
     pub(crate) fn reset_done(&self) {
-        let transition = self.exports.transition();
+        let transition = self.buffers.transition();
         let mut guard = transition.lock();
         guard.state_mut().resetting = false;
         if !guard.state().gone && guard.is_revoked() && pci_ext::memory_decode(&self.pdev) {
@@ -268,28 +266,9 @@ impl MmioDevice {
         }
     }
 
-    /// Revokes every buffer, and cannot fail: without room for the
-    /// references, the revoke finishes each buffer under the device lock.
-    fn revoke_all(&self, guard: TransitionGuard<'_, MmioBuffer, DeviceState>) {
-        let reservation = guard.reserve_revoke().ok();
-        self.revoke(guard, reservation);
-    }
-
-    /// Revokes every buffer, waiting at most `revoke_timeout_ms` in all,
-    /// and says what did not finish in time.
-    fn revoke(
-        &self,
-        guard: TransitionGuard<'_, MmioBuffer, DeviceState>,
-        reservation: Option<RevokeReservation<MmioBuffer>>,
-    ) {
+    /// Says what a revoke could not finish in time.
+    fn report(&self, outcome: RevokeOutcome) {
         let ms = crate::params::revoke_timeout_ms();
-        let outcome = guard.revoke(reservation, Delta::from_millis(ms.into()));
-        self.report(outcome, ms);
-    }
-
-    /// Says what a revoke, whose waits were bounded by `ms`, could not
-    /// finish in time.
-    fn report(&self, outcome: RevokeOutcome, ms: u32) {
         let dev = self.pdev.as_ref();
         if outcome.fences_pending != 0 {
             dev_warn!(
@@ -310,4 +289,9 @@ impl MmioDevice {
             );
         }
     }
+}
+
+/// How long a revoke waits, in all: the `revoke_timeout_ms` parameter.
+fn revoke_timeout() -> Delta {
+    Delta::from_millis(crate::params::revoke_timeout_ms().into())
 }

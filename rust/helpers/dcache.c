@@ -2,7 +2,7 @@
 /*
  * Dentry references and types for rust/abstractions/debugfs.rs (dget() and
  * d_is_dir() are static inline), and a dentry's inode for
- * rust/abstractions/dma_buf_object.rs (d_lock is taken inline).
+ * rust/abstractions/dma_buf/object.rs (d_lock is taken inline).
  */
 
 #include <linux/dcache.h>

@@ -24,8 +24,8 @@
 //! reservation lock held: by [`LockedAttachment`] and by the invalidation
 //! callback, which unmaps it before telling the importer.
 
-use crate::dma_buf::DmaBuf;
-use crate::dma_resv::ResvGuard;
+use crate::abstractions::dma_buf::DmaBuf;
+use crate::abstractions::dma_resv::ResvGuard;
 use core::{
     cell::UnsafeCell,
     ptr::NonNull, //

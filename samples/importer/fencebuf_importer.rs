@@ -18,31 +18,32 @@
 //! and `user_range` (and fencebuf's own `dma_buf`, `dma_resv`, `miscdevice`
 //! and `node_file`, shared by path).
 
-// fencebuf's own abstractions, shared by path: the same owned dma-buf
-// reference type for exporter and importer.
-#[allow(dead_code)]
-#[path = "../../rust/abstractions/compat.rs"]
-mod compat;
-#[allow(dead_code)]
-#[path = "../../rust/abstractions/dma_buf.rs"]
-mod dma_buf;
+// fencebuf's own abstractions, shared by path, as the same module tree
+// (`crate::abstractions`) so that their imports resolve in both modules:
+// the same owned dma-buf reference type for exporter and importer.
+#[path = "../../rust/abstractions"]
+mod abstractions {
+    #[allow(dead_code)]
+    pub(crate) mod compat;
+    pub(crate) mod dma_buf {
+        #[allow(dead_code)]
+        mod reference;
+        pub(crate) use reference::DmaBuf;
+    }
+    #[allow(dead_code)]
+    pub(crate) mod dma_resv;
+    #[cfg(fencebuf_kernel_at_least = "7.3")]
+    pub(crate) mod miscdevice;
+    #[cfg(not(fencebuf_kernel_at_least = "7.3"))]
+    #[path = "miscdevice_7_2.rs"]
+    pub(crate) mod miscdevice;
+    pub(crate) mod node_file;
+    #[cfg(not(fencebuf_kernel_at_least = "7.3"))]
+    pub(crate) mod node_file_ops;
+}
 mod dma_buf_import;
-#[allow(dead_code)]
-#[path = "../../rust/abstractions/dma_resv.rs"]
-mod dma_resv;
 #[forbid(unsafe_code)]
 mod importer;
-#[cfg(fencebuf_kernel_at_least = "7.3")]
-#[path = "../../rust/abstractions/miscdevice.rs"]
-mod miscdevice;
-#[cfg(not(fencebuf_kernel_at_least = "7.3"))]
-#[path = "../../rust/abstractions/miscdevice_7_2.rs"]
-mod miscdevice;
-#[path = "../../rust/abstractions/node_file.rs"]
-mod node_file;
-#[cfg(not(fencebuf_kernel_at_least = "7.3"))]
-#[path = "../../rust/abstractions/node_file_ops.rs"]
-mod node_file_ops;
 mod uapi;
 #[cfg(CONFIG_MMU_NOTIFIER)]
 mod user_range;

@@ -31,13 +31,15 @@ use kernel::{
 };
 
 use crate::{
+    abstractions::{
+        miscdevice::MiscNode,
+        node_file::NodeFile, //
+    },
     dma_buf_import::{
         AttachKind,
         Attachment,
         Importer, //
     },
-    miscdevice::MiscNode,
-    node_file::NodeFile,
     uapi::{
         FbimpAccess,
         FbimpAttach,
@@ -321,7 +323,7 @@ impl ImporterFile {
 /// The driver.
 pub(crate) struct ImporterPci;
 
-crate::compat::pci_device_table!(
+crate::abstractions::compat::pci_device_table!(
     PCI_TABLE,
     <ImporterPci as pci::Driver>::IdInfo,
     [(pci::DeviceId::from_id(pci::Vendor::REDHAT, 0x5), ())]
@@ -334,7 +336,7 @@ impl pci::Driver for ImporterPci {
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-        _info: crate::compat::ProbeInfo<'bound, Self::IdInfo>,
+        _info: crate::abstractions::compat::ProbeInfo<'bound, Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let name = CString::try_from_fmt(fmt!("fencebuf_importer"))?;

@@ -41,7 +41,7 @@
 //! [`Invalidation::wait_fences`] of a non-blockable invalidation, so it can
 //! never refuse one the core requires to complete.
 
-use crate::dma_resv::Resv;
+use crate::abstractions::dma_resv::Resv;
 use core::ptr::{
     null_mut,
     read_volatile,

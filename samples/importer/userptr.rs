@@ -10,7 +10,7 @@
 //! only the leaves.
 
 use crate::{
-    dma_buf::DmaBuf,
+    abstractions::dma_buf::DmaBuf,
     uapi::{
         FbimpInval,
         FbimpUserptr,

@@ -15,7 +15,7 @@ pub(crate) enum Userptr {}
 
 /// Always `EOPNOTSUPP`.
 pub(crate) fn create(_req: &FbimpUserptr) -> Result<Userptr> {
-    Err(crate::compat::eopnotsupp())
+    Err(crate::abstractions::compat::eopnotsupp())
 }
 
 pub(crate) fn populate(range: &Userptr) -> Result<usize> {

@@ -115,6 +115,8 @@ def main():
         for m in re.finditer(r"\buse\s+([^;]+);", text):
             paths += expand_use(m.group(1))
         text = re.sub(r"\buse\s+[^;]+;", "", text)
+        # Visibility (`pub(in crate::abstractions)`) names no import.
+        text = re.sub(r"\bpub\(in\s+[\w:]+\)", "pub", text)
         for m in re.finditer(r"(?<!::)\b((?:crate|super)(?:::\w+)+)", text):
             paths.append(m.group(1).split("::"))
         for m in re.finditer(r"(?<!::)\b(\w+(?:::\w+)+)", text):

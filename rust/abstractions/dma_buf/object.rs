@@ -6,11 +6,12 @@
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
 //!
 //! A buffer outlives its file whenever something else holds its dentry
-//! (see `dma_buf`): `dma_buf_release()` is the dentry's `d_release`. These
-//! types therefore go through the buffer, its reservation object and its
-//! inode, which live as long as the dentry, and have no way to the file.
+//! (see the module above): `dma_buf_release()` is the dentry's
+//! `d_release`. These types therefore go through the buffer, its
+//! reservation object and its inode, which live as long as the dentry, and
+//! have no way to the file.
 
-use super::{
+use crate::abstractions::{
     dma_resv::{
         Resv,
         ResvGuard, //
@@ -38,7 +39,7 @@ extern "C" {
 /// # Invariants
 ///
 /// `dmabuf` is alive for `'a`, its reservation lock held by `_resv`.
-pub(crate) struct LockedDmaBuf<'a> {
+pub(super) struct LockedDmaBuf<'a> {
     dmabuf: NonNull<bindings::dma_buf>,
     _resv: ResvGuard<'a>,
 }
@@ -46,7 +47,7 @@ pub(crate) struct LockedDmaBuf<'a> {
 impl LockedDmaBuf<'_> {
     /// Tells every importer that its mappings are invalid (the importers'
     /// `invalidate_mappings`); they unmap and may try to map again.
-    pub(crate) fn invalidate_mappings(&self) {
+    pub(super) fn invalidate_mappings(&self) {
         // SAFETY: The buffer is alive and its reservation lock held (type
         // invariant), as the core requires.
         unsafe { bindings::dma_buf_invalidate_mappings(self.dmabuf.as_ptr()) };
@@ -63,7 +64,7 @@ impl LockedDmaBuf<'_> {
 ///
 /// `dmabuf` and `dentry`, the dentry of its file, are alive for `'a`.
 #[derive(Clone, Copy)]
-pub(crate) struct DmaBufObject<'a> {
+pub(super) struct DmaBufObject<'a> {
     dmabuf: NonNull<bindings::dma_buf>,
     dentry: NonNull<bindings::dentry>,
     _alive: PhantomData<&'a bindings::dma_buf>,
@@ -74,7 +75,7 @@ impl<'a> DmaBufObject<'a> {
     ///
     /// `dmabuf` is alive for `'a`, and `dentry` is the dentry its file had
     /// (the buffer's `d_fsdata` owner), so alive as long as the buffer.
-    pub(crate) unsafe fn from_raw(
+    pub(super) unsafe fn from_raw(
         dmabuf: NonNull<bindings::dma_buf>,
         dentry: NonNull<bindings::dentry>,
     ) -> Self {
@@ -87,14 +88,14 @@ impl<'a> DmaBufObject<'a> {
     }
 
     /// The buffer's reservation object: its lock and fences.
-    pub(crate) fn resv(&self) -> &'a Resv {
+    pub(super) fn resv(&self) -> &'a Resv {
         // SAFETY: The buffer, and so its reservation object, is alive for
         // `'a` (type invariant).
         unsafe { Resv::from_raw((*self.dmabuf.as_ptr()).resv) }
     }
 
     /// Takes the buffer's reservation lock.
-    pub(crate) fn lock(&self) -> LockedDmaBuf<'a> {
+    pub(super) fn lock(&self) -> LockedDmaBuf<'a> {
         // INVARIANT: alive for `'a`, locked by the guard.
         LockedDmaBuf {
             dmabuf: self.dmabuf,
@@ -103,7 +104,7 @@ impl<'a> DmaBufObject<'a> {
     }
 
     /// Zaps every CPU mapping of the buffer: the next access faults.
-    pub(crate) fn zap_cpu_mappings(&self) {
+    pub(super) fn zap_cpu_mappings(&self) {
         // SAFETY: The dentry is alive (type invariant).
         let inode = unsafe { fencebuf_d_inode_get(self.dentry.as_ptr().cast()) };
         // A dentry that let go of its inode is being killed: it has no file
@@ -124,7 +125,7 @@ impl<'a> DmaBufObject<'a> {
     /// A reference that keeps the buffer alive (not its file), unless its
     /// last one is already gone and it is being released. Never waits and
     /// never retries.
-    pub(crate) fn try_pin(&self) -> Option<DmaBufPin> {
+    pub(super) fn try_pin(&self) -> Option<DmaBufPin> {
         // SAFETY: The dentry is alive (type invariant). A dentry whose count
         // reached zero is marked dead before its `d_release` runs, and then
         // this fails; otherwise it takes a counted reference.
@@ -150,7 +151,7 @@ impl<'a> DmaBufObject<'a> {
 /// # Invariants
 ///
 /// We own one reference to `dentry`, the dentry of `dmabuf`'s file.
-pub(crate) struct DmaBufPin {
+pub(super) struct DmaBufPin {
     dmabuf: NonNull<bindings::dma_buf>,
     dentry: NonNull<bindings::dentry>,
 }
@@ -162,7 +163,7 @@ unsafe impl Sync for DmaBufPin {}
 
 impl DmaBufPin {
     /// The buffer, alive while `self` is.
-    pub(crate) fn object(&self) -> DmaBufObject<'_> {
+    pub(super) fn object(&self) -> DmaBufObject<'_> {
         // SAFETY: Our dentry reference keeps the dentry, and so the buffer
         // whose `d_release` frees it, alive (type invariant).
         unsafe { DmaBufObject::from_raw(self.dmabuf, self.dentry) }
@@ -174,7 +175,7 @@ impl DmaBufPin {
     /// (`d_delete()`, from unlink and rmdir, which the dma-buf filesystem
     /// has no operation for; a bind mount of the file makes it a mount
     /// point, which unlink refuses).
-    pub(crate) fn zap_cpu_mappings(&self) {
+    pub(super) fn zap_cpu_mappings(&self) {
         // SAFETY: We own a dentry reference (type invariant), so its inode
         // is alive (above); every VMA of the file shares its mapping.
         unsafe { zap_mappings((*(*self.dentry.as_ptr()).d_inode).i_mapping) };

@@ -1,34 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA buffers: an owned reference to one, and an importer's attachment.
-//!
-//! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
-//!
-//! A `struct dma_buf` has two lifetimes. Its file is what every reference
-//! counts: [`DmaBuf`] owns one. The buffer itself, with its reservation
-//! object and inode, lives as long as its *dentry*: `dma_buf_release()`,
-//! which calls the exporter's `release` and frees the buffer, is the
-//! dentry's `d_release`. Anything else that holds the dentry (an `O_PATH`
-//! open of `/proc/PID/fd/N`, a bind mount of that link) lets `__fput()` free
-//! the file while the buffer lives on, with `dmabuf->file` dangling. So an
-//! exporter that finds its buffers through a list, without a file
-//! reference, must never touch their file: `dma_buf_object` has the types
-//! for that.
+//! An owned reference to a dma-buf: a reference to its file.
 //!
 //! Dropping a [`DmaBuf`] is `fput()`, which never runs the buffer's
 //! `release` synchronously, so the last reference may be dropped with any
 //! lock held, including one that `release` takes ("Allow MMIO regions to be
 //! exported through dmabuf", Dec 2024, deadlocked on exactly that).
+//!
+//! The sample importer shares this file (by path, as
+//! `crate::abstractions::dma_buf::reference`), hence its imports through
+//! `crate::abstractions`.
 
-use super::dma_resv::Resv;
+use crate::abstractions::dma_resv::Resv;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::from_err_ptr,
     fs::File,
     prelude::*,
-    sync::aref::ARef,
-    types::Opaque, //
+    sync::aref::ARef, //
 };
 
 /// An owned reference to a dma-buf: a reference to its file.
@@ -110,48 +100,5 @@ impl Drop for DmaBuf {
         // final release to task work or a workqueue: it never calls `release`
         // synchronously, whatever locks the caller holds.
         unsafe { bindings::fput(self.file_ptr()) };
-    }
-}
-
-/// An importer's attachment to a buffer.
-///
-/// # Invariants
-///
-/// The attachment is alive for as long as a `&Attachment` exists.
-#[repr(transparent)]
-pub(crate) struct Attachment(Opaque<bindings::dma_buf_attachment>);
-
-impl Attachment {
-    /// # Safety
-    ///
-    /// `ptr` is a live attachment, for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dma_buf_attachment) -> &'a Self {
-        // SAFETY: Transparent wrapper; validity is the caller's guarantee.
-        unsafe { &*ptr.cast::<Self>() }
-    }
-
-    /// The raw attachment.
-    pub(crate) fn as_raw(&self) -> *mut bindings::dma_buf_attachment {
-        self.0.get()
-    }
-
-    /// The buffer attached to.
-    pub(crate) fn dmabuf_raw(&self) -> *mut bindings::dma_buf {
-        // SAFETY: The attachment is alive (type invariant); its buffer never
-        // changes.
-        unsafe { (*self.as_raw()).dmabuf }
-    }
-
-    /// Whether the importer accepts peer-to-peer (MMIO) addresses.
-    pub(crate) fn peer2peer(&self) -> bool {
-        // SAFETY: The attachment is alive (type invariant).
-        unsafe { (*self.as_raw()).peer2peer }
-    }
-
-    /// Whether the importer implements `invalidate_mappings`, so that its
-    /// mappings can be revoked.
-    pub(crate) fn is_revocable(&self) -> bool {
-        // SAFETY: The attachment is alive (type invariant).
-        unsafe { bindings::dma_buf_attach_revocable(self.as_raw()) }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! C header: [`include/linux/dma-buf-mapping.h`](srctree/include/linux/dma-buf-mapping.h).
 
-use super::dma_buf::Attachment;
+use super::attachment::Attachment;
+use crate::abstractions::io_range::PhysRange;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -33,42 +34,8 @@ extern "C" {
     );
 }
 
-/// A physical range of MMIO: the C `struct phys_vec`.
-#[repr(transparent)]
-#[derive(Clone, Copy)]
-pub(crate) struct PhysRange(bindings::phys_vec);
-
-impl PhysRange {
-    /// The range of `len` bytes at physical address `addr`. Only the
-    /// abstractions make one: mapping it is sound only once it is known to
-    /// be device memory (`io_range`).
-    pub(super) fn new(addr: u64, len: usize) -> Self {
-        Self(bindings::phys_vec {
-            // CAST: `phys_addr_t` is 64 bits wide on every 64-bit kernel.
-            paddr: addr as bindings::phys_addr_t,
-            len,
-        })
-    }
-
-    /// Start address.
-    pub(crate) fn addr(&self) -> u64 {
-        self.0.paddr
-    }
-
-    /// Length in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.0.len
-    }
-}
-
-impl PartialEq for PhysRange {
-    fn eq(&self, other: &Self) -> bool {
-        self.addr() == other.addr() && self.len() == other.len()
-    }
-}
-
 /// The direction of a mapping, from the value the core passed.
-pub(crate) fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
+pub(super) fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
     // `From<DataDirection>` exists for both 7.2's `dma_data_direction` (an
     // integer) and 7.3's (a newtype enum); their constants are spelt apart.
     [
@@ -103,7 +70,7 @@ impl SgTable {
     /// `provider` is a valid P2P provider for the duration of the call, the
     /// ranges are inside its memory, and the reservation lock of the
     /// attachment's buffer is held.
-    pub(crate) unsafe fn map_phys(
+    pub(in crate::abstractions) unsafe fn map_phys(
         attach: &Attachment,
         provider: NonNull<bindings::p2pdma_provider>,
         ranges: &[PhysRange],
@@ -135,7 +102,7 @@ impl SgTable {
 
     /// Hands the table to the dma-buf core; it comes back through
     /// [`SgTable::from_raw`] in `unmap_dma_buf`.
-    pub(crate) fn into_raw(self) -> *mut bindings::sg_table {
+    pub(super) fn into_raw(self) -> *mut bindings::sg_table {
         let sgt = self.sgt.as_ptr();
         core::mem::forget(self);
         sgt
@@ -147,7 +114,7 @@ impl SgTable {
     ///
     /// `sgt` came from `into_raw` of a table mapped for `attach` with `dir`,
     /// and is not used by anyone else any more.
-    pub(crate) unsafe fn from_raw(
+    pub(super) unsafe fn from_raw(
         sgt: *mut bindings::sg_table,
         attach: &Attachment,
         dir: DataDirection,

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Revoking and restoring access to every buffer of a [`BufferList`], as
+//! one operation each, under the list's transition lock ([`Transition`]).
+//!
+//! A revoke, under the transition lock:
+//!
+//! 1. Under the device lock, every buffer on the list is marked revoked
+//!    under its reservation lock (faults, maps and vmaps fail from then on),
+//!    its importers' mappings are invalidated, and the device is marked
+//!    revoked, so that buffers exported later are born revoked. Each buffer
+//!    not already being released is pinned (a dentry reference); one whose
+//!    dentry is dying is skipped, never waited for: it has no file left,
+//!    so no importer and no CPU mapping.
+//! 2. Without the device lock, for each pinned buffer: wait for its fences,
+//!    zap its CPU mappings, and wait until importers have unmapped. Every
+//!    wait of every buffer shares one deadline, so a revoke takes at most
+//!    about one timeout, however many buffers it has.
+//!
+//! Nothing here reaches a buffer's file, which may already be freed while
+//! the buffer lives (see `dma_buf`): the buffer, its reservation object
+//! and its inode's mappings are enough.
+//!
+//! The zap (`unmap_mapping_range`) runs the MMU notifiers of every range
+//! mirrored over a zapped mapping, for example an importer's userptr object
+//! aliased over it with MAP_FIXED. They run under the transition lock only,
+//! never the device lock: a notifier that waits on a fence signalled after
+//! an EXPORT, or that drops a buffer reference (whose `release` takes the
+//! device lock), cannot deadlock against the revoke, unlike i915's userptr
+//! notifier, which needed the struct_mutex its own zapping thread held
+//! ("drm/i915/userptr: Avoid struct_mutex recursion for
+//! mmu_invalidate_range_start", Nov 2018). The revoke's pins keep every
+//! buffer alive until it has finished, so such a drop never releases one
+//! under the revoke; the pins themselves are dropped after the device lock.
+//!
+//! Two operations, for two kinds of caller:
+//!
+//! - [`TransitionGuard::try_revoke`], for a revoke that may fail (memory
+//!   off): it reserves room for the pins before changing anything, and
+//!   fails with `ENOMEM` if it cannot.
+//! - [`TransitionGuard::revoke`], for a revoke that must not fail (unbind,
+//!   a reset): when there is no room for the pins, each buffer is finished
+//!   under the device lock instead, where it is alive without a pin, and
+//!   its CPU mappings are zapped there.
+//!
+//! Restore clears the marks and tells importers they may map again, all
+//! under the device lock; it zaps nothing.
+
+use super::{
+    gate::Buffer,
+    list::{
+        BufferList,
+        BufferListGuard,
+        ListedBuffer, //
+    },
+    object::{
+        DmaBufObject,
+        DmaBufPin, //
+    },
+    ops::DmaBufOps, //
+};
+use crate::abstractions::deadline::Deadline;
+use core::{
+    ops::{
+        Deref,
+        DerefMut, //
+    },
+    ptr::NonNull, //
+};
+use kernel::{
+    prelude::*,
+    sync::{
+        lock::mutex::MutexGuard,
+        Arc, //
+    },
+    time::Delta, //
+};
+
+/// What a revoke did, and what it could not finish in time.
+#[must_use]
+#[derive(Default)]
+pub(crate) struct RevokeOutcome {
+    /// Buffers revoked (those not already released).
+    pub(crate) buffers: usize,
+    /// Buffers whose fences had not all signalled when the wait timed out.
+    pub(crate) fences_pending: usize,
+    /// Buffers an importer still mapped when the wait timed out.
+    pub(crate) still_mapped: usize,
+}
+
+/// The transition lock of a [`BufferList`], held: revoke and restore run
+/// under it.
+pub(crate) struct Transition<'a, T, S> {
+    list: &'a Arc<BufferList<T, S>>,
+    _lock: MutexGuard<'a, ()>,
+}
+
+impl<T: DmaBufOps, S: Send + Unpin + 'static> BufferList<T, S> {
+    /// Takes the transition lock, under which revoke and restore run.
+    pub(crate) fn transition<'a>(self: &'a Arc<Self>) -> Transition<'a, T, S> {
+        Transition {
+            list: self,
+            _lock: self.transition.lock(),
+        }
+    }
+}
+
+impl<T: DmaBufOps, S: Send + Unpin + 'static> Transition<'_, T, S> {
+    /// Takes the device lock, under the transition lock: the only way to a
+    /// [`TransitionGuard`], which revokes and restores.
+    pub(crate) fn lock(&self) -> TransitionGuard<'_, T, S> {
+        TransitionGuard {
+            guard: self.list.lock(),
+        }
+    }
+}
+
+/// The device lock of a [`BufferList`], taken under its transition lock
+/// (borrowed for `'t`): revoke and restore run on it.
+pub(crate) struct TransitionGuard<'t, T, S> {
+    guard: BufferListGuard<'t, T, S>,
+}
+
+impl<'t, T, S> Deref for TransitionGuard<'t, T, S> {
+    type Target = BufferListGuard<'t, T, S>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl<T, S> DerefMut for TransitionGuard<'_, T, S> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
+    }
+}
+
+impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
+    /// Revokes access to every buffer (see the module documentation), or
+    /// fails with `ENOMEM`, changing nothing, when there is no room for the
+    /// pins. Drops the device lock before it zaps CPU mappings; every wait
+    /// of every buffer shares one deadline, `timeout` from now.
+    pub(crate) fn try_revoke(self, timeout: Delta) -> Result<RevokeOutcome> {
+        let pins = KVVec::with_capacity(self.guard.len(), GFP_KERNEL)?;
+        Ok(self.revoke_pinned(pins, Deadline::after(timeout)))
+    }
+
+    /// Revokes access to every buffer, and cannot fail: as
+    /// [`Self::try_revoke`] when there is room for the pins, else each
+    /// buffer is finished under the device lock.
+    pub(crate) fn revoke(self, timeout: Delta) -> RevokeOutcome {
+        let deadline = Deadline::after(timeout);
+        match KVVec::with_capacity(self.guard.len(), GFP_KERNEL) {
+            Ok(pins) => self.revoke_pinned(pins, deadline),
+            Err(_) => self.revoke_locked(deadline),
+        }
+    }
+
+    /// The revoke of the module documentation, with room for a pin per
+    /// buffer in `pins`.
+    fn revoke_pinned(self, mut pins: KVVec<PinnedBuffer<T>>, deadline: Deadline) -> RevokeOutcome {
+        let mut guard = self.guard;
+        guard.set_revoked(true);
+        for listed in guard.buffers() {
+            mark(&listed, true);
+            // A buffer whose dentry is dying has no file, so no importer
+            // and no CPU mapping left: nothing to finish.
+            if let Some(pinned) = PinnedBuffer::new(&listed) {
+                // Cannot fail: there is room for every buffer on the list,
+                // and the list cannot grow while the device lock is held.
+                let _ = pins.push_within_capacity(pinned);
+            }
+        }
+        drop(guard);
+        let mut outcome = RevokeOutcome::default();
+        for pinned in &pins {
+            let pin = &pinned.pin;
+            finish(
+                pin.object(),
+                || pin.zap_cpu_mappings(),
+                pinned.buffer(),
+                &deadline,
+                &mut outcome,
+            );
+        }
+        // `dput()`s, which may `release` a buffer: the device lock is
+        // dropped, and `release` takes no other lock of ours.
+        drop(pins);
+        outcome
+    }
+
+    /// The revoke without pins: each buffer is finished under the device
+    /// lock, where it is alive without a reference.
+    fn revoke_locked(self, deadline: Deadline) -> RevokeOutcome {
+        let mut guard = self.guard;
+        guard.set_revoked(true);
+        let mut outcome = RevokeOutcome::default();
+        for listed in guard.buffers() {
+            mark(&listed, true);
+            let object = listed.object();
+            finish(
+                object,
+                || object.zap_cpu_mappings(),
+                listed.buffer(),
+                &deadline,
+                &mut outcome,
+            );
+        }
+        outcome
+    }
+
+    /// Restores access to every buffer: importers may map again.
+    pub(crate) fn restore(&mut self) {
+        self.guard.set_revoked(false);
+        for listed in self.guard.buffers() {
+            mark(&listed, false);
+        }
+    }
+}
+
+/// A buffer of the list kept alive, without the list's lock, by a pin on
+/// its dentry: what a revoke holds between its two passes. It takes no
+/// reference to the buffer itself: the pin is enough.
+///
+/// # Invariants
+///
+/// `buffer` is the buffer of `pin`'s dma-buf, alive while `pin` is.
+struct PinnedBuffer<T> {
+    pin: DmaBufPin,
+    buffer: NonNull<Buffer<T>>,
+}
+
+// SAFETY: It hands out `&Buffer<T>` and its pin, both usable from any
+// thread (`T: Send + Sync`, `DmaBufPin: Send + Sync`).
+unsafe impl<T: Send + Sync> Send for PinnedBuffer<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: Send + Sync> Sync for PinnedBuffer<T> {}
+
+impl<T> PinnedBuffer<T> {
+    /// `listed`, pinned to outlive the device lock, unless its last dentry
+    /// reference is gone and it is being released.
+    fn new(listed: &ListedBuffer<'_, T>) -> Option<Self> {
+        let pin = listed.object().try_pin()?;
+        // INVARIANT: The pin keeps the buffer's dentry, so its `release`,
+        // which drops the `BufPriv` holding a reference to this buffer,
+        // cannot run while the pin lives.
+        Some(Self {
+            pin,
+            buffer: NonNull::from(&**listed.buffer()),
+        })
+    }
+
+    /// The buffer, with its access gate.
+    fn buffer(&self) -> &Buffer<T> {
+        // SAFETY: Alive while the pin is (type invariant), and `self`
+        // borrows the pin.
+        unsafe { self.buffer.as_ref() }
+    }
+}
+
+/// Marks one buffer revoked (or not) and invalidates its importers'
+/// mappings, under its reservation lock.
+// Inline: it is restore's whole loop body (counted by `make bench`).
+#[inline]
+fn mark<T>(listed: &ListedBuffer<'_, T>, revoked: bool) {
+    let locked = listed.object().lock();
+    listed.buffer().set_revoked(revoked);
+    locked.invalidate_mappings();
+}
+
+/// The second half of a buffer's revoke: wait for its fences, zap its CPU
+/// mappings (`zap`: through a pin where there is one, which needs no
+/// reference to the inode), wait until importers have unmapped; no wait
+/// past `deadline`.
+fn finish<T>(
+    object: DmaBufObject<'_>,
+    zap: impl FnOnce(),
+    buffer: &Buffer<T>,
+    deadline: &Deadline,
+    outcome: &mut RevokeOutcome,
+) {
+    outcome.buffers += 1;
+    if !object.resv().wait_fences(deadline.remaining()) {
+        outcome.fences_pending += 1;
+    }
+    zap();
+    if !buffer.wait_unmapped(deadline) {
+        outcome.still_mapped += 1;
+    }
+}
