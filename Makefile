@@ -90,7 +90,9 @@ modules install clippy rustdoc rust-analyzer kernel-check:
 else
 # A kernel built with clang needs LLVM=1 for its modules too.
 KDIR_LLVM = $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),LLVM=1)
-KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS),$(if $(LLVM),,$(KDIR_LLVM)))
+# The pinned kernels (the project's own) build fencebuf's KUnit tests in
+# where they have KUnit (rust/kunit.rs); a distribution's kernel never does.
+KBUILD_VARS = $(if $(PINNED),$(PINNED_VARS) FENCEBUF_KUNIT=y,$(if $(LLVM),,$(KDIR_LLVM)))
 
 # Say why a kernel cannot build fencebuf, before kbuild says it obscurely.
 # The rustc kbuild will run: RUSTC= if given (or pinned), else rustc in PATH.

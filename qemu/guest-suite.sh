@@ -60,6 +60,28 @@ upstream-sync)
 	rmmod fencebuf
 	exit $rc
 	;;
+kunit)
+	# fencebuf's KUnit tests (rust/kunit.rs), built into the debug kernel's
+	# module only: run through debugfs (the kernel runs none at load), and
+	# their cases reported as this suite's TAP.
+	grep -q '^fencebuf ' /proc/modules || insmod $ko || exit 1
+	dir=/sys/kernel/debug/kunit/fencebuf
+	if [ ! -w $dir/run ]; then
+		echo "# no $dir/run: the module has no KUnit tests (a kernel without CONFIG_KUNIT=y?)"
+		exit 1
+	fi
+	echo run >$dir/run || exit 1
+	results=$(cat $dir/results)
+	echo "$results" | sed 's/^/# /'
+	cases=$(echo "$results" | sed -n 's/^ *\(\(not \)\{0,1\}ok [0-9][0-9]* [^#]*\)/\1/p' | grep -v '^ok 1 fencebuf$\|^not ok 1 fencebuf$')
+	n=$(echo "$cases" | grep -c '^\(not \)\{0,1\}ok ')
+	echo "1..$n"
+	echo "$cases"
+	rmmod fencebuf
+	# The suite's own line says whether every case passed; no case at all
+	# is a failure too.
+	[ "$n" -gt 0 ] && echo "$results" | grep -q '^ok 1 fencebuf$'
+	;;
 upstream-sync-c)
 	# The same suite against the kernel's C sw_sync, the reference.
 	cd /tmp && exec /fencebuf/upstream/sync_test

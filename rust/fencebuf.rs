@@ -11,7 +11,7 @@ use abstractions::{
     debugfs::DebugfsNode,
     fault_inject::FaultPoints,
     miscdevice::MiscNode,
-    pci_recovery::RecoveryAdapter, //
+    pci::RecoveryAdapter, //
 };
 use kernel::{
     driver,
@@ -22,6 +22,8 @@ use kernel::{
 mod abstractions;
 #[forbid(unsafe_code)]
 mod exporter;
+#[cfg(all(fencebuf_kunit, CONFIG_KUNIT = "y"))]
+mod kunit;
 #[forbid(unsafe_code)]
 mod params;
 #[forbid(unsafe_code)]

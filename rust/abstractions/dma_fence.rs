@@ -151,6 +151,12 @@ impl Fence {
         unsafe { (*self.as_raw()).context }
     }
 
+    /// The fence's sequence number on its context, fixed at creation.
+    pub(crate) fn seqno(&self) -> u64 {
+        // SAFETY: `seqno` is written by `dma_fence_init` only.
+        unsafe { (*self.as_raw()).seqno }
+    }
+
     /// Whether the fence has signalled.
     pub(crate) fn is_signaled(&self) -> bool {
         // SAFETY: The fence is alive by the type invariant.
@@ -418,8 +424,7 @@ impl<T: FenceData> FenceVTable<T> {
         let reached = unsafe { this.state_in_op() }
             .reached
             .load(Ordering::Acquire);
-        // SAFETY: `seqno` is written by `dma_fence_init` only.
-        T::is_reached(unsafe { (*fence).seqno }, reached)
+        T::is_reached(this.seqno(), reached)
     }
 
     /// # Safety

@@ -10,7 +10,7 @@
 //! kernel (`ioremap()`) or for a peer's DMA is only sound for device memory:
 //! the same calls on RAM would hand out memory the kernel owns. So the
 //! functions that do so take these types, which only code that knows the
-//! range is a device's (the PCI BAR it came from, `pci_p2pdma`) can make.
+//! range is a device's (the PCI BAR it came from, `pci`) can make.
 
 use kernel::{
     bindings,

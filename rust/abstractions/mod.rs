@@ -32,8 +32,6 @@ pub(crate) mod module_param;
 pub(crate) mod node_file;
 pub(crate) mod node_file_ops;
 pub(crate) mod pci;
-pub(crate) mod pci_p2pdma;
-pub(crate) mod pci_recovery;
 pub(crate) mod pending_fences;
 pub(crate) mod sync_file;
 pub(crate) mod task;

@@ -18,7 +18,7 @@ use crate::abstractions::{
         IoPfn,
         IoRange, //
     },
-    pci_p2pdma::P2pProvider,
+    pci::P2pProvider,
     vma::{
         Fault,
         FaultResult, //
@@ -75,14 +75,10 @@ impl BarRanges {
         if n == 0 {
             return Err(EINVAL);
         }
-        // CAST: `usize` to `u64` is lossless.
-        let page = PAGE_SIZE as u64;
         let mut size: usize = 0;
         let mut range = || -> Result<IoRange> {
             let (offset, length) = next()?;
-            if length == 0 || offset % page != 0 || length % page != 0 {
-                return Err(EINVAL);
-            }
+            check_pages(offset, length)?;
             let range = bar.range(offset, length)?;
             size = size.checked_add(range.len()).ok_or(EOVERFLOW)?;
             Ok(range)
@@ -114,6 +110,17 @@ impl BarRanges {
     pub(crate) fn region(&self) -> u32 {
         self.region
     }
+}
+
+/// Checks that a range of `length` bytes at `offset` is whole pages, and
+/// not empty: `EINVAL` otherwise (VFIO's `validate_dmabuf_input`).
+pub(crate) fn check_pages(offset: u64, length: u64) -> Result {
+    // CAST: `usize` to `u64` is lossless.
+    let page = PAGE_SIZE as u64;
+    if length == 0 || offset % page != 0 || length % page != 0 {
+        return Err(EINVAL);
+    }
+    Ok(())
 }
 
 /// What makes two buffers the same, for EXPORT's reuse flag.

@@ -26,11 +26,12 @@ use crate::abstractions::{
         RevokeOutcome, //
     },
     pci::{
-        self as pci_ext,
+        memory_decode,
+        set_memory_decode,
         BarKind,
+        P2pProvider,
         NUM_BARS, //
-    },
-    pci_p2pdma::P2pProvider, //
+    }, //
 };
 use kernel::{
     pci,
@@ -91,7 +92,7 @@ impl MmioDevice {
         regions: KVec<Region>,
         module: &'static ThisModule,
     ) -> Result<Arc<Self>> {
-        let name = CString::try_from_fmt(fmt!("{}", pci_ext::name(&pdev)))?;
+        let name = CString::try_from_fmt(fmt!("{}", pdev.as_ref().name()))?;
         let buffers = BufferList::new(
             module,
             c"fencebuf",
@@ -100,7 +101,7 @@ impl MmioDevice {
                 resetting: false,
                 off_before_reset: false,
             },
-            !pci_ext::memory_decode(&pdev),
+            !memory_decode(&pdev),
         )?;
         Ok(Arc::new(
             Self {
@@ -192,7 +193,7 @@ impl MmioDevice {
         }
         // Done only if the device agrees: decoding may have been changed
         // behind the driver's back (setpci, a write through sysfs).
-        if guard.is_revoked() != on && pci_ext::memory_decode(&self.pdev) == on {
+        if guard.is_revoked() != on && memory_decode(&self.pdev) == on {
             return Ok(());
         }
         if !on {
@@ -203,8 +204,8 @@ impl MmioDevice {
         }
         // Whatever the write does, the buffers then follow the device:
         // accessible exactly while it decodes.
-        let written = pci_ext::set_memory_decode(&self.pdev, on);
-        let decodes = pci_ext::memory_decode(&self.pdev);
+        let written = set_memory_decode(&self.pdev, on);
+        let decodes = memory_decode(&self.pdev);
         if decodes {
             guard.restore();
         }
@@ -251,7 +252,7 @@ impl MmioDevice {
         let transition = self.buffers.transition();
         let guard = transition.lock();
         if guard.state().off_before_reset {
-            let _ = pci_ext::set_memory_decode(&self.pdev, false);
+            let _ = set_memory_decode(&self.pdev, false);
         }
     }
 
@@ -261,7 +262,7 @@ impl MmioDevice {
         let transition = self.buffers.transition();
         let mut guard = transition.lock();
         guard.state_mut().resetting = false;
-        if !guard.state().gone && guard.is_revoked() && pci_ext::memory_decode(&self.pdev) {
+        if !guard.state().gone && guard.is_revoked() && memory_decode(&self.pdev) {
             guard.restore();
         }
     }

@@ -12,3 +12,6 @@ mod file;
 mod pci;
 
 pub(crate) use pci::FencebufPci;
+
+#[cfg(all(fencebuf_kunit, CONFIG_KUNIT = "y"))]
+pub(crate) use buffer::check_pages;

@@ -28,14 +28,14 @@ use crate::abstractions::{
     compat,
     miscdevice::MiscNode,
     pci::{
-        self as pci_ext,
+        bar_kind,
+        reserve_write_combining,
+        restore_state,
+        save_state,
         BarClaim,
-        MemEnabled, //
-    },
-    pci_p2pdma::ProviderOwner,
-    pci_recovery::{
-        self,
         ChannelState,
+        MemEnabled,
+        ProviderOwner,
         Recovery,
         Verdict, //
     }, //
@@ -92,7 +92,7 @@ impl pci::Driver for FencebufPci {
             let mut regions = KVec::with_capacity(NUM_REGIONS, GFP_KERNEL)?;
             // CAST: 6 fits in `u32`.
             for bar in 0..NUM_REGIONS as u32 {
-                let kind = pci_ext::bar_kind(bound, bar);
+                let kind = bar_kind(bound, bar);
                 let len = bound.resource_len(bar)?;
                 let mut provider = None;
                 if kind.memory && len != 0 {
@@ -100,7 +100,7 @@ impl pci::Driver for FencebufPci {
                     // Without it, CPU mappings are uncached on x86: slower,
                     // not wrong, so the BAR is still exported.
                     if kind.prefetch {
-                        if let Err(e) = pci_ext::reserve_write_combining(bound, bar) {
+                        if let Err(e) = reserve_write_combining(bound, bar) {
                             dev_warn!(
                                 pdev,
                                 "BAR {}: no write-combining ({:?}): CPU mappings are uncached\n",
@@ -126,7 +126,7 @@ impl pci::Driver for FencebufPci {
             let name = CString::try_from_fmt(fmt!("fencebuf/{}", dev.name()))?;
             dev_info!(pdev, "exporting memory BARs at /dev/{}\n", &*name);
             // What error recovery writes back after a link reset.
-            pci_recovery::save_state(pdev);
+            save_state(pdev);
             Ok(try_pin_init!(BoundDevice {
                 node <- MiscNode::register(name, dev.clone()),
                 dev,
@@ -176,7 +176,7 @@ impl Recovery for FencebufPci {
     }
 
     fn slot_reset(pdev: &pci::Device<Core<'_>>, this: Pin<&BoundDevice<'_>>) -> Verdict {
-        pci_recovery::restore_state(pdev);
+        restore_state(pdev);
         this.dev.link_reset_done();
         Verdict::Recovered
     }

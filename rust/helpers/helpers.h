@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * C helpers of fencebuf: functions Rust calls for what it cannot reach
- * directly (static inline kernel functions, module parameters the module!
- * macro cannot declare, fault injection points, which are C macros).
+ * directly (static inline kernel functions, fault injection points, which
+ * are C macros).
  * The Rust declarations are in rust/abstractions/; `make ffi-check` checks
  * them against these prototypes.
  */
@@ -52,12 +52,6 @@ bool fencebuf_refcount_sub_and_test(int i, refcount_t *r);
 void fencebuf_fault_inject_init(void);
 void fencebuf_fault_inject_exit(void);
 bool fencebuf_should_fail_config_write(void);
-
-/* params.c */
-const char *fencebuf_param_devname(void);
-const char *fencebuf_param_dev_group(void);
-const char *fencebuf_param_dev_mode(void);
-bool fencebuf_param_debugfs_sw_sync(void);
 
 /* pci.c */
 int fencebuf_pcibios_err_to_errno(int err);

@@ -4,14 +4,13 @@
  *
  * The module! macro of Linux 7.3 supports only integer and bool parameters,
  * and makes them all invisible in sysfs (perm 0): the string ones, and those
- * that must show in /sys/module/fencebuf/parameters, are declared here and
- * read through an accessor (rust/params.rs).
+ * that must show in /sys/module/fencebuf/parameters, are declared here,
+ * read-only, and read by name from the module's parameter table
+ * (rust/abstractions/module_param.rs).
  */
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-
-#include "helpers.h"
 
 static char *devname = "sw_sync";
 module_param(devname, charp, 0444);
@@ -37,24 +36,3 @@ MODULE_PARM_DESC(dev_mode, "Octal mode of /dev/sw_sync and /dev/fencebuf/*, at m
 static bool debugfs_sw_sync = true;
 module_param(debugfs_sw_sync, bool, 0444);
 MODULE_PARM_DESC(debugfs_sw_sync, "Provide <debugfs>/sync/sw_sync, as /dev/sw_sync, when the kernel has none (default: Y)");
-
-/* Valid from module load until the module's memory is freed on unload. */
-const char *fencebuf_param_devname(void)
-{
-	return devname;
-}
-
-const char *fencebuf_param_dev_group(void)
-{
-	return dev_group;
-}
-
-const char *fencebuf_param_dev_mode(void)
-{
-	return dev_mode;
-}
-
-bool fencebuf_param_debugfs_sw_sync(void)
-{
-	return debugfs_sw_sync;
-}

@@ -4,6 +4,6 @@
 //! the C sw_sync, `<debugfs>/sync/sw_sync`).
 
 mod file;
-mod seqno;
+pub(crate) mod seqno;
 
 pub(crate) use file::TimelineFile;

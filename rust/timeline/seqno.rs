@@ -8,7 +8,7 @@
 
 /// How far `seqno` is ahead of `value`, if it is (sw_sync's
 /// `(int)(seqno - value) > 0`).
-pub(super) fn ahead(seqno: u32, value: u32) -> Option<u32> {
+pub(crate) fn ahead(seqno: u32, value: u32) -> Option<u32> {
     let d = seqno.wrapping_sub(value);
     // CAST: `i32::MAX` is positive.
     (d != 0 && d <= i32::MAX as u32).then_some(d)
@@ -16,6 +16,6 @@ pub(super) fn ahead(seqno: u32, value: u32) -> Option<u32> {
 
 /// Whether a fence of `seqno` is reached at `value`: sw_sync's
 /// `!__dma_fence_is_later(seqno, value)`, in 32 bits.
-pub(super) fn is_reached(seqno: u32, value: u32) -> bool {
+pub(crate) fn is_reached(seqno: u32, value: u32) -> bool {
     ahead(seqno, value).is_none()
 }

@@ -12,7 +12,7 @@
 //! device, so it can only live in the driver's per-device data, which is
 //! dropped before device-managed memory is released.
 
-use super::{
+use crate::abstractions::{
     dma_buf::{
         Attachment,
         SgTable, //
@@ -108,12 +108,7 @@ impl P2pProvider {
     /// The `len` bytes at `offset` into the BAR: `EINVAL` if empty or not
     /// inside it, `EOVERFLOW` if the end overflows.
     pub(crate) fn range(&self, offset: u64, len: u64) -> Result<IoRange> {
-        let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
-        // CAST: `usize` to `u64` is lossless.
-        if len == 0 || end > self.bar.len() as u64 {
-            return Err(EINVAL);
-        }
-        let len = usize::try_from(len).map_err(|_| EOVERFLOW)?;
+        let len = range_within(self.bar.len(), offset, len)?;
         // SAFETY: Non-empty and inside the BAR (just checked), a memory BAR
         // (`P2pProvider`'s invariant).
         Ok(unsafe { IoRange::new(PhysRange::new(self.bar.addr() + offset, len)) })
@@ -149,4 +144,15 @@ impl P2pProvider {
         // held (caller's contract, asserted by the callee).
         unsafe { SgTable::map_phys(attach, provider.0, IoRange::as_phys(ranges), size, dir) }
     }
+}
+
+/// The length of the `len` bytes at `offset` into a BAR of `bar_len` bytes:
+/// `EINVAL` if empty or not inside it, `EOVERFLOW` if the end overflows.
+pub(crate) fn range_within(bar_len: usize, offset: u64, len: u64) -> Result<usize> {
+    let end = offset.checked_add(len).ok_or(EOVERFLOW)?;
+    // CAST: `usize` to `u64` is lossless.
+    if len == 0 || end > bar_len as u64 {
+        return Err(EINVAL);
+    }
+    usize::try_from(len).map_err(|_| EOVERFLOW)
 }

@@ -20,7 +20,7 @@
 //! bound there can be unbound while recovery runs; this abstraction cannot
 //! close that race from the driver's side.
 
-use super::pci::raw;
+use super::device::raw;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
