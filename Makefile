@@ -192,20 +192,20 @@ lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-chec
 	clippy rustdoc
 
 check:
-	@$(ROOT)/qemu/check.sh
+	@$(ROOT)/scripts/test/check.sh
 
 run:
 	@$(ROOT)/qemu/run-demo.sh
 
 DURATION ?= 30m
 stress:
-	@$(ROOT)/qemu/stress.sh $(DURATION)
+	@$(ROOT)/scripts/test/stress.sh $(DURATION)
 
 mutants:
-	@$(ROOT)/qemu/mutants.sh
+	@$(ROOT)/scripts/test/mutants.sh
 
 distro-check:
-	@$(ROOT)/qemu/distro-check.sh $(or $(SUITE),sid)
+	@$(ROOT)/scripts/test/distro-check.sh $(or $(SUITE),sid)
 
 deb:
 	@$(ROOT)/scripts/package/deb.sh
@@ -214,13 +214,13 @@ deb-check:
 	@$(ROOT)/scripts/package/deb-check.sh
 
 coverage:
-	@$(ROOT)/qemu/coverage.sh
+	@$(ROOT)/scripts/test/coverage.sh
 
 fuzz:
-	@$(ROOT)/qemu/fuzz.sh
+	@$(ROOT)/scripts/test/fuzz.sh
 
 bench:
-	@$(ROOT)/qemu/bench.sh
+	@$(ROOT)/scripts/test/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -106,12 +106,12 @@ count)
 	;;
 fuzz-random | fuzz-guided)
 	# The fuzzer in one mode, from nothing, for comparing the two
-	# (qemu/fuzz.sh).
+	# (scripts/test/fuzz.sh).
 	FENCEBUF_FUZZ_MODE=${1#fuzz-} exec /fencebuf/tests/fencebuf_fuzz_test
 	;;
 fuzz)
 	# Guided (FENCEBUF_FUZZ_MODE=guided) starts from the corpus earlier
-	# runs kept in build/fuzz/corpus (qemu/check.sh copies it in).
+	# runs kept in build/fuzz/corpus (scripts/test/check.sh copies it in).
 	FENCEBUF_FUZZ_CORPUS=/fencebuf/fuzz-corpus exec /fencebuf/tests/fencebuf_fuzz_test
 	;;
 *)

@@ -49,7 +49,7 @@ fi
 case $accel in
 kvm) accel_args=(-accel kvm -cpu host) ;;
 # FENCEBUF_TCG_THREADS=single: one host thread runs every vCPU in turn, so
-# QEMU's own vCPU threads cannot race (qemu/check.sh says when that matters).
+# QEMU's own vCPU threads cannot race (scripts/test/check.sh says when that matters).
 tcg) accel_args=(-accel "tcg,thread=${FENCEBUF_TCG_THREADS:-multi}" -cpu max) ;;
 *) die "FENCEBUF_ACCEL must be kvm or tcg" ;;
 esac
@@ -73,7 +73,7 @@ qemu_version=$("${qemu_cmd[@]}" --version | head -n1)
 
 # Without ACPI the guest finds CPUs in SeaBIOS's MP table, which lists one
 # CPU per socket: so one socket per CPU. The guest checks it got them all.
-# FENCEBUF_VM_CPUS: another count (qemu/counted-run.sh runs with one).
+# FENCEBUF_VM_CPUS: another count (scripts/test/counted-run.sh runs with one).
 cpus=${FENCEBUF_VM_CPUS:-2}
 
 # The exporter's PCI device: ivshmem whose BAR2 is this host file, so tests

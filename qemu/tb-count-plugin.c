@@ -27,7 +27,7 @@
  * source of the pinned version, so the few functions used are declared
  * here, as the pinned binary implements them (disassembled, each argument
  * traced to its use). What keeps them right is a run, not this comment:
- * qemu/counted-run.sh refuses a function the QEMU does not export, and
+ * scripts/test/counted-run.sh refuses a function the QEMU does not export, and
  * `make check` counts a short run with it (testing.rst, "The counting
  * plugin").
  */

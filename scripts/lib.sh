@@ -95,7 +95,7 @@ private_apt() {
 
 # stock_var SERIES NAME [DEFAULT]: the pin STOCK_<SERIES>_<NAME>
 # (scripts/toolchain/pins.env) of a stock kernel series such as 7.2, or of a
-# kernel qemu/distro-check.sh resolved (SERIES: its suite).
+# kernel scripts/test/distro-check.sh resolved (SERIES: its suite).
 stock_var() {
 	local series=${1//./_}
 	local var="STOCK_${series//-/_}_$2"

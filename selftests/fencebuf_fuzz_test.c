@@ -37,7 +37,7 @@
  * run. Inputs are corpus entries mutated (bits, bytes, words, inserted and
  * deleted words, splices), or fresh random bytes while the corpus is empty.
  * The corpus starts from the files in FENCEBUF_FUZZ_CORPUS (a directory;
- * qemu/fuzz.sh keeps it in build/) and is printed at the end, one
+ * scripts/test/fuzz.sh keeps it in build/) and is printed at the end, one
  * "@@fuzz-corpus HEX" line an entry. Both modes print the blocks reached
  * every 30 s when KCOV is there, so the two can be compared.
  */
@@ -1387,7 +1387,7 @@ TEST_F_TIMEOUT(fuzz, random_calls_interleaved_with_revoke_and_unbind, 100000)
 	end = start + seconds;
 	while (fb_now_s() < end) {
 		sleep(1);
-		/* Coverage growth, for comparing the modes (qemu/fuzz.sh). */
+		/* Coverage growth, for comparing the modes (scripts/test/fuzz.sh). */
 		if (kcov_feedback && fb_now_s() - start >= next_growth) {
 			pthread_mutex_lock(&features.lock);
 			ksft_print_msg("fuzz-growth: t=%d blocks=%zu features=%zu corpus=%u\n",

@@ -35,7 +35,7 @@
 #define FB_MAX_ERRNO 4095
 
 /*
- * Debian's stock kernel (qemu/check.sh boots it with
+ * Debian's stock kernel (scripts/test/check.sh boots it with
  * FENCEBUF_GUEST_KERNEL=stock): a distribution config without the debug
  * kernel's fault injection and kmemleak. Only there may a test skip what
  * needs them; on the debug kernel their absence fails.

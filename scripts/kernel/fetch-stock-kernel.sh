@@ -31,7 +31,7 @@ while read -r pin sha; do
 	else
 		if [ -z "$updated" ]; then
 			private_apt "stock-$suite" "$suite"
-			# A distro-check suite moves; see qemu/distro-check.sh.
+			# A distro-check suite moves; see scripts/test/distro-check.sh.
 			[ "$(stock_var "$series" ROOT toolchain)" != distro ] ||
 				PAPT+=(-o 'Acquire::Check-Valid-Until=false')
 			apt-get -q "${PAPT[@]}" update >"$dir/apt-update.log" 2>&1 ||

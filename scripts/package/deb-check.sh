@@ -7,7 +7,7 @@
 # installs the module for that kernel; installing the other stock kernel's
 # headers builds it for that one too; each kernel's Debian vmlinuz boots with
 # the modules tree and udev rule the package left, and the stock suites pass
-# on the module DKMS built (qemu/check.sh, FENCEBUF_STOCK_DKMS); `apt purge`
+# on the module DKMS built (scripts/test/check.sh, FENCEBUF_STOCK_DKMS); `apt purge`
 # leaves no file behind.
 # Prints TAP and "N passed, N failed".
 . "$(dirname "$0")/../lib.sh"
@@ -87,7 +87,7 @@ fi
 boot_logs=$logs/boot
 if logged "booting both stock kernels with DKMS's modules (log: $boot_logs)" "$logs/boot.log" \
 	env FENCEBUF_STOCK_DKMS="$root" FENCEBUF_SUITES= FENCEBUF_SKIP_LINT=1 FENCEBUF_SKIP_HOST=1 \
-	FENCEBUF_LOGS="$boot_logs" "$FENCEBUF_ROOT/qemu/check.sh"; then
+	FENCEBUF_LOGS="$boot_logs" "$FENCEBUF_ROOT/scripts/test/check.sh"; then
 	ok "the stock suites pass on DKMS's modules: $(tail -n 1 "$logs/boot.log")"
 else
 	bad "the stock suites on DKMS's modules: $(tail -n 1 "$logs/boot.log") (log: $logs/boot.log)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The fuzzer's output in the guest's results, for make fuzz (qemu/fuzz.sh).
+"""The fuzzer's output in the guest's results, for make fuzz (scripts/test/fuzz.sh).
 
 Saves each `@@fuzz-corpus HEX` entry as a file named by its content in
 CORPUS, and prints (and writes to GROWTH) the basic blocks each suite had

@@ -67,7 +67,7 @@ def parse_results(path):
                 continue
             m = re.match(r"^@@fencebuf kmemleak (\d+)", line)
             if m:
-                # One line per guest boot (qemu/check.sh may boot twice).
+                # One line per guest boot (scripts/test/check.sh may boot twice).
                 leaks = (leaks or 0) + int(m.group(1))
                 continue
             m = re.match(r"^@@fencebuf kmemleak-known (\d+)", line)

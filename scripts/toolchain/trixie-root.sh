@@ -9,7 +9,7 @@
 #   packaging: Debian's packaging tools (make deb), PACKAGING_PKGS
 #   user:      a Debian 13 machine with the stock kernel's headers, where
 #              make deb-check installs the package, USER_ROOT_PKGS
-#   distro:    the toolchain of the kernel qemu/distro-check.sh resolved in
+#   distro:    the toolchain of the kernel scripts/test/distro-check.sh resolved in
 #              the suite FENCEBUF_DISTRO_SUITE: FENCEBUF_DISTRO_PKGS, names
 #              without versions (FENCEBUF_DISTRO_KEY says when to remake it)
 #

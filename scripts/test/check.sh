@@ -16,7 +16,7 @@
 #   FENCEBUF_SKIP_HOST   set: only the builds among the host checks
 #   FENCEBUF_COUNT_SMOKE=0  no short counted run (count-smoke)
 #   FENCEBUF_LOGS        where the logs go (default build/logs/check)
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 build=$FENCEBUF_ROOT/build
 logs=${FENCEBUF_LOGS:-$build/logs/check}
@@ -116,7 +116,7 @@ vm_rc=0
 if [ $built -eq 1 ]; then
 	install -D -m 0644 "$build/module/fencebuf.ko" "$build/guest/modules/fencebuf.ko"
 	install -D -m 0644 "$build/importer/fencebuf_importer.ko" "$build/guest/modules/fencebuf_importer.ko"
-	# The guided fuzzer's corpus from earlier runs (qemu/fuzz.sh keeps it).
+	# The guided fuzzer's corpus from earlier runs (scripts/test/fuzz.sh keeps it).
 	if [ -d "$build/fuzz/corpus" ]; then
 		cp -r "$build/fuzz/corpus" "$build/guest/fuzz-corpus"
 	fi
@@ -141,14 +141,14 @@ if [ $built -eq 1 ]; then
 		cat "$logs/q35/console.log" >>"$logs/console.log"
 	fi
 	# make bench's counted run, short: the counting plugin (built for the
-	# pinned QEMU, whose API it declares itself: qemu/counted-run.sh) must
+	# pinned QEMU, whose API it declares itself: scripts/test/counted-run.sh) must
 	# load, count every interval, and not crash QEMU. Debug kernel, so its
 	# counts are no benchmark; its kernel log is checked with the others.
 	if [ -z "${FENCEBUF_SKIP_HOST:-}" ] && [ -n "$suites_debug" ] &&
 		[ "${FENCEBUF_COUNT_SMOKE:-1}" != 0 ]; then
 		host_check count-smoke sh -c '"$1" "$2" "$3" "$4" "$5" 20 &&
 			python3 "$6" --smoke "$5/tb-count.txt" "$5/results.log"' _ \
-			"$FENCEBUF_ROOT/qemu/counted-run.sh" "$kdir/arch/x86/boot/bzImage" \
+			"$FENCEBUF_ROOT/scripts/test/counted-run.sh" "$kdir/arch/x86/boot/bzImage" \
 			"$build/initramfs.cpio.gz" "$build/guest" "$logs/count-smoke" \
 			"$FENCEBUF_ROOT/scripts/report/count-report.py" || true
 		cat "$logs/count-smoke/console.log" >>"$logs/console.log" 2>/dev/null || true

@@ -7,7 +7,7 @@
 # then write the table, JSON and plots (scripts/report/bench-report.py), and
 # the tables benchmarks.rst shows (Documentation/fencebuf/bench/).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 build=$FENCEBUF_ROOT/build
 out=$build/bench
@@ -42,7 +42,7 @@ python3 "$FENCEBUF_ROOT/scripts/report/bench-report.py" "$logs/results.log" "$ou
 # The same timeline operations counted instead of timed: a second boot under
 # TCG with qemu/tb-count-plugin.c, one host thread (exact counters).
 counted=$out/count-logs
-"$FENCEBUF_ROOT/qemu/counted-run.sh" "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
+"$FENCEBUF_ROOT/scripts/test/counted-run.sh" "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
 	"$out/guest" "$counted"
 python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$counted/console.log" || rc=1
 python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \

@@ -7,7 +7,7 @@
 # run in the guest; the mutant is "killed" when the run fails. Prints one TAP
 # line per mutant and "N passed, N failed" (passed = killed).
 # FENCEBUF_MUTANTS=a,b runs only some.
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 build=$FENCEBUF_ROOT/build/mutants
 rm -rf "$build"
@@ -31,7 +31,7 @@ fi
 # the stock kernels' run only with a boot).
 logged "the host checks on the unmutated tree" "$build/baseline.log" \
 	env FENCEBUF_SKIP_LINT=1 FENCEBUF_SUITES='' FENCEBUF_STOCK=0 FENCEBUF_LOGS="$build/baseline" \
-	"$FENCEBUF_ROOT/qemu/check.sh" ||
+	"$FENCEBUF_ROOT/scripts/test/check.sh" ||
 	die "the unmutated tree fails make check's host checks (log: $build/baseline.log): fix that first"
 killed=0 survived=0 n=0
 echo "1..${#patches[@]}"
@@ -57,7 +57,7 @@ for p in "${patches[@]}"; do
 		esac
 	done
 	FENCEBUF_VM_TIMEOUT=${FENCEBUF_VM_TIMEOUT:-900} FENCEBUF_SKIP_LINT=1 FENCEBUF_COUNT_SMOKE=0 FENCEBUF_SUITES=$debug_suites \
-		FENCEBUF_STOCK_SUITES=$stock_suites FENCEBUF_STOCK_KERNELS=${STOCK_KERNELS%% *} "$tree/qemu/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
+		FENCEBUF_STOCK_SUITES=$stock_suites FENCEBUF_STOCK_KERNELS=${STOCK_KERNELS%% *} "$tree/scripts/test/check.sh" >"$build/$name/check.log" 2>&1 || rc=$?
 	# A failed build is the mutant's fault, not a catch; other host checks
 	# (the packaging ones) may catch a mutant like any test.
 	if grep -qE '^  - host: (module-build|selftests-build|stock-module-build)\b' "$build/$name/check.log"; then

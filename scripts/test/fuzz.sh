@@ -8,7 +8,7 @@
 # where the fuzz suite's guided mode (FENCEBUF_FUZZ_MODE=guided) starts from.
 # Both runs make the fuzz suite's end checks; a failed one fails make fuzz.
 #   FENCEBUF_FUZZ_MINUTES   each mode's time (default 10)
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 minutes=${FENCEBUF_FUZZ_MINUTES:-10}
 [[ $minutes =~ ^[0-9]+$ ]] && [ "$minutes" -ge 1 ] || die "FENCEBUF_FUZZ_MINUTES: whole minutes, at least 1"
@@ -20,7 +20,7 @@ rc=0
 FENCEBUF_SUITES=fuzz-random,fuzz-guided FENCEBUF_FUZZ_SECONDS=$secs FENCEBUF_COVERAGE=1 \
 	FENCEBUF_STOCK=0 FENCEBUF_SKIP_HOST=1 FENCEBUF_LOGS=$logs \
 	FENCEBUF_SUITE_TIMEOUT=$((secs + 900)) FENCEBUF_VM_TIMEOUT=$((2 * secs + 2400)) \
-	"$FENCEBUF_ROOT/qemu/check.sh" || rc=$?
+	"$FENCEBUF_ROOT/scripts/test/check.sh" || rc=$?
 
 # The guided run's corpus (build/fuzz/corpus) and both runs' growth.
 python3 "$FENCEBUF_ROOT/scripts/report/fuzz-report.py" "$logs/results.log" "$out/corpus" \

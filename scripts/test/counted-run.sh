@@ -13,7 +13,7 @@
 # Debian's QEMU): a function the QEMU that runs it does not export is
 # refused here, by name; one whose arguments changed crashes QEMU or counts
 # nothing, which the run or the report then fails on.
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 kernel=$1 initrd=$2 guest=$3 logs=$4 n=${5:-}
 case $logs in *,*) die "the counting plugin's arguments cannot hold a ',': $logs" ;; esac

@@ -10,7 +10,7 @@
 # its own vmlinuz booted with the stock suites (results SUITE:NAME). Not part
 # of make check: its inputs move. Documentation/fencebuf/kernels.rst.
 #   FENCEBUF_STOCK_SUITES  the suites (default: the stock kernels' list)
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 suite=${1:?usage: distro-check.sh SUITE (a Debian suite whose kernel has Rust, e.g. sid)}
 case $suite in
@@ -62,4 +62,4 @@ export FENCEBUF_DISTRO_SUITE=$suite FENCEBUF_DISTRO_PKGS=$tools
 export FENCEBUF_DISTRO_KEY="$release $versions"
 export FENCEBUF_STOCK_KERNELS=$suite FENCEBUF_SUITES='' FENCEBUF_SKIP_HOST=1
 export FENCEBUF_LOGS=${FENCEBUF_LOGS:-$FENCEBUF_ROOT/build/logs/distro-$suite}
-exec "$FENCEBUF_ROOT/qemu/check.sh"
+exec "$FENCEBUF_ROOT/scripts/test/check.sh"

@@ -8,14 +8,14 @@
 # per-file table and the total. Fails if a suite fails, a PC cannot be
 # attributed, or (for the whole list) a line not run has no reason.
 #   FENCEBUF_SUITES   the suites to measure (default: make check's debug list)
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 logs=$FENCEBUF_ROOT/build/logs/coverage
 out=$FENCEBUF_ROOT/build/coverage
 rc=0
 # The stock kernel has no KCOV; lints do not run fencebuf's code.
 FENCEBUF_COVERAGE=1 FENCEBUF_STOCK=0 FENCEBUF_SKIP_LINT=1 FENCEBUF_COUNT_SMOKE=0 FENCEBUF_LOGS=$logs \
-	"$FENCEBUF_ROOT/qemu/check.sh" || rc=$?
+	"$FENCEBUF_ROOT/scripts/test/check.sh" || rc=$?
 rm -rf "$out"
 # The whole of make check's list: every line not run needs its reason
 # (scripts/report/unreached-reasons.txt).

@@ -10,7 +10,7 @@
 # suite (about 5 minutes; from 30m on, about 15, failing every allocation of
 # a module load rather than its last ones), and the rest to the fuzzer.
 #   FENCEBUF_FUZZ_SEED   replay a fuzzer run (the seed it printed)
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 duration=${1:-30m}
 [[ $duration =~ ^([0-9]+)([smh]?)$ ]] ||
@@ -48,4 +48,4 @@ export FENCEBUF_SKIP_HOST=1 FENCEBUF_LOGS=$FENCEBUF_ROOT/build/logs/stress
 # Limits: the fuzzer's suite runs longest; the VM gets the whole budget and
 # half an hour for booting, kmemleak scans and slow emulation.
 export FENCEBUF_SUITE_TIMEOUT=$(((fuzz > 1200 ? fuzz : 1200) + 900)) FENCEBUF_VM_TIMEOUT=$((secs + 1800))
-exec "$FENCEBUF_ROOT/qemu/check.sh"
+exec "$FENCEBUF_ROOT/scripts/test/check.sh"
