@@ -506,6 +506,17 @@ impl<T: FenceData> FenceContext<T> {
 
 /// The unique right and duty to signal one fence.
 ///
+/// # Examples
+///
+/// ```ignore
+/// let fence = FenceSignaller::new(&ctx, 1)?;
+/// // Shared with userspace: the sync_file holds its own reference.
+/// let file = SyncFile::new(fence.fence())?;
+/// // Signalling consumes the signaller: no fence is signalled twice, and
+/// // one dropped unsignalled signals -ECANCELED.
+/// fence.signal(Err(ETIMEDOUT));
+/// ```
+///
 /// # Invariants
 ///
 /// `fence` is a `DriverFence<T>` that no one else can signal, except a

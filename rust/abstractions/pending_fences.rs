@@ -31,6 +31,26 @@ pub(crate) type KeyTaken<'a, T> = (FenceSignaller<T>, &'a DriverFence<T>);
 
 /// Pending fences ordered by a unique 64-bit key.
 ///
+/// # Examples
+///
+/// Fences come back in key order, whatever the order they went in (the
+/// `pending_set_order` KUnit test runs this, `rust/kunit.rs`):
+///
+/// ```ignore
+/// let ctx = FenceContext::new(data)?;
+/// let mut set = PendingFences::new();
+/// for seqno in [5, 1, 3] {
+///     // A key that is taken gives the signaller back, with the fence
+///     // that has it.
+///     set.insert(seqno.into(), FenceSignaller::new(&ctx, seqno)?).ok();
+/// }
+/// // Signals 1, then 3; 5 stays pending.
+/// while let Some(fence) = set.pop_first_upto(4) {
+///     fence.signal(Ok(()));
+/// }
+/// // Dropping the set signals the rest with -ECANCELED.
+/// ```
+///
 /// # Invariants
 ///
 /// Every node in `root` is the `link` of a `DriverFence<T>` whose

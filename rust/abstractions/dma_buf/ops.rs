@@ -28,6 +28,48 @@ use kernel::{
 /// new mapping. (`attach` runs first; the abstraction then refuses a
 /// revoked buffer with `ENODEV`.)
 ///
+/// # Examples
+///
+/// The exporter's buffers (`rust/exporter/buffer.rs`) map physical ranges
+/// of a BAR:
+///
+/// ```ignore
+/// impl DmaBufOps for MmioBuffer {
+///     fn attach(&self, attach: &Attachment) -> Result {
+///         // MMIO only for importers that take peer-to-peer addresses.
+///         if !attach.peer2peer() {
+///             return Err(EOPNOTSUPP);
+///         }
+///         Ok(())
+///     }
+///
+///     fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
+///         self.provider.map(attach, self.ranges(), dir)
+///     }
+///
+///     fn cpu_write_combine(&self) -> bool {
+///         self.prefetchable
+///     }
+///
+///     fn fault(&self, fault: &Fault) -> FaultResult {
+///         match self.pfn(fault.pgoff() * PAGE_SIZE) {
+///             Some(pfn) => fault.insert_pfn(pfn),
+///             None => FaultResult::SIGBUS,
+///         }
+///     }
+///
+///     fn io_range(&self) -> Option<IoRange> {
+///         self.single_range()
+///     }
+/// }
+///
+/// // A device's list, and an export under its device lock.
+/// let list = BufferList::new(module, c"fencebuf", state, false)?;
+/// let buf: DmaBuf = list.lock().export(buffer, size, O_RDWR)?;
+/// // Memory off: every buffer revoked, or ENOMEM and nothing changed.
+/// let outcome = list.transition().lock().try_revoke(timeout)?;
+/// ```
+///
 /// [`BufferList`]: super::BufferList
 pub(crate) trait DmaBufOps: Send + Sync + Sized + 'static {
     /// An importer attaches. Return an error to refuse it. (Importers that
