@@ -18,10 +18,10 @@ mod tests {
             dma_fence::{
                 FenceContext,
                 FenceData,
-                FenceSignaller, //
+                FenceSignaller,
+                PendingFences, //
             },
             pci::range_within,
-            pending_fences::PendingFences,
         },
         exporter::check_pages,
         params::{

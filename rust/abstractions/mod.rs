@@ -32,7 +32,6 @@ pub(crate) mod module_param;
 pub(crate) mod node_file;
 pub(crate) mod node_file_ops;
 pub(crate) mod pci;
-pub(crate) mod pending_fences;
 pub(crate) mod sync_file;
 pub(crate) mod task;
 pub(crate) mod uaccess;

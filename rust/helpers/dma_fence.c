@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Out-of-line wrappers for the static inline dma_fence API that
- * rust/abstractions/dma_fence.rs uses, and the fence allocation.
+ * rust/abstractions/dma_fence/ uses, and the fence allocation.
  */
 
 #include <linux/dma-fence.h>
@@ -91,7 +91,7 @@ __fencebuf_helper void *fencebuf_fence_alloc(size_t size)
 
 /*
  * Puts @i counts of a fence context's shared state at once (a batch of
- * signalled fences, rust/abstractions/dma_fence.rs SignalBatch).
+ * signalled fences, rust/abstractions/dma_fence/signal.rs SignalBatch).
  */
 __fencebuf_helper bool fencebuf_refcount_sub_and_test(int i, refcount_t *r)
 {

@@ -37,12 +37,12 @@ use crate::abstractions::{
         FenceContext,
         FenceData,
         FenceSignaller,
+        PendingFences,
         SignalBatch,
         SignalTime,
         SignallingSection, //
     },
     node_file::NodeFile,
-    pending_fences::PendingFences,
     sync_file::{
         self,
         SyncFile, //

@@ -13,10 +13,10 @@
 //! allocation per fence, and it owns keys and values, not fences that C code
 //! (the fence's release) also reaches.
 
-use super::dma_fence::{
-    DriverFence,
-    FenceData,
-    FenceSignaller, //
+use super::{
+    driver_fence::DriverFence,
+    signal::FenceSignaller,
+    state::FenceData, //
 };
 use core::{
     cmp::Ordering,
