@@ -48,31 +48,42 @@ use kernel::{
     sync::Arc, //
 };
 
-/// What a buffer's `priv` points to: the buffer and the list it is on.
+/// What a buffer's `priv` points to, in one allocation: the buffer and the
+/// list it is on. Freed by `release`; the list's entry and a revoke's pin
+/// point at `buffer` without owning it, which is sound while the entry is
+/// on the list (its lock held) or the pin holds the dentry, whose
+/// `d_release` runs `release`.
+#[pin_data]
 struct BufPriv<T: DmaBufOps, S> {
     list: Arc<BufferList<T, S>>,
-    buffer: Arc<Buffer<T>>,
+    #[pin]
+    buffer: Buffer<T>,
 }
 
 impl<T: DmaBufOps, S: Send + Unpin + 'static> BufferListGuard<'_, T, S> {
     /// Exports a new buffer of `size` bytes with file flags `flags`, and adds
     /// it to the list; revoked if the device's buffers are.
     pub(crate) fn export(&mut self, data: T, size: usize, flags: u32) -> Result<DmaBuf> {
-        let buffer = Arc::pin_init(Buffer::new(data, self.born_revoked()), GFP_KERNEL)?;
         self.reserve()?;
-        let priv_ = KBox::new(
-            BufPriv {
-                list: self.list().clone(),
-                buffer: buffer.clone(),
-            },
+        let (list, revoked) = (self.list().clone(), self.born_revoked());
+        let priv_ = KBox::pin_init(
+            pin_init!(BufPriv {
+                list,
+                buffer <- Buffer::new(data, revoked),
+            }),
             GFP_KERNEL,
         )?;
-        let priv_ = KBox::into_raw(priv_);
+        // SAFETY: `priv` is never moved out of: `release` drops it in place
+        // (`KBox::from_raw`).
+        let priv_ = KBox::into_raw(unsafe { Pin::into_inner_unchecked(priv_) });
+        // SAFETY: Just allocated, and ours until the export succeeds.
+        let buffer = NonNull::from(unsafe { &(*priv_).buffer });
         let (name, module) = self.owner();
         let info = bindings::dma_buf_export_info {
             exp_name: name.as_char_ptr(),
             owner: module.as_ptr(),
-            ops: Callbacks::<T, S>::ops(buffer.io_range().is_some()),
+            // SAFETY: As above.
+            ops: Callbacks::<T, S>::ops(unsafe { buffer.as_ref() }.io_range().is_some()),
             size,
             // CAST: file flags (`O_*`) fit in an `int`.
             flags: flags as c_int,
@@ -99,9 +110,10 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> BufferListGuard<'_, T, S> {
             NonNull::new_unchecked((*buf.file().as_ptr()).__bindgen_anon_1.f_path.dentry)
         };
         // SAFETY: We hold a reference, so the buffer is alive; its `release`
-        // (these ops) unlinks it from `priv`'s list, this one. (Linking
-        // cannot fail after `reserve`; if it did, dropping `buf` would
-        // release the buffer, which finds no entry.)
+        // (these ops) unlinks it from `priv`'s list, this one, before it
+        // frees `priv` and its `buffer`. (Linking cannot fail after
+        // `reserve`; if it did, dropping `buf` would release the buffer,
+        // which finds no entry.)
         unsafe { self.link(buffer, dmabuf, dentry) }?;
         Ok(buf)
     }

@@ -39,11 +39,12 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// `dmabuf` and `dentry`, the dentry of its file, are alive while the entry
-/// is on its list and the list's lock is held: the buffer's `release` (the
-/// dentry's `d_release`) removes it under that lock first.
+/// `dmabuf`, `dentry`, the dentry of its file, and `buffer`, its gate in
+/// its `priv`, are alive while the entry is on its list and the list's lock
+/// is held: the buffer's `release` (the dentry's `d_release`) removes it
+/// under that lock first.
 struct Entry<T> {
-    buffer: Arc<Buffer<T>>,
+    buffer: NonNull<Buffer<T>>,
     dmabuf: NonNull<bindings::dma_buf>,
     dentry: NonNull<bindings::dentry>,
 }
@@ -51,6 +52,17 @@ struct Entry<T> {
 // SAFETY: The pointers are only dereferenced under the list's lock, from any
 // thread; `T` is `Send + Sync`.
 unsafe impl<T: Send + Sync> Send for Entry<T> {}
+
+impl<T> Entry<T> {
+    /// The buffer's gate, alive while the list's lock is held (borrowed for
+    /// as long as the entry is).
+    fn buffer(&self) -> &Buffer<T> {
+        // SAFETY: The entry is borrowed from the list under its lock (every
+        // borrow of an entry comes through the lock's guard), so the buffer
+        // is alive (type invariant).
+        unsafe { self.buffer.as_ref() }
+    }
+}
 
 /// The state behind a device's lock: the driver's state and the buffers.
 struct ListInner<T, S> {
@@ -172,7 +184,12 @@ impl<'a, T: DmaBufOps, S: Send + Unpin + 'static> BufferListGuard<'a, T, S> {
     /// referenced. `matches` runs under that spinlock: it must not sleep.
     pub(crate) fn find_open<F: Fn(&T) -> bool>(&self, matches: F) -> Option<DmaBuf> {
         // Most lookups find no candidate, and skip the fd table.
-        if !self.inner.entries.iter().any(|e| matches(e.buffer.data())) {
+        if !self
+            .inner
+            .entries
+            .iter()
+            .any(|e| matches(e.buffer().data()))
+        {
             return None;
         }
         let search = FdSearch {
@@ -221,11 +238,11 @@ impl<'a, T: DmaBufOps, S: Send + Unpin + 'static> BufferListGuard<'a, T, S> {
     /// # Safety
     ///
     /// `dmabuf` is a live buffer whose `release` will call
-    /// [`BufferList::unlink`] on this list, `dentry` the dentry of its file,
-    /// and `buffer` its gate.
+    /// [`BufferList::unlink`] on this list before it frees `buffer`, its
+    /// gate; `dentry` is the dentry of its file.
     pub(super) unsafe fn link(
         &mut self,
-        buffer: Arc<Buffer<T>>,
+        buffer: NonNull<Buffer<T>>,
         dmabuf: NonNull<bindings::dma_buf>,
         dentry: NonNull<bindings::dentry>,
     ) -> Result {
@@ -249,8 +266,8 @@ pub(super) struct ListedBuffer<'g, T> {
 
 impl<'g, T> ListedBuffer<'g, T> {
     /// The buffer, with its access gate.
-    pub(super) fn buffer(&self) -> &'g Arc<Buffer<T>> {
-        &self.entry.buffer
+    pub(super) fn buffer(&self) -> &'g Buffer<T> {
+        self.entry.buffer()
     }
 
     /// The dma-buf, alive while the device lock is held; its file may be
@@ -292,7 +309,7 @@ impl<T, F: Fn(&T) -> bool> FdSearch<'_, T, F> {
         let Some(entry) = search.entries.iter().find(|e| {
             e.dentry.as_ptr() == dentry
                 && e.dmabuf.as_ptr().cast() == private
-                && (search.matches)(e.buffer.data())
+                && (search.matches)(e.buffer().data())
         }) else {
             return 0;
         };

@@ -242,11 +242,11 @@ impl<T> PinnedBuffer<T> {
     fn new(listed: &ListedBuffer<'_, T>) -> Option<Self> {
         let pin = listed.object().try_pin()?;
         // INVARIANT: The pin keeps the buffer's dentry, so its `release`,
-        // which drops the `BufPriv` holding a reference to this buffer,
-        // cannot run while the pin lives.
+        // which frees the `BufPriv` this buffer is in, cannot run while the
+        // pin lives.
         Some(Self {
             pin,
-            buffer: NonNull::from(&**listed.buffer()),
+            buffer: NonNull::from(listed.buffer()),
         })
     }
 
