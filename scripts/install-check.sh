@@ -37,7 +37,12 @@ finish() {
 	echo "$what: all checks passed"
 }
 # make as a user would, for the pinned kernel (its compilers: kmake_vars).
-user_make() { make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" $(kmake_vars) "$@"; }
+# A user's build, in a directory of its own: build/module is make check's
+# test build (with the KUnit tests), which the guest loads.
+user_make() {
+	make -C "$FENCEBUF_ROOT" --no-print-directory KDIR="$kdir" $(kmake_vars) \
+		MODULE_OUT="$FENCEBUF_ROOT/build/install-check/module" "$@"
+}
 
 check_installed() { # ROOT: what make install must have put there
 	local root=$1 ko=$1/lib/modules/$release/extra/fencebuf.ko
