@@ -4,8 +4,8 @@
 //! exported from them, memory decoding, and unbind.
 //!
 //! Turning memory decoding off revokes every buffer first, unbind revokes
-//! them for good; both are one call of the abstraction (`dma_buf`, whose
-//! `revoke` documents the protocol and whose module the lock order).
+//! them for good; both are one call of the abstraction (`dma_buf`: its
+//! `revoke` documents the protocol, its module the lock order).
 //! Memory decoding is turned off only after the revoke: no CPU or importer
 //! mapping is left to touch the BAR. Restore turns decoding on first.
 //!
