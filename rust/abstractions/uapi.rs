@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The uAPI structures of `include/uapi/linux/fencebuf.h`, as Rust types
-//! that can be copied from and to userspace.
+//! The uAPI of `include/uapi/linux/fencebuf.h`: its structures, as Rust
+//! types that can be copied from and to userspace, and its ioctl numbers and
+//! flags, under the header's names.
 //!
 //! Each struct is `repr(C)` with only integer fields and no padding
 //! (asserted below), so every bit pattern is valid and no byte is
@@ -10,13 +11,41 @@
 //! Written by hand, as the kernel's bindgen does not see an out-of-tree
 //! header; `make uapi-layout-check` (`scripts/lint/uapi-layout.py`) compares
 //! every member's name, offset, size and sign with the header's as a C
-//! compiler lays it out.
+//! compiler lays it out, and every constant's value with the header's.
 
 use core::mem::size_of;
-use kernel::transmute::{
-    AsBytes,
-    FromBytes, //
+use kernel::{
+    ioctl::{
+        _IOR,
+        _IOW,
+        _IOWR, //
+    },
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    }, //
 };
+
+// CAST: an ASCII character, as in C's `_IOW('W', ...)`.
+pub(crate) const SW_SYNC_IOC_MAGIC: u32 = b'W' as u32;
+pub(crate) const SW_SYNC_IOC_CREATE_FENCE: u32 =
+    _IOWR::<SwSyncCreateFenceData>(SW_SYNC_IOC_MAGIC, 0);
+pub(crate) const SW_SYNC_IOC_INC: u32 = _IOW::<u32>(SW_SYNC_IOC_MAGIC, 1);
+pub(crate) const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>(SW_SYNC_IOC_MAGIC, 2);
+pub(crate) const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>(SW_SYNC_IOC_MAGIC, 0x80);
+
+// CAST: an ASCII character, as in C's `_IOR('F', ...)`.
+pub(crate) const FENCEBUF_IOC_MAGIC: u32 = b'F' as u32;
+pub(crate) const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>(FENCEBUF_IOC_MAGIC, 0);
+pub(crate) const FENCEBUF_IOC_EXPORT: u32 = _IOWR::<FencebufExport>(FENCEBUF_IOC_MAGIC, 1);
+pub(crate) const FENCEBUF_IOC_MEMORY_ENABLE: u32 = _IOW::<u32>(FENCEBUF_IOC_MAGIC, 2);
+
+pub(crate) const FENCEBUF_REGION_EXPORTABLE: u32 = 1 << 0;
+pub(crate) const FENCEBUF_REGION_PREFETCH: u32 = 1 << 1;
+pub(crate) const FENCEBUF_REGION_MEM64: u32 = 1 << 2;
+pub(crate) const FENCEBUF_NUM_REGIONS: usize = 6;
+pub(crate) const FENCEBUF_INFO_MEMORY_ENABLED: u32 = 1 << 0;
+pub(crate) const FENCEBUF_EXPORT_REUSE: u32 = 1 << 0;
 
 /// `struct sw_sync_create_fence_data`.
 #[repr(C)]
@@ -77,7 +106,7 @@ pub(crate) struct FencebufInfo {
     pub(crate) num_regions: u32,
     pub(crate) max_ranges: u32,
     pub(crate) num_buffers: u32,
-    pub(crate) regions: [FencebufRegionInfo; 6],
+    pub(crate) regions: [FencebufRegionInfo; FENCEBUF_NUM_REGIONS],
 }
 
 /// `struct fencebuf_range`.

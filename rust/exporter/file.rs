@@ -16,7 +16,16 @@ use crate::abstractions::{
     uapi::{
         FencebufExport,
         FencebufInfo,
-        FencebufRange, //
+        FencebufRange,
+        FENCEBUF_EXPORT_REUSE,
+        FENCEBUF_INFO_MEMORY_ENABLED,
+        FENCEBUF_IOC_EXPORT,
+        FENCEBUF_IOC_GET_INFO,
+        FENCEBUF_IOC_MEMORY_ENABLE,
+        FENCEBUF_NUM_REGIONS,
+        FENCEBUF_REGION_EXPORTABLE,
+        FENCEBUF_REGION_MEM64,
+        FENCEBUF_REGION_PREFETCH, //
     }, //
 };
 use core::mem::size_of;
@@ -24,11 +33,6 @@ use kernel::{
     fs::file::{
         flags,
         FileDescriptorReservation, //
-    },
-    ioctl::{
-        _IOR,
-        _IOW,
-        _IOWR, //
     },
     prelude::*,
     seq_file::SeqFile,
@@ -40,17 +44,8 @@ use kernel::{
     }, //
 };
 
-// CAST: an ASCII character, as in C's `_IOR('F', ...)`.
-const FENCEBUF_IOC_MAGIC: u32 = b'F' as u32;
-const FENCEBUF_IOC_GET_INFO: u32 = _IOR::<FencebufInfo>(FENCEBUF_IOC_MAGIC, 0);
-const FENCEBUF_IOC_EXPORT: u32 = _IOWR::<FencebufExport>(FENCEBUF_IOC_MAGIC, 1);
-const FENCEBUF_IOC_MEMORY_ENABLE: u32 = _IOW::<u32>(FENCEBUF_IOC_MAGIC, 2);
-
-const REGION_EXPORTABLE: u32 = 1 << 0;
-const REGION_PREFETCH: u32 = 1 << 1;
-const REGION_MEM64: u32 = 1 << 2;
-const INFO_MEMORY_ENABLED: u32 = 1 << 0;
-const EXPORT_REUSE: u32 = 1 << 0;
+// GET_INFO reports every BAR.
+const _: () = assert!(NUM_REGIONS == FENCEBUF_NUM_REGIONS);
 
 /// An open file of an exporter node.
 pub(crate) struct ExporterFile {
@@ -89,7 +84,11 @@ impl ExporterFile {
     fn get_info(&self, arg: UserPtr) -> Result<isize> {
         let (enabled, buffers) = self.dev.status()?;
         let mut info = FencebufInfo {
-            flags: if enabled { INFO_MEMORY_ENABLED } else { 0 },
+            flags: if enabled {
+                FENCEBUF_INFO_MEMORY_ENABLED
+            } else {
+                0
+            },
             // CAST: 6 and 256: small constants.
             num_regions: NUM_REGIONS as u32,
             max_ranges: MAX_RANGES as u32,
@@ -102,9 +101,9 @@ impl ExporterFile {
             out.size = region.len;
             let kind = &region.kind;
             out.flags = [
-                (region.provider.is_some(), REGION_EXPORTABLE),
-                (kind.prefetch, REGION_PREFETCH),
-                (kind.mem64, REGION_MEM64),
+                (region.provider.is_some(), FENCEBUF_REGION_EXPORTABLE),
+                (kind.prefetch, FENCEBUF_REGION_PREFETCH),
+                (kind.mem64, FENCEBUF_REGION_MEM64),
             ]
             .iter()
             .filter(|(set, _)| *set)
@@ -123,7 +122,7 @@ impl ExporterFile {
 
         let allowed_open = flags::O_ACCMODE | flags::O_CLOEXEC;
         let access = req.open_flags & flags::O_ACCMODE;
-        if req.flags & !EXPORT_REUSE != 0
+        if req.flags & !FENCEBUF_EXPORT_REUSE != 0
             || req.pad != 0
             || req.open_flags & !allowed_open != 0
             || (access != flags::O_RDWR && access != flags::O_RDONLY)
@@ -158,7 +157,7 @@ impl ExporterFile {
                 open_flags: req.open_flags & !flags::O_CLOEXEC,
                 ranges,
             },
-            reuse: req.flags & EXPORT_REUSE != 0,
+            reuse: req.flags & FENCEBUF_EXPORT_REUSE != 0,
         })?;
         // CAST: fds are below `INT_MAX` (`sysctl_nr_open`).
         req.fd = fd.reserved_fd() as i32;

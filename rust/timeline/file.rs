@@ -55,7 +55,11 @@ use crate::abstractions::{
     uapi::{
         FencebufSignal,
         SwSyncCreateFenceData,
-        SwSyncGetDeadline, //
+        SwSyncGetDeadline,
+        FENCEBUF_IOC_SIGNAL,
+        SW_SYNC_GET_DEADLINE,
+        SW_SYNC_IOC_CREATE_FENCE,
+        SW_SYNC_IOC_INC, //
     }, //
 };
 use core::mem::size_of;
@@ -63,10 +67,6 @@ use kernel::{
     fs::file::{
         flags::O_CLOEXEC,
         FileDescriptorReservation, //
-    },
-    ioctl::{
-        _IOW,
-        _IOWR, //
     },
     new_spinlock,
     prelude::*,
@@ -82,13 +82,6 @@ use kernel::{
         UserSlice, //
     }, //
 };
-
-// CAST: an ASCII character, as in C's `_IOW('W', ...)`.
-const SW_SYNC_IOC_MAGIC: u32 = b'W' as u32;
-const SW_SYNC_IOC_CREATE_FENCE: u32 = _IOWR::<SwSyncCreateFenceData>(SW_SYNC_IOC_MAGIC, 0);
-const SW_SYNC_IOC_INC: u32 = _IOW::<u32>(SW_SYNC_IOC_MAGIC, 1);
-const SW_SYNC_GET_DEADLINE: u32 = _IOWR::<SwSyncGetDeadline>(SW_SYNC_IOC_MAGIC, 2);
-const FENCEBUF_IOC_SIGNAL: u32 = _IOW::<FencebufSignal>(SW_SYNC_IOC_MAGIC, 0x80);
 
 /// What every fence of a timeline reports: the timeline's name.
 struct TimelineFenceData {

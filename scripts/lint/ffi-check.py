@@ -12,7 +12,7 @@ and each parameter's and the result's type:
 
   C                          Rust
   [const] struct S *         *const|*mut bindings::S, or *const|*mut c_void
-                             (for structs bindgen cannot make FFI-safe)
+                             for the structs of NOT_FFI_SAFE only
   [const] char *             *const|*mut c_char or u8
   [const] u8|u16|u32|u64 *   *const|*mut u8|u16|u32|u64 (__user or not)
   [const] T * (a typedef)    *const|*mut bindings::T
@@ -29,6 +29,14 @@ import glob
 import os
 import re
 import sys
+
+# The structs that a declaration passes as `void *`: `improper_ctypes`
+# rejects bindgen's `bindings::S` in an `extern "C"` declaration (it follows
+# pointers), because each reaches a struct that some configurations leave
+# empty: `struct lock_class_key` without lockdep, as on Debian's kernels.
+# Any other struct pointer must keep its type.
+NOT_FFI_SAFE = {"dentry", "inode", "file", "vm_area_struct", "vm_operations_struct",
+                "dma_buf_attachment", "p2pdma_provider"}
 
 SCALARS = {
     "bool": {"bool"},
@@ -89,7 +97,8 @@ def matches(c, rust):
             return False
         target = m.group(2).replace("kernel::ffi::", "").replace("core::ffi::", "")
         if base.startswith("struct "):
-            return target in ("bindings::" + base[len("struct "):], "c_void")
+            name = base[len("struct "):]
+            return target == "bindings::" + name or (target == "c_void" and name in NOT_FFI_SAFE)
         if base == "char":
             return target in ("c_char", "u8")
         if base == "void":

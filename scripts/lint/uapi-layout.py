@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Check rust/abstractions/uapi.rs against include/uapi/linux/fencebuf.h, field
-by field.
+by field and constant by constant.
 
 uapi.rs writes the header's structs again as Rust types (the kernel's
 bindgen does not see an out-of-tree header). Its size assertions catch
@@ -10,7 +10,11 @@ program against the header that prints every member's offset, size and
 signedness, works out the same for the Rust structs (repr(C), integer
 fields and arrays of them or of the other structs), and fails on any
 difference: a struct missing on either side, members in another order or
-under other names, another offset, size or sign.
+under other names, another offset, size or sign. It does the same for the
+header's macros (ioctl numbers, flags, counts): each must be a constant of
+the same name in uapi.rs, whose value, worked out here from the Rust
+expression (`_IOWR::<T>(MAGIC, NR)` with T's size from the Rust layout,
+`1 << N`, `b'C' as u32`, a number or another constant), is the compiler's.
 
 Usage: uapi-layout.py [CC]   (default: gcc)
 """
@@ -34,7 +38,8 @@ def snake(name):
 
 
 def c_layout(cc):
-    """{struct: [(member, offset, size, signed or None)]} as the compiler sees the header."""
+    """{struct: [(member, offset, size, signed or None)]} and {macro: value}
+    as the compiler sees the header."""
     text = HEADER.read_text()
     structs = {}
     for name, body in re.findall(r"^struct (\w+) \{\n(.*?)^\};", text, re.S | re.M):
@@ -50,6 +55,9 @@ def c_layout(cc):
             sign = "-1" if is_array else f"((__typeof__(((struct {name} *)0)->{member}))-1 < 0)"
             prog.append(f'printf("{name} {member} %zu %zu %d\\n", offsetof(struct {name}, {member}), '
                         f"sizeof(((struct {name} *)0)->{member}), {sign});")
+    macros = [m for m in re.findall(r"^#define (\w+)[ \t]", text, re.M) if not m.startswith("_")]
+    for macro in macros:
+        prog.append(f'printf("#{macro} %llu\\n", (unsigned long long)({macro}));')
     prog += ["return 0;", "}"]
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = pathlib.Path(tmp) / "layout.c", pathlib.Path(tmp) / "layout"
@@ -57,15 +65,51 @@ def c_layout(cc):
         subprocess.run([cc, "-Wall", "-Werror", "-o", str(exe), str(src)], check=True)
         out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     layout = {name: [] for name in structs}
+    consts = {}
     for line in out.splitlines():
+        if line.startswith("#"):
+            macro, value = line[1:].split()
+            consts[macro] = int(value)
+            continue
         name, member, off, size, sign = line.split()
         layout[name].append((member, int(off), int(size), None if sign == "-1" else sign == "1"))
-    return layout
+    return layout, consts
+
+
+IOC_DIR = {"_IO": 0, "_IOW": 1, "_IOR": 2, "_IOWR": 3}  # asm-generic/ioctl.h
 
 
 def rust_layout():
-    """The same for uapi.rs's repr(C) structs, by the rules of repr(C)."""
+    """The same for uapi.rs's repr(C) structs, by the rules of repr(C), and
+    its constants' values."""
     text = RUST.read_text()
+    exprs = dict(re.findall(r"^pub\(crate\) const (\w+): \w+ =\s*(.*?);", text, re.M | re.S))
+    consts = {}
+
+    def value(name):
+        if name not in consts:
+            e = " ".join(exprs[name].split())
+            if m := re.fullmatch(r"b'(.)' as u32", e):
+                consts[name] = ord(m.group(1))
+            elif m := re.fullmatch(r"(_IO\w*)::<(\w+)>\((\w+), (\w+)\)", e):
+                size = RUST_SCALARS[m.group(2)][0] if m.group(2) in RUST_SCALARS \
+                    else struct_layout(m.group(2))[1]
+                consts[name] = (IOC_DIR[m.group(1)] << 30 | size << 16 |
+                                number(m.group(3)) << 8 | number(m.group(4)))
+            elif m := re.fullmatch(r"(\w+) << (\w+)", e):
+                consts[name] = number(m.group(1)) << number(m.group(2))
+            else:
+                consts[name] = number(e)
+        return consts[name]
+
+    def number(token):
+        if token in exprs:
+            return value(token)
+        try:
+            return int(token, 0)
+        except ValueError:
+            raise SystemExit(f"uapi-layout: {RUST}: cannot work out the value of '{token}'") from None
+
     structs = {}
     for name, body in re.findall(r"#\[repr\(C\)\][^{]*?pub\(crate\) struct (\w+) \{(.*?)\n\}", text, re.S):
         structs[name] = re.findall(r"pub\(crate\) (\w+): ([^,]+),", body)
@@ -73,10 +117,10 @@ def rust_layout():
 
     def type_layout(ty):  # (size, align, signed or None)
         ty = ty.strip()
-        m = re.fullmatch(r"\[(\w+); (\d+)\]", ty)
+        m = re.fullmatch(r"\[(\w+); (\w+)\]", ty)
         if m:
             size, align, _ = type_layout(m.group(1))
-            return size * int(m.group(2)), align, None
+            return size * number(m.group(2)), align, None
         if ty in RUST_SCALARS:
             size, signed = RUST_SCALARS[ty]
             return size, size, signed
@@ -96,12 +140,20 @@ def rust_layout():
             done[name] = (members, (off + align - 1) // align * align, align, None)
         return done[name]
 
-    return {snake(name): struct_layout(name)[0] for name in structs}
+    layouts = {snake(name): struct_layout(name)[0] for name in structs}
+    return layouts, {name: value(name) for name in exprs}
 
 
 def main(argv):
-    c, rust = c_layout(argv[1] if len(argv) > 1 else "gcc"), rust_layout()
+    (c, c_consts), (rust, rust_consts) = c_layout(argv[1] if len(argv) > 1 else "gcc"), rust_layout()
     problems = []
+    for name in sorted(set(c_consts) | set(rust_consts)):
+        if name not in rust_consts:
+            problems.append(f"{name}: in the header, not in uapi.rs")
+        elif name not in c_consts:
+            problems.append(f"{name}: in uapi.rs, not in the header")
+        elif c_consts[name] != rust_consts[name]:
+            problems.append(f"{name}: {c_consts[name]:#x} in the header, {rust_consts[name]:#x} in uapi.rs")
     for name in sorted(set(c) | set(rust)):
         if name not in rust:
             problems.append(f"struct {name}: in the header, not in uapi.rs")
@@ -118,8 +170,8 @@ def main(argv):
         print("uapi-layout: " + p, file=sys.stderr)
     if problems:
         return 1
-    print(f"uapi-layout: {len(c)} structs, {sum(len(m) for m in c.values())} members: "
-          "uapi.rs matches the header")
+    print(f"uapi-layout: {len(c)} structs, {sum(len(m) for m in c.values())} members, "
+          f"{len(c_consts)} constants: uapi.rs matches the header")
     return 0
 
 

@@ -6,9 +6,6 @@ Reads the @@bench lines of the guest's results log (selftests/fencebuf_bench.c)
 and writes, in OUTDIR:
   results.json   every measurement, medians and ratios
   results.txt    the table printed at the end (also on stdout)
-  scaling.png    cost per signalled fence against pending fences, and revoke
-                 and restore latency against live buffers, fencebuf and VFIO
-                 (gnuplot)
 
 Ratios are speed ratios, so that more is better for fencebuf: rate over rate,
 or the reference's cost over fencebuf's cost. Each is the median of the
@@ -26,9 +23,7 @@ run to run; a claim about a row rests on the median of several runs).
 import json
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 
 RATES = {"ops/s", "MB/s"}
@@ -211,59 +206,8 @@ def main():
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"repetitions": reps, "summary": results, "measurements": rows}, f, indent=1)
     print(text, end="")
-    plot(outdir, med)
-    print(f"results: {outdir}/results.txt, results.json, scaling.png")
+    print(f"results: {outdir}/results.txt, results.json")
     return 0
-
-
-def plot(outdir, med):
-    """scaling.png: the two scaling curves, if gnuplot is there."""
-    if not shutil.which("gnuplot"):
-        print("bench-report: gnuplot not found: no plot", file=sys.stderr)
-        return
-    data = os.path.join(outdir, "scaling.dat")
-    with open(data, "w") as f:
-        for impl in ("c", "fencebuf"):
-            f.write(f"# inc_per_signalled_fence {impl}\n")
-            for (name, n, i), v in sorted(med.items(), key=lambda kv: kv[0][1]):
-                if name == "inc_per_signalled_fence" and i == impl:
-                    f.write(f"{n} {v}\n")
-            f.write("\n\n")
-        for name in ("revoke", "restore", "revoke_cpu"):
-            for impl in ("fencebuf", "vfio"):
-                f.write(f"# {name} {impl}\n")
-                for (nm, n, i), v in sorted(med.items(), key=lambda kv: kv[0][1]):
-                    if nm == name and i == impl:
-                        f.write(f"{n} {v}\n")
-                f.write("\n\n")
-    script = f"""
-set terminal pngcairo size 1200,500 font ",10" noenhanced
-set output "{outdir}/scaling.png"
-set multiplot layout 1,2
-set logscale x
-set grid
-set key top right
-set title "INC signalling n pending fences: cost per fence"
-set xlabel "pending fences n"
-set ylabel "ns per signalled fence"
-set yrange [0:*]
-plot "{data}" index 0 with linespoints title "C sw_sync", "" index 1 with linespoints title "fencebuf"
-set logscale y
-set yrange [*:*]
-set title "revoke and restore latency"
-set xlabel "live buffers, each mapped"
-set ylabel "us"
-plot "{data}" index 2 with linespoints title "revoke, attached: fencebuf", \\
-     "" index 3 with linespoints title "revoke, attached: VFIO", \\
-     "" index 4 with linespoints title "restore, attached: fencebuf", \\
-     "" index 5 with linespoints title "restore, attached: VFIO", \\
-     "" index 6 with linespoints title "revoke, CPU-mapped: fencebuf", \\
-     "" index 7 with linespoints title "revoke, CPU-mapped: VFIO"
-unset multiplot
-"""
-    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
-    if r.returncode:
-        print("bench-report: gnuplot failed: " + r.stderr.strip(), file=sys.stderr)
 
 
 if __name__ == "__main__":

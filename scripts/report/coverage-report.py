@@ -16,7 +16,6 @@ counts for the helper's line and for the line that called it), and reports:
                      path, a function nothing that runs calls, or the reason
                      unreached-reasons.txt (beside this script) gives
   OUT/annotated/     each source file, lines marked '+' (run) or '-' (not run)
-  OUT/coverage.json  the same, for scripts
 
 An offset that is no call site of the hook means a PC was attributed to the
 wrong load of the module: the script counts those and fails. It fails too if
@@ -28,7 +27,6 @@ Usage: coverage-report.py --ko FENCEBUF.KO --root PROJECT --results LOG... --out
        [--llvm-suffix -22] [--suites A,B] [--compare A B] [--reasons FILE] [--complete]
 """
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -446,14 +444,6 @@ def main():
                 for n, t in enumerate(text, 1):
                     mark = "+" if n in e else "-" if n in i else " "
                     a.write("%s %5d  %s\n" % (mark, n, t))
-
-    with open(os.path.join(args.out, "coverage.json"), "w") as f:
-        json.dump({"call_sites": len(sites), "rust_call_sites": rust_sites,
-                   "lines": total_i, "run": total_e, "unmatched_pcs": len(unmatched),
-                   "files": {k: {"lines": sorted(v[0]), "run": sorted(v[1])} for k, v in per_file.items()},
-                   "suites": {s: sorted("%s:%d" % x for x in lines_of(hits[s] & sites, frames))
-                              for s in hits},
-                   "recorder": summary, "unreached_by_reason": reasons}, f, indent=1)
 
     print("\n".join(rows))
     print()

@@ -4,7 +4,7 @@
 # selftests/fencebuf_bench.c against the kernel's C sw_sync and fencebuf,
 # interleaved, and the exporter against VFIO's on a second ivshmem device and
 # against a direct mapping of the same BAR;
-# then write the table, JSON and plots (scripts/report/bench-report.py), and
+# then write the tables and JSON (scripts/report/bench-report.py), and
 # the tables benchmarks.rst shows (Documentation/fencebuf/bench/).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
 #   FENCEBUF_BENCH_RUNS   timed boots (default 3); runs.txt has each row's median
@@ -16,8 +16,7 @@ logs=$out/logs
 rm -rf "$logs" "$out/guest" "$out/count-logs" "$out"/run-*
 mkdir -p "$logs"
 
-# gnuplot for the plots; not in scripts/toolchain/pins.env, whose hash keys the kernels.
-FENCEBUF_EXTRA_PKGS="gnuplot-nox" "$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
+"$FENCEBUF_ROOT/scripts/toolchain/setup-toolchain.sh"
 kdir=$("$FENCEBUF_ROOT/scripts/kernel/build-kernel.sh" "$FENCEBUF_ROOT/scripts/kernel/kernel-perf.config")
 src=$(kernel_src_dir)
 
@@ -50,7 +49,6 @@ for i in $(seq 1 "$runs"); do
 done
 # The last boot's full table (values and ratios) and every boot's ratios.
 cp "$out/run-$runs/results.txt" "$out/run-$runs/results.json" "$out/"
-cp "$out/run-$runs/scaling.png" "$out/run-$runs/scaling.dat" "$out/" 2>/dev/null || true
 cat "$out/results.txt"
 python3 "$FENCEBUF_ROOT/scripts/report/bench-report.py" --runs "${jsons[@]}" >"$out/runs.txt" || rc=1
 cat "$out/runs.txt"

@@ -12,7 +12,7 @@ exec 1>&2
 missing_pkgs() {
 	local p pin have
 	# FENCEBUF_EXTRA_PKGS: what one entry point needs beyond the build
-	# (`make bench`: gnuplot-nox).
+	# (`make check`: the libraries of the guest's tools).
 	for p in $RUST_PKGS $LLVM_PKGS $HOST_PKGS ${FENCEBUF_EXTRA_PKGS:-}; do
 		pin=
 		case " $LLVM_PKGS " in *" $p "*) pin=$LLVM_PKG_VERSION ;; esac
