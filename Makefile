@@ -12,7 +12,8 @@
 #   make lint            rustfmt check, import graph without a cycle, the Rust
 #                        declarations of C functions checked against their
 #                        prototypes, the uAPI header against its reference,
-#                        the README, uapi.rs and the syzkaller descriptions, a CLIPPY=1
+#                        the README, uapi.rs and the syzkaller descriptions, the
+#                        mutants and the coverage reasons against the code, a CLIPPY=1
 #                        build without warnings, and rustdoc without a broken
 #                        intra-doc link (make check runs each of these)
 #   make deps            print the Rust modules' import graph (fails on a cycle)
@@ -55,7 +56,7 @@ BUILD := $(ROOT)/build
 PINNED_VARS = $(shell bash -c '. $(ROOT)/scripts/lib.sh && kmake_vars')
 
 .PHONY: all modules lint rustfmt-check deps ffi-check clippy rustdoc check run mutants distro-check deb deb-check coverage fuzz bench clean \
-	install uninstall rust-analyzer kernel-check uapi-doc uapi-doc-check uapi-layout-check syzlang-check mutants-check stress
+	install uninstall rust-analyzer kernel-check uapi-doc uapi-doc-check uapi-layout-check syzlang-check mutants-check unreached-check stress
 
 # make install: DESTDIR is the root everything goes under, modules included.
 DESTDIR ?=
@@ -179,6 +180,11 @@ syzlang-check:
 mutants-check:
 	@$(ROOT)/scripts/lint/mutants-check.sh
 
+# The reasons make coverage gives for lines no test runs still name their
+# lines (scripts/report/unreached-reasons.txt).
+unreached-check:
+	@python3 $(ROOT)/scripts/report/coverage-report.py --check-reasons --root $(ROOT)
+
 # Imports flow one way: driver -> abstractions -> kernel crate, no cycle.
 deps:
 	@python3 $(ROOT)/scripts/lint/import-graph.py $(ROOT)/rust
@@ -188,7 +194,7 @@ ffi-check:
 	@src=$$($(ROOT)/scripts/kernel/fetch-kernel.sh) && python3 $(ROOT)/scripts/lint/ffi-check.py \
 		$(ROOT)/rust $(ROOT)/rust/helpers/helpers.h $$src
 
-lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-check mutants-check \
+lint: rustfmt-check deps ffi-check uapi-doc-check uapi-layout-check syzlang-check mutants-check unreached-check \
 	clippy rustdoc
 
 check:

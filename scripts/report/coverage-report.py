@@ -25,6 +25,10 @@ reason.
 
 Usage: coverage-report.py --ko FENCEBUF.KO --root PROJECT --results LOG... --out DIR
        [--llvm-suffix -22] [--suites A,B] [--compare A B] [--reasons FILE] [--complete]
+       coverage-report.py --check-reasons --root PROJECT [--reasons FILE]
+The second form checks only that every entry of the reasons file still
+names its line's text (make check's host checks, so that moving code fails
+there and not at the next make coverage).
 """
 import argparse
 import os
@@ -324,10 +328,12 @@ def lines_of(sites, frames):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ko", required=True)
+    ap.add_argument("--check-reasons", action="store_true",
+                    help="only check that the reasons file's entries match their lines")
+    ap.add_argument("--ko")
     ap.add_argument("--root", required=True)
-    ap.add_argument("--results", required=True, nargs="+")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--results", nargs="+")
+    ap.add_argument("--out")
     ap.add_argument("--llvm-suffix", default="",
                     help="the LLVM tools' version suffix (Debian's llvm-22: -22)")
     ap.add_argument("--suites", help="only these suites' coverage (comma-separated)")
@@ -340,6 +346,15 @@ def main():
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
                     help="also the lines suite A and suite B ran, side by side")
     args = ap.parse_args()
+    if args.check_reasons:
+        listed, problems = read_reasons(args.reasons, args.root)
+        for p in problems:
+            print("coverage: " + p)
+        if not problems:
+            print("coverage: the %d entries of %s match their lines" % (len(listed), args.reasons))
+        return 1 if problems else 0
+    if not (args.ko and args.results and args.out):
+        ap.error("--ko, --results and --out are required")
 
     funcs = functions(args.ko)
     probes, panics, refs = call_sites(args.ko, funcs)

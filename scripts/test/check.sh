@@ -70,6 +70,8 @@ if [ -z "${FENCEBUF_SKIP_LINT:-}${FENCEBUF_SKIP_HOST:-}" ]; then
 	# Not in make mutants's runs (which skip the lints): a mutated tree
 	# is one the mutants no longer apply to.
 	host_check mutants "${mk[@]}" mutants-check || true
+	# Likewise for the reasons make coverage gives for lines not run.
+	host_check unreached "${mk[@]}" unreached-check || true
 	host_check clippy "${mk[@]}" KDIR="$kdir" PINNED=1 clippy || true
 fi
 built=0
