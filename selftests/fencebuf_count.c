@@ -7,8 +7,11 @@
  *
  *   fencebuf_count [-n N]
  *
- * Every operation runs twice on each implementation; the first round only
- * warms up (first translations, slab growth). Before each measured interval
+ * Every operation runs four times on each implementation; the first round
+ * only warms up (first translations, slab growth), and the report takes
+ * each operation's median over the other three: what else the kernel does
+ * in an interval (a timer tick, an RCU batch landing in one interval or the
+ * idle one) moves a single interval's count by a few percent. Before each measured interval
  * the program sleeps, so that nothing of what came before runs inside it.
  * Each timeline interval also ends with a sleep, so that the operation's
  * deferred frees (RCU callbacks, by which both implementations free fences)
@@ -19,7 +22,7 @@
  * own spread swamped them (a restore read a negative count).
  * Each measured interval is described by a line
  *
- *   @@count {"interval": I, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}
+ *   @@count {"interval": I, "round": R, "impl": "c"|"vfio"|"fencebuf", "op": ..., "n": N}
  *
  * and the module's load address by `@@count-module <address>`. Kernel code
  * only: what userspace runs is the same program for both.
@@ -38,6 +41,9 @@
 #include <linux/sync_file.h>
 
 #include "fencebuf_bench.h"
+
+/* Measured rounds, after one that warms up. */
+#define ROUNDS 3
 
 /* Exporter operations counted per implementation (and buffers revoked). */
 #define EXPORTER_N 200
@@ -71,8 +77,8 @@ static void end(const char *impl, const char *op, long n)
 	fencebuf_count_marker();
 	marks++;
 	if (round_no > 0)
-		printf("@@count {\"interval\": %d, \"impl\": \"%s\", \"op\": \"%s\", \"n\": %ld}\n",
-		       interval, impl, op, n);
+		printf("@@count {\"interval\": %d, \"round\": %d, \"impl\": \"%s\", "
+		       "\"op\": \"%s\", \"n\": %ld}\n", interval, round_no, impl, op, n);
 }
 
 /* end(), after the operation's own deferred work (RCU frees) has run. */
@@ -248,14 +254,14 @@ int main(int argc, char **argv)
 	print_module_base();
 	fencebuf_count_marker();
 	marks++;
-	for (round_no = 0; round_no < 2; round_no++)
+	for (round_no = 0; round_no <= ROUNDS; round_no++)
 		for (k = 0; k < 2; k++)
 			count_timeline(&impls[(k + round_no) % 2], fds, n);
 	open_exporters(ex);
 	imps = calloc(EXPORTER_N, sizeof(int));
 	if (!imps)
 		die("calloc");
-	for (round_no = 0; round_no < 2; round_no++)
+	for (round_no = 0; round_no <= ROUNDS; round_no++)
 		for (k = 0; k < 2; k++)
 			count_exporter(&ex[(k + round_no) % 2], fds, imps, EXPORTER_N);
 	close_exporters(ex);
