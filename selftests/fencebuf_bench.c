@@ -365,8 +365,7 @@ static double memory_per_fence(const struct impl *im)
 	/*
 	 * The other implementation's fences, closed just before, are freed
 	 * by RCU and fput's deferred work: let that finish first, or it
-	 * shrinks this side's growth (the same objects read 0.85x in one run
-	 * and 1.14x in another).
+	 * shrinks this side's growth by whatever lands in the window.
 	 */
 	usleep(200000);
 	before = slab_kb();

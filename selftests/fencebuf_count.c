@@ -11,8 +11,9 @@
  * only warms up (first translations, slab growth), and the report takes
  * each operation's median over the other three: what else the kernel does
  * in an interval (a timer tick, an RCU batch landing in one interval or the
- * idle one) moves a single interval's count by a few percent. Before each measured interval
- * the program sleeps, so that nothing of what came before runs inside it.
+ * idle one) moves a single interval's count by a few percent. Before each
+ * measured interval the program sleeps, so that nothing of what came before
+ * runs inside it.
  * Each timeline interval also ends with a sleep, so that the operation's
  * deferred frees (RCU callbacks, by which both implementations free fences)
  * run inside it, whenever the kernel gets to them; an `idle` interval of the

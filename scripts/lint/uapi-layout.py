@@ -147,25 +147,27 @@ def rust_layout():
 def main(argv):
     (c, c_consts), (rust, rust_consts) = c_layout(argv[1] if len(argv) > 1 else "gcc"), rust_layout()
     problems = []
-    for name in sorted(set(c_consts) | set(rust_consts)):
-        if name not in rust_consts:
-            problems.append(f"{name}: in the header, not in uapi.rs")
-        elif name not in c_consts:
-            problems.append(f"{name}: in uapi.rs, not in the header")
-        elif c_consts[name] != rust_consts[name]:
-            problems.append(f"{name}: {c_consts[name]:#x} in the header, {rust_consts[name]:#x} in uapi.rs")
-    for name in sorted(set(c) | set(rust)):
-        if name not in rust:
-            problems.append(f"struct {name}: in the header, not in uapi.rs")
-        elif name not in c:
-            problems.append(f"struct {name}: in uapi.rs, not in the header")
-        elif c[name] != rust[name]:
-            for i in range(max(len(c[name]), len(rust[name]))):
-                cm = c[name][i] if i < len(c[name]) else None
-                rm = rust[name][i] if i < len(rust[name]) else None
-                if cm != rm:
-                    problems.append(f"struct {name}, member {i}: header (name, offset, size, "
-                                    f"signed) {cm}, uapi.rs {rm}")
+
+    def differing(what, header, ours):
+        """The names on both sides whose entries differ; a name on one side
+        only is a problem of its own."""
+        for name in sorted(set(header) | set(ours)):
+            if name not in ours:
+                problems.append(f"{what}{name}: in the header, not in uapi.rs")
+            elif name not in header:
+                problems.append(f"{what}{name}: in uapi.rs, not in the header")
+            elif header[name] != ours[name]:
+                yield name
+
+    for name in differing("", c_consts, rust_consts):
+        problems.append(f"{name}: {c_consts[name]:#x} in the header, {rust_consts[name]:#x} in uapi.rs")
+    for name in differing("struct ", c, rust):
+        for i in range(max(len(c[name]), len(rust[name]))):
+            cm = c[name][i] if i < len(c[name]) else None
+            rm = rust[name][i] if i < len(rust[name]) else None
+            if cm != rm:
+                problems.append(f"struct {name}, member {i}: header (name, offset, size, "
+                                f"signed) {cm}, uapi.rs {rm}")
     for p in problems:
         print("uapi-layout: " + p, file=sys.stderr)
     if problems:
