@@ -4,12 +4,13 @@
  * the MMIO exporter against VFIO's (vfio-pci's dma-buf export, on a second
  * ivshmem device) and against a direct mapping of the same BAR.
  *
- *   fencebuf_bench [-r REPS] [-t MS] [-q]
+ *   fencebuf_bench [-r REPS] [-t MS] [-q] [-o NAME]
  *
  * Every timeline measurement runs on both implementations, interleaved
  * (C, fencebuf, C, fencebuf, ...) for REPS repetitions (default 5; `make
  * bench` asks for 9) of about MS milliseconds each (default 300); -q is a
- * quick smoke run. Results are
+ * quick smoke run; -o runs only the timeline measurement NAME (say,
+ * wakeup_latency), to look at one row. Results are
  * printed one per line as
  *
  *   @@bench {"name": ..., "impl": "c"|"fencebuf"|"vfio"|"direct", "param": N,
@@ -49,6 +50,7 @@
 static int reps = 5;
 static int window_ms = 300;
 static int quick;
+static const char *only;
 
 static double now(void)
 {
@@ -102,6 +104,17 @@ static void pin_to(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Undo pin_to(): both vCPUs again. */
+static void unpin(void)
+{
+	cpu_set_t all;
+
+	CPU_ZERO(&all);
+	CPU_SET(0, &all);
+	CPU_SET(1, &all);
+	sched_setaffinity(0, sizeof(all), &all);
 }
 
 static void *producer(void *arg)
@@ -160,14 +173,7 @@ static double cycle_two_threads_run(const struct impl *im, int timed)
 	atomic_store(&pc.stop, true);
 	pthread_join(t, NULL);
 	close(pc.tl);
-	{
-		cpu_set_t all;
-
-		CPU_ZERO(&all);
-		CPU_SET(0, &all);
-		CPU_SET(1, &all);
-		sched_setaffinity(0, sizeof(all), &all);
-	}
+	unpin();
 	if (timed)
 		slept_share = 100.0 * slept / (n ? n : 1);
 	return n / (now() - t0);
@@ -274,7 +280,16 @@ static void inc_scaling(const struct impl *im, long n, int rep)
 	free(fds);
 }
 
-/* INC in one thread to poll() returning in another. */
+/*
+ * INC in one thread to poll() returning in another, both on vCPU 0: the
+ * kernel's path from the signal to the woken waiter, and only that.
+ * Unpinned, a repetition's median was about 90 us when the scheduler kept
+ * both threads on one vCPU and 400 to 1,300 us when the waiter slept on the
+ * other, whose wake-up from idle is the host's scheduling of QEMU's vCPU
+ * thread; pinned to the two vCPUs, nearly every repetition took 1,300 us.
+ * Repetitions fell on either side at random, so one implementation's median
+ * could come from one placement and the other's from the other.
+ */
 struct lat {
 	int tl, f;
 	double t_inc;
@@ -285,6 +300,7 @@ static void *incer(void *arg)
 {
 	struct lat *l = arg;
 
+	pin_to(0);
 	while (!atomic_load(&l->go))
 		;
 	usleep(2000);	/* let the waiter block in poll */
@@ -298,6 +314,7 @@ static double wakeup_latency(const struct impl *im)
 	int tl = open_tl(im), i, n = quick ? 20 : 100;
 	double *lat = calloc(n, sizeof(double)), med;
 
+	pin_to(0);
 	for (i = 0; i < n; i++) {
 		struct lat l = { .tl = tl, .f = create(tl, i + 1) };
 		pthread_t t;
@@ -313,6 +330,7 @@ static double wakeup_latency(const struct impl *im)
 		lat[i] -= l.t_inc;
 		close(l.f);
 	}
+	unpin();
 	med = median(lat, n);
 	free(lat);
 	close(tl);
@@ -403,7 +421,7 @@ static void timeline_benchmarks(void)
 	int rep, k, j;
 
 	for (m = 0; m < sizeof(rates) / sizeof(rates[0]); m++)
-		for (rep = 0; rep < reps; rep++)
+		for (rep = 0; rep < reps && (!only || !strcmp(only, rates[m].name)); rep++)
 			for (k = 0; k < 2; k++) {
 				const struct impl *im = &impls[(k + rep) % 2];
 
@@ -413,6 +431,8 @@ static void timeline_benchmarks(void)
 					emit("cycle_2t_waits_slept", im->name, 0, rep,
 					     slept_share, "%");
 			}
+	if (only)
+		return;
 	for (j = 0; j < (quick ? 2 : 4); j++)
 		for (rep = 0; rep < reps; rep++)
 			for (k = 0; k < 2; k++)
@@ -482,13 +502,24 @@ static void exporter_ops(struct exporter *e, int rep)
 	close(fd);
 }
 
-/*
- * Revoke and restore with @nb live buffers of one page, either each
- * attached and mapped by an importer (one importer file each), or each with
- * a CPU mapping touched (fencebuf: the buffer's mmap; VFIO: a mapping of the
- * BAR region at the buffer's offset).
- */
-static void revoke_restore(struct exporter *e, long nb, int cpu, int rep)
+/* What each buffer of a revoke has besides its fd. */
+enum holder {
+	/* Attached and mapped by an importer (one importer file each). */
+	ATTACHED,
+	/*
+	 * A CPU mapping, touched (fencebuf: the buffer's mmap; VFIO: a mapping
+	 * of the BAR region at the buffer's offset).
+	 */
+	CPU_MAPPED,
+	/* Nothing: what revoke costs per buffer before the mappings' part. */
+	BARE,
+};
+
+static const char *const revoke_names[] = { "revoke", "revoke_cpu", "revoke_bare" };
+static const char *const restore_names[] = { "restore", "restore_cpu", "restore_bare" };
+
+/* Revoke and restore with @nb live buffers of one page, each held as @how. */
+static void revoke_restore(struct exporter *e, long nb, enum holder how, int rep)
 {
 	int *fds = calloc(nb, sizeof(int)), *imps = calloc(nb, sizeof(int));
 	uint8_t **maps = calloc(nb, sizeof(uint8_t *));
@@ -502,10 +533,10 @@ static void revoke_restore(struct exporter *e, long nb, int cpu, int rep)
 		uint64_t off = (b % (BAR_LEN / FB_PAGE)) * FB_PAGE;
 
 		fds[b] = export_fd(e, off, FB_PAGE);
-		if (cpu) {
+		if (how == CPU_MAPPED) {
 			maps[b] = cpu_map(e, fds[b], FB_PAGE, off);
 			maps[b][0] = 1;
-		} else {
+		} else if (how == ATTACHED) {
 			imps[b] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
 			if (imps[b] < 0)
 				die(IMP_DEV);
@@ -515,14 +546,14 @@ static void revoke_restore(struct exporter *e, long nb, int cpu, int rep)
 	}
 	t0 = now();
 	set_memory(e, 0);
-	emit(cpu ? "revoke_cpu" : "revoke", e->name, nb, rep, (now() - t0) * 1e6, "us");
+	emit(revoke_names[how], e->name, nb, rep, (now() - t0) * 1e6, "us");
 	t0 = now();
 	set_memory(e, 1);
-	emit(cpu ? "restore_cpu" : "restore", e->name, nb, rep, (now() - t0) * 1e6, "us");
+	emit(restore_names[how], e->name, nb, rep, (now() - t0) * 1e6, "us");
 	for (b = 0; b < nb; b++) {
-		if (cpu)
+		if (how == CPU_MAPPED)
 			munmap(maps[b], FB_PAGE);
-		else
+		else if (how == ATTACHED)
 			close(imps[b]);
 		close(fds[b]);
 	}
@@ -558,17 +589,18 @@ static void exporter_benchmarks(void)
 {
 	static const long bufs[] = { 1, 10, 100, 1000, 10000 };
 	struct exporter ex[2];
-	int rep, j, k, cpu;
+	enum holder how;
+	int rep, j, k;
 
 	open_exporters(ex);
 	for (rep = 0; rep < reps; rep++) {
 		for (k = 0; k < 2; k++)
 			exporter_ops(&ex[(k + rep) % 2], rep);
 		direct_bandwidth(rep);
-		for (cpu = 0; cpu < 2; cpu++)
+		for (how = ATTACHED; how <= BARE; how++)
 			for (j = 0; j < (quick ? 3 : 5); j++)
 				for (k = 0; k < 2; k++)
-					revoke_restore(&ex[(k + rep) % 2], bufs[j], cpu, rep);
+					revoke_restore(&ex[(k + rep) % 2], bufs[j], how, rep);
 	}
 	close_exporters(ex);
 }
@@ -578,7 +610,7 @@ int main(int argc, char **argv)
 	struct rlimit nofile = { 250000, 250000 };
 	int c;
 
-	while ((c = getopt(argc, argv, "r:t:q")) != -1) {
+	while ((c = getopt(argc, argv, "r:t:qo:")) != -1) {
 		switch (c) {
 		case 'r':
 			reps = atoi(optarg);
@@ -586,13 +618,16 @@ int main(int argc, char **argv)
 		case 't':
 			window_ms = atoi(optarg);
 			break;
+		case 'o':
+			only = optarg;
+			break;
 		case 'q':
 			quick = 1;
 			reps = 1;
 			window_ms = 50;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-r REPS] [-t MS] [-q]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-r REPS] [-t MS] [-q] [-o NAME]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -602,7 +637,8 @@ int main(int argc, char **argv)
 	printf("# fencebuf_bench: %d repetitions of %d ms, interleaved C / fencebuf\n",
 	       reps, window_ms);
 	timeline_benchmarks();
-	exporter_benchmarks();
+	if (!only)
+		exporter_benchmarks();
 	printf("# fencebuf_bench: done\n");
 	return 0;
 }

@@ -31,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,46 @@ static void end_settled(const char *impl, const char *op, long n)
 	end(impl, op, n);
 }
 
+/* Wake-ups counted per implementation and round. */
+#define WAKEUP_N 100
+
+/* The other side of count_wakeup(): the INC, after the waiter has slept. */
+static void *waker(void *arg)
+{
+	const int *tl = arg;
+
+	usleep(2000);
+	fencebuf_count_marker();
+	inc(*tl, 1);
+	return NULL;
+}
+
+/*
+ * From an INC in one thread to poll() returning in another that slept on
+ * the fence, one interval each (on the one vCPU: the wake-up, the switch
+ * and poll's return, as the timed row on one vCPU): what the rest of the
+ * iteration runs (thread creation, the sleep) lies outside every interval.
+ */
+static void count_wakeup(const struct impl *im, int tl, unsigned int seqno)
+{
+	pthread_t t;
+	int i, f;
+
+	for (i = 0; i < WAKEUP_N; i++) {
+		f = create(tl, ++seqno);
+		errno = pthread_create(&t, NULL, waker, &tl);
+		if (errno)
+			die("pthread_create");
+		if (fb_poll(f, -1) != 1)
+			die("poll");
+		/* The waker's marker began this interval. */
+		marks++;
+		end(im->name, "wakeup", 1);
+		pthread_join(t, NULL);
+		close(f);
+	}
+}
+
 static void count_timeline(const struct impl *im, int *fds, long n)
 {
 	int tl = open_tl(im), a, b;
@@ -144,6 +185,8 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 	end_settled(im->name, "merge", n);
 	close(a);
 	close(b);
+	inc(tl, 2);
+	count_wakeup(im, tl, 2 * n + 2);
 	close(tl);
 }
 
@@ -151,9 +194,10 @@ static void count_timeline(const struct impl *im, int *fds, long n)
  * The exporter operations of the benchmark on fencebuf's exporter and on
  * VFIO's (fencebuf_vfio.h), n times each: EXPORT + close, importer attach +
  * map + unmap + detach, first touch of a page of a CPU mapping, and revoke
- * and restore of n buffers attached and mapped by importers (per buffer).
+ * and restore of n buffers attached and mapped by importers, then of n
+ * buffers mapped by the CPU (per buffer).
  */
-static void count_exporter(struct exporter *e, int *fds, int *imps, long n)
+static void count_exporter(struct exporter *e, int *fds, int *imps, uint8_t **maps, long n)
 {
 	const long pages = (4 << 20) / FB_PAGE;
 	volatile uint8_t *p;
@@ -209,6 +253,23 @@ static void count_exporter(struct exporter *e, int *fds, int *imps, long n)
 		close(imps[i]);
 		close(fds[i]);
 	}
+
+	/* The same with each buffer mapped by the CPU, and touched. */
+	for (i = 0; i < n; i++) {
+		fds[i] = export_fd(e, (i % pages) * FB_PAGE, FB_PAGE);
+		maps[i] = cpu_map(e, fds[i], FB_PAGE, (i % pages) * FB_PAGE);
+		maps[i][0] = 1;
+	}
+	begin();
+	set_memory(e, 0);
+	end(e->name, "revoke_cpu", n);
+	begin();
+	set_memory(e, 1);
+	end(e->name, "restore_cpu", n);
+	for (i = 0; i < n; i++) {
+		munmap(maps[i], FB_PAGE);
+		close(fds[i]);
+	}
 }
 
 /* The module's load address, for naming its functions. */
@@ -234,6 +295,7 @@ int main(int argc, char **argv)
 	cpu_set_t cpu0;
 	long n = 2000;
 	int *fds, *imps, c, k;
+	uint8_t **maps;
 
 	while ((c = getopt(argc, argv, "n:")) != -1) {
 		if (c != 'n' || (n = atol(optarg)) < 1 || n > 60000) {
@@ -260,11 +322,12 @@ int main(int argc, char **argv)
 			count_timeline(&impls[(k + round_no) % 2], fds, n);
 	open_exporters(ex);
 	imps = calloc(EXPORTER_N, sizeof(int));
-	if (!imps)
+	maps = calloc(EXPORTER_N, sizeof(uint8_t *));
+	if (!imps || !maps)
 		die("calloc");
 	for (round_no = 0; round_no <= ROUNDS; round_no++)
 		for (k = 0; k < 2; k++)
-			count_exporter(&ex[(k + round_no) % 2], fds, imps, EXPORTER_N);
+			count_exporter(&ex[(k + round_no) % 2], fds, imps, maps, EXPORTER_N);
 	close_exporters(ex);
 	printf("# fencebuf_count: done\n");
 	return 0;

@@ -14,12 +14,16 @@ repetition), which cancels the drift of an emulated machine's speed better
 than a ratio of medians.
 
 Usage: bench-report.py RESULTS_LOG OUTDIR
-       bench-report.py --runs RESULTS_JSON...
+       bench-report.py --runs [--counted COUNT_JSON] RESULTS_JSON...
 The second form puts several runs' results.json side by side: each row's
 speed in every run and their median (timed ratios move by up to 10% from
-run to run; a claim about a row rests on the median of several runs).
+run to run; a claim about a row rests on the median of several runs). With
+the counted run's count.json (scripts/report/count-report.py), each row
+below 1.0x is followed by where the counted run finds the same operation's
+difference, cost by cost.
 """
 
+import collections
 import json
 import os
 import re
@@ -34,7 +38,7 @@ LABELS = {
     "cycle_2t_waits_slept": "  timed waits that slept",
     "create_fence": "CREATE_FENCE",
     "merge": "SYNC_IOC_MERGE",
-    "wakeup_latency": "INC to poll() wake-up (median)",
+    "wakeup_latency": "INC to poll() wake-up, one vCPU (median)",
     "slab_per_pending_fence": "slab per pending fence (+ sync_file, file)",
     "create_nth_pending": "CREATE_FENCE with n pending",
     "inc_per_signalled_fence": "INC signalling n fences, per fence (net)",
@@ -47,6 +51,24 @@ LABELS = {
     "restore": "restore, n buffers attached",
     "revoke_cpu": "revoke, n buffers CPU-mapped",
     "restore_cpu": "restore, n buffers CPU-mapped",
+    "revoke_bare": "revoke, n buffers exported only",
+    "restore_bare": "restore, n buffers exported only",
+}
+# The counted operation (count-report.py) of each timed row, if any.
+COUNTED = {
+    "cycle_1t": "cycle",
+    "create_fence": "create_pending",
+    "merge": "merge",
+    "wakeup_latency": "wakeup",
+    "create_nth_pending": "create_pending",
+    "inc_per_signalled_fence": "inc_signal",
+    "export_close": "export_close",
+    "attach_map": "attach_map",
+    "first_touch_fault": "first_touch",
+    "revoke": "revoke",
+    "restore": "restore",
+    "revoke_cpu": "revoke_cpu",
+    "restore_cpu": "restore_cpu",
 }
 SECTIONS = (
     ("timeline: reference = the kernel's C sw_sync, same boot", "c"),
@@ -79,15 +101,75 @@ def fmt(v):
     return f"{v:.3g}"
 
 
+def explain(row):
+    """count-report.py's lines for a counted row: where its difference goes."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import importlib
+    return importlib.import_module("count-report").explain(row, "      ")
+
+
+def per_added_buffer(name, values):
+    """Each side's time per buffer added from the second-largest n to the
+    largest, in each run, and its median over the runs: (n1, n2, fencebuf,
+    reference), or None."""
+    ns = sorted({param for run in values for (n, param) in run if n == name})
+    if len(ns) < 2:
+        return None
+    n1, n2 = ns[-2:]
+    slopes = {"fencebuf": [], "reference": []}
+    for run in values:
+        if (name, n1) in run and (name, n2) in run:
+            for side in slopes:
+                slopes[side].append((run[(name, n2)][side] - run[(name, n1)][side]) / (n2 - n1))
+    if not slopes["fencebuf"]:
+        return None
+    return n1, n2, statistics.median(slopes["fencebuf"]), statistics.median(slopes["reference"])
+
+
+def breakdown(values):
+    """Revoke's time per added buffer by what the buffers hold: exported
+    only, then what an importer's attachment and a CPU mapping add to that."""
+    got = {name: per_added_buffer(name, values)
+           for name in ("revoke_bare", "revoke", "revoke_cpu")}
+    if not all(got.values()):
+        return []
+    n1, n2 = got["revoke_bare"][:2]
+    _, _, bare_fb, bare_ref = got["revoke_bare"]
+    head = f"{'':<44}{'fencebuf':>10}{'VFIO':>10}{'speed':>8}"
+    lines = ["", f"revoke: time per buffer added from n={n1} to n={n2} (us, medians of the runs), "
+             "by what the buffers hold", head, "-" * len(head)]
+
+    def row(label, fb, ref):
+        sp = f"{ref / fb:.2f}x" if fb > 0 and ref > 0 else "-"
+        lines.append(f"{label:<44}{fb:>10.2f}{ref:>10.2f}{sp:>8}")
+    row("exported only", bare_fb, bare_ref)
+    for name, what in (("revoke", "attached + mapped by an importer"),
+                       ("revoke_cpu", "CPU-mapped")):
+        _, _, fb, ref = got[name]
+        row(what, fb, ref)
+        row("  of which the " + ("attachment" if name == "revoke" else "CPU mapping"),
+            fb - bare_fb, ref - bare_ref)
+    return lines
+
+
 def runs(paths):
     """Print every row's speed in each run of `paths`, the median, and the
-    timed targets judged on the medians."""
-    per_run, units = [], {}
+    timed targets judged on the medians; with --counted, what the counted run
+    finds for each row below 1.0x."""
+    counted = {}
+    if paths[:1] == ["--counted"]:
+        with open(paths[1]) as f:
+            counted = {r["op"]: r for r in json.load(f)}
+        paths = paths[2:]
+    per_run, units, values = [], {}, []
     for path in paths:
         with open(path) as f:
             summary = json.load(f)["summary"]
         per_run.append({(r["name"], r["param"], r["reference"]): r["speed"] for r in summary})
         units.update({(r["name"], r["param"], r["reference"]): r["unit"] for r in summary})
+        values.append({(r["name"], r["param"]): {"fencebuf": r["fencebuf"],
+                                                  "reference": r["reference_value"]}
+                       for r in summary if r["reference"] == "vfio"})
     order = {k: i for i, k in enumerate(LABELS)}
     keys = sorted(set().union(*per_run), key=lambda k: (order.get(k[0], 99), k[1]))
     head = f"{'measurement':<46} {'n':>7} " + "".join(f"{'run ' + str(i + 1):>8}"
@@ -118,6 +200,36 @@ def runs(paths):
         lines.append(f"  {target}: {'met' if not below else 'NOT met'} "
                      f"({below} of {len(rows)} rows below 1.0x; lowest {rows[low]:.2f}x: "
                      f"{LABELS.get(low[0], low[0])}{' n=' + str(low[1]) if low[1] else ''})")
+
+    # Each row below 1.0x: its speed in every run (a row above 1.0x in some
+    # run is within the runs' spread), and the counted run's accounting of
+    # the same operation.
+    below = collections.defaultdict(list)
+    for k, v in medians.items():
+        if v < 1.0 and units.get(k) != "%" and k[2] != "direct":
+            below[k[0]].append(k)
+    if below:
+        lines += ["", "rows below 1.0x on the medians: each run's speed, and what the counted "
+                  "run finds for the same operation (instructions per operation; "
+                  "counted.txt's breakdown)"]
+    for name in sorted(below, key=lambda n: list(LABELS).index(n) if n in LABELS else 99):
+        lines.append(f"  {LABELS.get(name, name)}")
+        for k in sorted(below[name], key=lambda k: k[1]):
+            got = [run[k] for run in per_run if run.get(k)]
+            above = sum(1 for v in got if v >= 1.0)
+            lines.append(f"    {'n=' + str(k[1]) + ': ' if k[1] else ''}{medians[k]:.2f}x "
+                         f"(runs: {', '.join('%.2fx' % v for v in got)})"
+                         + (f": at or above 1.0x in {above} of {len(got)} runs" if above else ""))
+        slope = per_added_buffer(name, values) if name.startswith(("revoke", "restore")) else None
+        if slope and slope[0] is not None:
+            n1, n2, fb, ref = slope
+            lines.append(f"    per buffer added from n={n1} to n={n2}: fencebuf {fb:.2f} us, "
+                         f"VFIO {ref:.2f} us ({ref / fb:.2f}x; medians of the runs)")
+        if COUNTED.get(name) in counted:
+            lines += explain(counted[COUNTED[name]])
+        elif counted:
+            lines.append("      (no counted operation)")
+    lines += breakdown(values)
     print("\n".join(lines))
     return 0
 
@@ -185,7 +297,7 @@ def main():
     for r in bw:
         lines.append(f"  mmap {r['name'][:-3]} bandwidth >= 0.95x direct: "
                      f"{'met' if r['speed'] >= 0.95 else 'NOT met'} ({r['speed']:.2f}x)")
-    for name in ("revoke", "revoke_cpu"):
+    for name in ("revoke", "revoke_cpu", "revoke_bare"):
         for impl in ("fencebuf", "vfio"):
             rev = sorted((k[1], v) for k, v in med.items() if k[0] == name and k[2] == impl)
             if len(rev) < 3:
