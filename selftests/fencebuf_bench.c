@@ -280,56 +280,44 @@ static void inc_scaling(const struct impl *im, long n, int rep)
 	free(fds);
 }
 
-/*
- * INC in one thread to poll() returning in another, both on vCPU 0: the
- * kernel's path from the signal to the woken waiter, and only that.
- * Unpinned, a repetition's median was about 90 us when the scheduler kept
- * both threads on one vCPU and 400 to 1,300 us when the waiter slept on the
- * other, whose wake-up from idle is the host's scheduling of QEMU's vCPU
- * thread; pinned to the two vCPUs, nearly every repetition took 1,300 us.
- * Repetitions fell on either side at random, so one implementation's median
- * could come from one placement and the other's from the other.
- */
-struct lat {
-	int tl, f;
-	double t_inc;
-	atomic_int go;
-};
-
-static void *incer(void *arg)
+/* Stamps the INC of a wake-up, in the waker. */
+static void wake_clock(struct wake *w)
 {
-	struct lat *l = arg;
-
-	pin_to(0);
-	while (!atomic_load(&l->go))
-		;
-	usleep(2000);	/* let the waiter block in poll */
-	l->t_inc = now();
-	inc(l->tl, 1);
-	return NULL;
+	w->t_start = now();
 }
 
+/*
+ * INC in one thread to poll() returning in another, both on vCPU 0, as
+ * fencebuf_count.c counts it (fencebuf_bench.h, struct wake): the kernel's
+ * path from the signal to the woken waiter, and only that. Unpinned, a
+ * repetition's median was about 90 us when the scheduler kept both threads
+ * on one vCPU and 400 to 1,300 us when the waiter slept on the other, whose
+ * wake-up from idle is the host's scheduling of QEMU's vCPU thread; pinned
+ * to the two vCPUs, nearly every repetition took 1,300 us. Repetitions fell
+ * on either side at random, so one implementation's median could come from
+ * one placement and the other's from the other.
+ */
 static double wakeup_latency(const struct impl *im)
 {
 	int tl = open_tl(im), i, n = quick ? 20 : 100;
 	double *lat = calloc(n, sizeof(double)), med;
+	struct wake w;
 
+	if (!lat)
+		die("calloc");
 	pin_to(0);
+	wake_init(&w, tl, wake_clock);
 	for (i = 0; i < n; i++) {
-		struct lat l = { .tl = tl, .f = create(tl, i + 1) };
-		pthread_t t;
+		int f = create(tl, i + 1);
 
-		errno = pthread_create(&t, NULL, incer, &l);
-		if (errno)
-			die("pthread_create");
-		atomic_store(&l.go, 1);
-		if (fb_poll(l.f, -1) != 1)
+		wake_begin(&w);
+		if (fb_poll(f, -1) != 1)
 			die("poll");
-		lat[i] = now();
-		pthread_join(t, NULL);
-		lat[i] -= l.t_inc;
-		close(l.f);
+		lat[i] = now() - w.t_start;
+		wake_end(&w);
+		close(f);
 	}
+	wake_fini(&w);
 	unpin();
 	med = median(lat, n);
 	free(lat);

@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fencebuf_sync.h"
 #include "fencebuf_exporter.h"
@@ -60,6 +63,88 @@ static inline void inc(int tl, uint32_t n)
 		errno = -ret;
 		die("INC");
 	}
+}
+
+/* Whether thread @tid of this process sleeps ('S' in its /proc stat). */
+static inline int thread_sleeps(pid_t tid)
+{
+	char path[64], buf[256], *state;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		die(path);
+	buf[n] = '\0';
+	state = strrchr(buf, ')');
+	return state && state[1] == ' ' && state[2] == 'S';
+}
+
+/*
+ * One wake-up, measured the same way by both programs: a second thread
+ * INCs the timeline once the caller sleeps in poll() on a fence it
+ * reaches. The waker yields until then rather than sleeping, so that no
+ * timer of its own fires during the wake-up; after the INC it blocks until
+ * wake_done(), so that the caller runs next whether or not the wake-up
+ * preempted the waker (the caller pins both to one CPU).
+ */
+struct wake {
+	int tl;
+	pid_t waiter;
+	int pipe[2];
+	/* Runs just before the INC: a clock read, or a counting marker. */
+	void (*start)(struct wake *);
+	double t_start;
+	pthread_t thread;
+};
+
+static void *wake_thread(void *arg)
+{
+	struct wake *w = arg;
+	char c;
+
+	while (!thread_sleeps(w->waiter))
+		sched_yield();
+	w->start(w);
+	inc(w->tl, 1);
+	if (read(w->pipe[0], &c, 1) != 1)
+		die("read");
+	return NULL;
+}
+
+static inline void wake_init(struct wake *w, int tl, void (*start)(struct wake *))
+{
+	w->tl = tl;
+	w->waiter = gettid();
+	w->start = start;
+	if (pipe2(w->pipe, O_CLOEXEC))
+		die("pipe");
+}
+
+/* Starts the waker of one wake-up: the caller polls next. */
+static inline void wake_begin(struct wake *w)
+{
+	errno = pthread_create(&w->thread, NULL, wake_thread, w);
+	if (errno)
+		die("pthread_create");
+}
+
+/* After the caller's poll() returned: lets the waker go. */
+static inline void wake_end(struct wake *w)
+{
+	if (write(w->pipe[1], "", 1) != 1)
+		die("write");
+	pthread_join(w->thread, NULL);
+}
+
+static inline void wake_fini(struct wake *w)
+{
+	close(w->pipe[0]);
+	close(w->pipe[1]);
 }
 
 /*

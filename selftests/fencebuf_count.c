@@ -31,7 +31,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,44 +89,41 @@ static void end_settled(const char *impl, const char *op, long n)
 	end(impl, op, n);
 }
 
-/* Wake-ups counted per implementation and round. */
+/* Wake-ups counted per implementation and round, at most. */
 #define WAKEUP_N 100
 
-/* The other side of count_wakeup(): the INC, after the waiter has slept. */
-static void *waker(void *arg)
+/* Begins a wake-up's interval, in the waker. */
+static void wake_marker(struct wake *w)
 {
-	const int *tl = arg;
-
-	usleep(2000);
+	(void)w;
 	fencebuf_count_marker();
-	inc(*tl, 1);
-	return NULL;
 }
 
 /*
  * From an INC in one thread to poll() returning in another that slept on
  * the fence, one interval each (on the one vCPU: the wake-up, the switch
  * and poll's return, as the timed row on one vCPU): what the rest of the
- * iteration runs (thread creation, the sleep) lies outside every interval.
+ * iteration runs (thread creation, the wait for the sleep) lies outside
+ * every interval.
  */
-static void count_wakeup(const struct impl *im, int tl, unsigned int seqno)
+static void count_wakeup(const struct impl *im, int tl, unsigned int seqno, long n)
 {
-	pthread_t t;
+	struct wake w;
 	int i, f;
 
-	for (i = 0; i < WAKEUP_N; i++) {
+	wake_init(&w, tl, wake_marker);
+	for (i = 0; i < n && i < WAKEUP_N; i++) {
 		f = create(tl, ++seqno);
-		errno = pthread_create(&t, NULL, waker, &tl);
-		if (errno)
-			die("pthread_create");
+		wake_begin(&w);
 		if (fb_poll(f, -1) != 1)
 			die("poll");
 		/* The waker's marker began this interval. */
 		marks++;
 		end(im->name, "wakeup", 1);
-		pthread_join(t, NULL);
+		wake_end(&w);
 		close(f);
 	}
+	wake_fini(&w);
 }
 
 static void count_timeline(const struct impl *im, int *fds, long n)
@@ -186,7 +182,7 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 	close(a);
 	close(b);
 	inc(tl, 2);
-	count_wakeup(im, tl, 2 * n + 2);
+	count_wakeup(im, tl, 2 * n + 2, n);
 	close(tl);
 }
 
