@@ -93,6 +93,12 @@ def speed(unit, ours, ref):
     return ours / ref if unit in RATES else ref / ours
 
 
+def times(r):
+    """A speed as "0.99x": three decimals where two would round a speed
+    below 1.0 up to "1.00x", beside a target that says it is not met."""
+    return f"{r:.3f}x" if r < 1.0 and f"{r:.2f}" == "1.00" else f"{r:.2f}x"
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -198,7 +204,7 @@ def runs(paths):
         low = min(rows, key=rows.get)
         below = sum(1 for v in rows.values() if v < 1.0)
         lines.append(f"  {target}: {'met' if not below else 'NOT met'} "
-                     f"({below} of {len(rows)} rows below 1.0x; lowest {rows[low]:.2f}x: "
+                     f"({below} of {len(rows)} rows below 1.0x; lowest {times(rows[low])}: "
                      f"{LABELS.get(low[0], low[0])}{' n=' + str(low[1]) if low[1] else ''})")
 
     # Each row below 1.0x: its speed in every run (a row above 1.0x in some
@@ -217,8 +223,8 @@ def runs(paths):
         for k in sorted(below[name], key=lambda k: k[1]):
             got = [run[k] for run in per_run if run.get(k)]
             above = sum(1 for v in got if v >= 1.0)
-            lines.append(f"    {'n=' + str(k[1]) + ': ' if k[1] else ''}{medians[k]:.2f}x "
-                         f"(runs: {', '.join('%.2fx' % v for v in got)})"
+            lines.append(f"    {'n=' + str(k[1]) + ': ' if k[1] else ''}{times(medians[k])} "
+                         f"(runs: {', '.join(times(v) for v in got)})"
                          + (f": at or above 1.0x in {above} of {len(got)} runs" if above else ""))
         slope = per_added_buffer(name, values) if name.startswith(("revoke", "restore")) else None
         if slope and slope[0] is not None:
@@ -279,7 +285,7 @@ def main():
         if rows:
             w = min(rows, key=lambda r: r["speed"])
             lines.append(f"  {target}: {'met' if w['speed'] >= 1.0 else 'NOT met'} "
-                         f"(lowest {w['speed']:.2f}x: {LABELS.get(w['name'], w['name'])}"
+                         f"(lowest {times(w['speed'])}: {LABELS.get(w['name'], w['name'])}"
                          f"{' n=' + str(w['param']) if w['param'] else ''})")
 
     # Every timed operation of both; the share of waits that slept explains

@@ -70,6 +70,12 @@ EXPORTER_COSTS = [
 ]
 
 
+def times(r):
+    """A ratio as "0.99x": three decimals where two would round a ratio
+    below 1.0 up to "1.00x", beside a target that says it is not met."""
+    return f"{r:.3f}x" if r < 1.0 and f"{r:.2f}" == "1.00" else f"{r:.2f}x"
+
+
 def short(fn):
     """A Rust symbol without its module paths: <TimelineFile as NodeFile>::ioctl."""
     return re.sub(r"\b(?:[a-z_][a-z0-9_]*::)+(?=[A-Z])", "", fn)
@@ -134,7 +140,7 @@ def explain(row, indent):
     a, insns = row["accounting"], row["insns"]
     ratio = insns["ref"] / insns["fencebuf"]
     leak = max(a["costs"].get(LEAK, 0.0), 0.0)
-    head = f"{indent}{row['label']}: {ratio:.2f}x ({insns['fencebuf']:,.0f} against " \
+    head = f"{indent}{row['label']}: {times(ratio)} ({insns['fencebuf']:,.0f} against " \
            f"{insns['ref']:,.0f} instructions)"
     if leak >= 1:
         head += f"; net of {LEAK} ({leak:,.0f}): " \
@@ -381,7 +387,7 @@ def main(argv):
         if rs:
             low = min(rs, key=lambda r: ratio(r["insns"]))
             lines.append(f"  every {what} row >= 1.0x: {'met' if ratio(low['insns']) >= 1.0 else 'NOT met'}"
-                         f" (lowest {ratio(low['insns']):.2f}x: {low['label']})")
+                         f" (lowest {times(ratio(low['insns']))}: {low['label']})")
     # A row below 1.0x says what the difference pays for.
     for r in (r for r in rows if ratio(r["insns"]) < 1.0):
         lines += explain(r, "  ")
