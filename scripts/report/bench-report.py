@@ -107,13 +107,6 @@ def fmt(v):
     return f"{v:.3g}"
 
 
-def explain(row):
-    """count-report.py's lines for a counted row: where its difference goes."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import importlib
-    return importlib.import_module("count-report").explain(row, "      ")
-
-
 def per_added_buffer(name, values):
     """Each side's time per buffer added from the second-largest n to the
     largest, in each run, and its median over the runs: (n1, n2, fencebuf,
@@ -232,7 +225,7 @@ def runs(paths):
             lines.append(f"    per buffer added from n={n1} to n={n2}: fencebuf {fb:.2f} us, "
                          f"VFIO {ref:.2f} us ({ref / fb:.2f}x; medians of the runs)")
         if COUNTED.get(name) in counted:
-            lines += explain(counted[COUNTED[name]])
+            lines += ["      " + line for line in counted[COUNTED[name]]["explanation"]]
         elif counted:
             lines.append("      (no counted operation)")
     lines += breakdown(values)
