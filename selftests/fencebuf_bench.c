@@ -45,7 +45,6 @@
 /* The same BAR through sysfs: write-combined where the kernel has PAT. */
 #define RESOURCE_WC "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2_wc"
 #define RESOURCE_UC "/sys/bus/pci/devices/" FB_PCI_ADDR "/resource2"
-#define BAR_LEN (4 << 20)
 
 static int reps = 5;
 static int window_ms = 300;
@@ -490,64 +489,20 @@ static void exporter_ops(struct exporter *e, int rep)
 	close(fd);
 }
 
-/* What each buffer of a revoke has besides its fd. */
-enum holder {
-	/* Attached and mapped by an importer (one importer file each). */
-	ATTACHED,
-	/*
-	 * A CPU mapping, touched (fencebuf: the buffer's mmap; VFIO: a mapping
-	 * of the BAR region at the buffer's offset).
-	 */
-	CPU_MAPPED,
-	/* Nothing: what revoke costs per buffer before the mappings' part. */
-	BARE,
-};
-
-static const char *const revoke_names[] = { "revoke", "revoke_cpu", "revoke_bare" };
-static const char *const restore_names[] = { "restore", "restore_cpu", "restore_bare" };
-
 /* Revoke and restore with @nb live buffers of one page, each held as @how. */
 static void revoke_restore(struct exporter *e, long nb, enum holder how, int rep)
 {
-	int *fds = calloc(nb, sizeof(int)), *imps = calloc(nb, sizeof(int));
-	uint8_t **maps = calloc(nb, sizeof(uint8_t *));
+	struct held h;
 	double t0;
-	__u64 len;
-	long b;
 
-	if (!fds || !imps || !maps)
-		die("calloc");
-	for (b = 0; b < nb; b++) {
-		uint64_t off = (b % (BAR_LEN / FB_PAGE)) * FB_PAGE;
-
-		fds[b] = export_fd(e, off, FB_PAGE);
-		if (how == CPU_MAPPED) {
-			maps[b] = cpu_map(e, fds[b], FB_PAGE, off);
-			maps[b][0] = 1;
-		} else if (how == ATTACHED) {
-			imps[b] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
-			if (imps[b] < 0)
-				die(IMP_DEV);
-			imp_ioctl(imps[b], FBIMP_IOC_ATTACH, &fds[b]);
-			imp_ioctl(imps[b], FBIMP_IOC_MAP, &len);
-		}
-	}
+	hold_buffers(&h, e, nb, how);
 	t0 = now();
 	set_memory(e, 0);
 	emit(revoke_names[how], e->name, nb, rep, (now() - t0) * 1e6, "us");
 	t0 = now();
 	set_memory(e, 1);
 	emit(restore_names[how], e->name, nb, rep, (now() - t0) * 1e6, "us");
-	for (b = 0; b < nb; b++) {
-		if (how == CPU_MAPPED)
-			munmap(maps[b], FB_PAGE);
-		else if (how == ATTACHED)
-			close(imps[b]);
-		close(fds[b]);
-	}
-	free(fds);
-	free(imps);
-	free(maps);
+	release_buffers(&h);
 }
 
 static void direct_bandwidth(int rep)

@@ -222,4 +222,77 @@ static inline void imp_ioctl(int imp, unsigned long cmd, void *arg)
 		die("importer ioctl");
 }
 
+/* The BAR both exporters export from (ivshmem's memory BAR). */
+#define BAR_LEN (4 << 20)
+
+/* What each buffer of a revoke has besides its fd. */
+enum holder {
+	/* Attached and mapped by an importer (one importer file each). */
+	ATTACHED,
+	/*
+	 * A CPU mapping, touched (fencebuf: the buffer's mmap; VFIO: a mapping
+	 * of the BAR region at the buffer's offset).
+	 */
+	CPU_MAPPED,
+	/* Nothing: what revoke costs per buffer before the mappings' part. */
+	BARE,
+};
+
+/* The operations' names, by holder, in both programs' reports. */
+static const char *const revoke_names[] = { "revoke", "revoke_cpu", "revoke_bare" };
+static const char *const restore_names[] = { "restore", "restore_cpu", "restore_bare" };
+
+/* @n live one-page buffers of @e, each held as @how. */
+struct held {
+	long n;
+	enum holder how;
+	int *fds, *imps;
+	uint8_t **maps;
+};
+
+static inline void hold_buffers(struct held *h, struct exporter *e, long n, enum holder how)
+{
+	__u64 len;
+	long b;
+
+	h->n = n;
+	h->how = how;
+	h->fds = calloc(n, sizeof(int));
+	h->imps = calloc(n, sizeof(int));
+	h->maps = calloc(n, sizeof(uint8_t *));
+	if (!h->fds || !h->imps || !h->maps)
+		die("calloc");
+	for (b = 0; b < n; b++) {
+		uint64_t off = (b % (BAR_LEN / FB_PAGE)) * FB_PAGE;
+
+		h->fds[b] = export_fd(e, off, FB_PAGE);
+		if (how == CPU_MAPPED) {
+			h->maps[b] = cpu_map(e, h->fds[b], FB_PAGE, off);
+			h->maps[b][0] = 1;
+		} else if (how == ATTACHED) {
+			h->imps[b] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
+			if (h->imps[b] < 0)
+				die(IMP_DEV);
+			imp_ioctl(h->imps[b], FBIMP_IOC_ATTACH, &h->fds[b]);
+			imp_ioctl(h->imps[b], FBIMP_IOC_MAP, &len);
+		}
+	}
+}
+
+static inline void release_buffers(struct held *h)
+{
+	long b;
+
+	for (b = 0; b < h->n; b++) {
+		if (h->how == CPU_MAPPED)
+			munmap(h->maps[b], FB_PAGE);
+		else if (h->how == ATTACHED)
+			close(h->imps[b]);
+		close(h->fds[b]);
+	}
+	free(h->fds);
+	free(h->imps);
+	free(h->maps);
+}
+
 #endif /* FENCEBUF_BENCH_H */

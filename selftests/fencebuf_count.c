@@ -191,13 +191,15 @@ static void count_timeline(const struct impl *im, int *fds, long n)
  * VFIO's (fencebuf_vfio.h), n times each: EXPORT + close, importer attach +
  * map + unmap + detach, first touch of a page of a CPU mapping, and revoke
  * and restore of n buffers attached and mapped by importers, then of n
- * buffers mapped by the CPU (per buffer).
+ * buffers mapped by the CPU, then of n buffers only exported (per buffer).
  */
-static void count_exporter(struct exporter *e, int *fds, int *imps, uint8_t **maps, long n)
+static void count_exporter(struct exporter *e, long n)
 {
-	const long pages = (4 << 20) / FB_PAGE;
+	const long pages = BAR_LEN / FB_PAGE;
 	volatile uint8_t *p;
+	enum holder how;
 	int fd, importer;
+	struct held h;
 	__u64 len;
 	long i;
 
@@ -231,40 +233,15 @@ static void count_exporter(struct exporter *e, int *fds, int *imps, uint8_t **ma
 	munmap((void *)p, pages * FB_PAGE);
 	close(fd);
 
-	for (i = 0; i < n; i++) {
-		fds[i] = export_fd(e, (i % pages) * FB_PAGE, FB_PAGE);
-		imps[i] = open(IMP_DEV, O_RDWR | O_CLOEXEC);
-		if (imps[i] < 0)
-			die(IMP_DEV);
-		imp_ioctl(imps[i], FBIMP_IOC_ATTACH, &fds[i]);
-		imp_ioctl(imps[i], FBIMP_IOC_MAP, &len);
-	}
-	begin();
-	set_memory(e, 0);
-	end(e->name, "revoke", n);
-	begin();
-	set_memory(e, 1);
-	end(e->name, "restore", n);
-	for (i = 0; i < n; i++) {
-		close(imps[i]);
-		close(fds[i]);
-	}
-
-	/* The same with each buffer mapped by the CPU, and touched. */
-	for (i = 0; i < n; i++) {
-		fds[i] = export_fd(e, (i % pages) * FB_PAGE, FB_PAGE);
-		maps[i] = cpu_map(e, fds[i], FB_PAGE, (i % pages) * FB_PAGE);
-		maps[i][0] = 1;
-	}
-	begin();
-	set_memory(e, 0);
-	end(e->name, "revoke_cpu", n);
-	begin();
-	set_memory(e, 1);
-	end(e->name, "restore_cpu", n);
-	for (i = 0; i < n; i++) {
-		munmap(maps[i], FB_PAGE);
-		close(fds[i]);
+	for (how = ATTACHED; how <= BARE; how++) {
+		hold_buffers(&h, e, n, how);
+		begin();
+		set_memory(e, 0);
+		end(e->name, revoke_names[how], n);
+		begin();
+		set_memory(e, 1);
+		end(e->name, restore_names[how], n);
+		release_buffers(&h);
 	}
 }
 
@@ -290,8 +267,7 @@ int main(int argc, char **argv)
 	struct exporter ex[2];
 	cpu_set_t cpu0;
 	long n = 2000;
-	int *fds, *imps, c, k;
-	uint8_t **maps;
+	int *fds, c, k;
 
 	while ((c = getopt(argc, argv, "n:")) != -1) {
 		if (c != 'n' || (n = atol(optarg)) < 1 || n > 60000) {
@@ -301,7 +277,7 @@ int main(int argc, char **argv)
 	}
 	if (setrlimit(RLIMIT_NOFILE, &nofile))
 		die("setrlimit(RLIMIT_NOFILE)");
-	fds = calloc(n > EXPORTER_N ? n : EXPORTER_N, sizeof(int));
+	fds = calloc(n, sizeof(int));
 	if (!fds)
 		die("calloc");
 	/* One vCPU; the other only takes its timer ticks. */
@@ -317,13 +293,9 @@ int main(int argc, char **argv)
 		for (k = 0; k < 2; k++)
 			count_timeline(&impls[(k + round_no) % 2], fds, n);
 	open_exporters(ex);
-	imps = calloc(EXPORTER_N, sizeof(int));
-	maps = calloc(EXPORTER_N, sizeof(uint8_t *));
-	if (!imps || !maps)
-		die("calloc");
 	for (round_no = 0; round_no <= ROUNDS; round_no++)
 		for (k = 0; k < 2; k++)
-			count_exporter(&ex[(k + round_no) % 2], fds, imps, maps, EXPORTER_N);
+			count_exporter(&ex[(k + round_no) % 2], EXPORTER_N);
 	close_exporters(ex);
 	printf("# fencebuf_count: done\n");
 	return 0;

@@ -69,6 +69,8 @@ COUNTED = {
     "restore": "restore",
     "revoke_cpu": "revoke_cpu",
     "restore_cpu": "restore_cpu",
+    "revoke_bare": "revoke_bare",
+    "restore_bare": "restore_bare",
 }
 SECTIONS = (
     ("timeline: reference = the kernel's C sw_sync, same boot", "c"),

@@ -44,12 +44,14 @@ OPS = {
     "restore": "restore, per attached buffer",
     "revoke_cpu": "revoke, per CPU-mapped buffer",
     "restore_cpu": "restore, per CPU-mapped buffer",
+    "revoke_bare": "revoke, per exported-only buffer",
+    "restore_bare": "restore, per exported-only buffer",
 }
 # Timeline operations whose intervals end without the settling sleep.
 UNSETTLED = {"wakeup"}
 # Each operation's reference implementation.
 EXPORTER_OPS = {"export_close", "attach_map", "first_touch", "revoke", "restore", "revoke_cpu",
-                "restore_cpu"}
+                "restore_cpu", "revoke_bare", "restore_bare"}
 REFERENCE = {op: "vfio" if op in EXPORTER_OPS else "c" for op in OPS}
 SHOWN = 8
 # What fencebuf's exporter does that VFIO's does not, by the kernel
