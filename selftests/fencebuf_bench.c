@@ -288,13 +288,10 @@ static void wake_clock(struct wake *w)
 /*
  * INC in one thread to poll() returning in another, both on vCPU 0, as
  * fencebuf_count.c counts it (fencebuf_bench.h, struct wake): the kernel's
- * path from the signal to the woken waiter, and only that. Unpinned, a
- * repetition's median was about 90 us when the scheduler kept both threads
- * on one vCPU and 400 to 1,300 us when the waiter slept on the other, whose
- * wake-up from idle is the host's scheduling of QEMU's vCPU thread; pinned
- * to the two vCPUs, nearly every repetition took 1,300 us. Repetitions fell
- * on either side at random, so one implementation's median could come from
- * one placement and the other's from the other.
+ * path from the signal to the woken waiter, and only that. A waiter on the
+ * other vCPU sleeps on an idle vCPU, whose wake-up is the host scheduling
+ * QEMU's thread, many times the kernel's path; unpinned, the threads
+ * shared a vCPU in some repetitions and not in others.
  */
 static double wakeup_latency(const struct impl *im)
 {

@@ -89,7 +89,7 @@ static inline int thread_sleeps(pid_t tid)
  * INCs the timeline once the caller sleeps in poll() on a fence it
  * reaches. The waker yields until then rather than sleeping, so that no
  * timer of its own fires during the wake-up; after the INC it blocks until
- * wake_done(), so that the caller runs next whether or not the wake-up
+ * wake_end(), so that the caller runs next whether or not the wake-up
  * preempted the waker (the caller pins both to one CPU).
  */
 struct wake {
