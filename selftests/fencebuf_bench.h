@@ -102,7 +102,7 @@ struct wake {
 	pthread_t thread;
 };
 
-static void *wake_thread(void *arg)
+static inline void *wake_thread(void *arg)
 {
 	struct wake *w = arg;
 	char c;

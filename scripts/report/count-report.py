@@ -111,6 +111,22 @@ def symbols(system_map, module_ko, module_base):
     return syms
 
 
+def own_code(ref, fb, skip=()):
+    """Each side's own code, per operation: the instructions of the
+    functions only it runs (fencebuf's module, the C sw_sync, VFIO's
+    exporter, and the kernel functions only one of them calls), but those
+    in `skip`; the rest is the code both share (system calls, files, the
+    slab allocator, ...)."""
+    own = {"ref": 0.0, "fencebuf": 0.0}
+    for fn in (set(ref) | set(fb)) - set(skip):
+        r_, f_ = ref.get(fn, 0.0), fb.get(fn, 0.0)
+        if r_ > 0.5 and f_ < 0.5:
+            own["ref"] += r_
+        elif f_ > 0.5 and r_ < 0.5:
+            own["fencebuf"] += f_
+    return own
+
+
 def accounting(op, ref_fns, fb_fns, n):
     """Where fencebuf's instructions per operation differ from the
     reference's: for exporter operations, what each cost of EXPORTER_COSTS
@@ -123,15 +139,7 @@ def accounting(op, ref_fns, fb_fns, n):
         for what, fns in EXPORTER_COSTS:
             costs[what] = sum(fb.get(fn, 0.0) - ref.get(fn, 0.0) for fn in fns)
             grouped.update(fns)
-    own = {"ref": 0.0, "fencebuf": 0.0}
-    for fn in set(ref) | set(fb):
-        r_, f_ = ref.get(fn, 0.0), fb.get(fn, 0.0)
-        if fn in grouped:
-            continue
-        if r_ > 0.5 and f_ < 0.5:
-            own["ref"] += r_
-        elif f_ > 0.5 and r_ < 0.5:
-            own["fencebuf"] += f_
+    own = own_code(ref, fb, grouped)
     diff = sum(fb.values()) - sum(ref.values())
     shared = diff - sum(costs.values()) - (own["fencebuf"] - own["ref"])
     return {"difference": diff, "costs": costs, "own": own, "shared": shared}
@@ -329,18 +337,8 @@ def main(argv):
         diff = collections.Counter()
         for fn in set(by_fn[ic]) | set(by_fn[ifb]):
             diff[fn] = (by_fn[ifb][fn] - by_fn[ic][fn]) / n
-        # Each side's own code: the instructions of the functions only it
-        # runs (fencebuf's module, the C sw_sync, VFIO's exporter, and the
-        # kernel functions only one of them calls); the rest is the code
-        # both share (system calls, files, the slab allocator, ...).
-        own = {"ref": 0.0, "fencebuf": 0.0}
-        for fn in set(insns_by_fn[ic]) | set(insns_by_fn[ifb]):
-            r_, f_ = insns_by_fn[ic][fn] / n, insns_by_fn[ifb][fn] / n
-            if r_ > 0.5 and f_ < 0.5:
-                own["ref"] += r_
-            elif f_ > 0.5 and r_ < 0.5:
-                own["fencebuf"] += f_
-        row["own_insns"] = own
+        row["own_insns"] = own_code({fn: v / n for fn, v in insns_by_fn[ic].items()},
+                                    {fn: v / n for fn, v in insns_by_fn[ifb].items()})
         row["accounting"] = accounting(op, insns_by_fn[ic], insns_by_fn[ifb], n)
         # Where the difference goes, as the targets say it; bench-report.py
         # repeats it under the timed rows of the same operation.
