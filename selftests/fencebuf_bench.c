@@ -297,24 +297,26 @@ static double wakeup_latency(const struct impl *im)
 {
 	int tl = open_tl(im), i, n = quick ? 20 : 100;
 	double *lat = calloc(n, sizeof(double)), med;
+	int *f = calloc(n, sizeof(int));
 	struct wake w;
 
-	if (!lat)
+	if (!lat || !f)
 		die("calloc");
 	pin_to(0);
 	wake_init(&w, tl, wake_clock);
 	for (i = 0; i < n; i++) {
-		int f = create(tl, i + 1);
-
+		f[i] = create(tl, i + 1);
 		wake_begin(&w);
-		if (fb_poll(f, -1) != 1)
+		if (fb_poll(f[i], -1) != 1)
 			die("poll");
 		lat[i] = now() - w.t_start;
-		wake_end(&w);
-		close(f);
 	}
 	wake_fini(&w);
 	unpin();
+	/* Closed after the last: their deferred frees run in no wake-up. */
+	for (i = 0; i < n; i++)
+		close(f[i]);
+	free(f);
 	med = median(lat, n);
 	free(lat);
 	close(tl);

@@ -85,12 +85,15 @@ static inline int thread_sleeps(pid_t tid)
 }
 
 /*
- * One wake-up, measured the same way by both programs: a second thread
- * INCs the timeline once the caller sleeps in poll() on a fence it
- * reaches. The waker yields until then rather than sleeping, so that no
- * timer of its own fires during the wake-up; after the INC it blocks until
- * wake_end(), so that the caller runs next whether or not the wake-up
- * preempted the waker (the caller pins both to one CPU).
+ * Wake-ups, measured the same way by both programs: a second thread INCs
+ * the timeline once the caller sleeps in poll() on a fence it reaches.
+ * The waker yields until then rather than sleeping, so that no timer of
+ * its own fires during the wake-up; after the INC it blocks for the next
+ * round, so that the caller runs next whether or not the wake-up preempted
+ * the waker (the caller pins both to one CPU). One waker serves every
+ * wake-up: a thread per wake-up left its exit's deferred frees (RCU
+ * callbacks, a grace period) to run inside the next wake-ups, in about
+ * half of them.
  */
 struct wake {
 	int tl;
@@ -107,15 +110,19 @@ static inline void *wake_thread(void *arg)
 	struct wake *w = arg;
 	char c;
 
-	while (!thread_sleeps(w->waiter))
-		sched_yield();
-	w->start(w);
-	inc(w->tl, 1);
-	if (read(w->pipe[0], &c, 1) != 1)
-		die("read");
-	return NULL;
+	for (;;) {
+		if (read(w->pipe[0], &c, 1) != 1)
+			die("read");
+		if (c == 'q')
+			return NULL;
+		while (!thread_sleeps(w->waiter))
+			sched_yield();
+		w->start(w);
+		inc(w->tl, 1);
+	}
 }
 
+/* Starts the waker, on the caller's CPUs: pin the caller first. */
 static inline void wake_init(struct wake *w, int tl, void (*start)(struct wake *))
 {
 	w->tl = tl;
@@ -123,26 +130,27 @@ static inline void wake_init(struct wake *w, int tl, void (*start)(struct wake *
 	w->start = start;
 	if (pipe2(w->pipe, O_CLOEXEC))
 		die("pipe");
-}
-
-/* Starts the waker of one wake-up: the caller polls next. */
-static inline void wake_begin(struct wake *w)
-{
 	errno = pthread_create(&w->thread, NULL, wake_thread, w);
 	if (errno)
 		die("pthread_create");
 }
 
-/* After the caller's poll() returned: lets the waker go. */
-static inline void wake_end(struct wake *w)
+static inline void wake_send(struct wake *w, char c)
 {
-	if (write(w->pipe[1], "", 1) != 1)
+	if (write(w->pipe[1], &c, 1) != 1)
 		die("write");
-	pthread_join(w->thread, NULL);
+}
+
+/* Lets the waker INC once the caller sleeps: the caller polls next. */
+static inline void wake_begin(struct wake *w)
+{
+	wake_send(w, 'g');
 }
 
 static inline void wake_fini(struct wake *w)
 {
+	wake_send(w, 'q');
+	pthread_join(w->thread, NULL);
 	close(w->pipe[0]);
 	close(w->pipe[1]);
 }

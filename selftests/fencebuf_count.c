@@ -103,27 +103,28 @@ static void wake_marker(struct wake *w)
  * From an INC in one thread to poll() returning in another that slept on
  * the fence, one interval each (on the one vCPU: the wake-up, the switch
  * and poll's return, as the timed row on one vCPU): what the rest of the
- * iteration runs (thread creation, the wait for the sleep) lies outside
- * every interval.
+ * iteration runs (the waker's wait for the sleep) lies outside every
+ * interval.
  */
 static void count_wakeup(const struct impl *im, int tl, unsigned int seqno, long n)
 {
+	int f[WAKEUP_N], i, k = n < WAKEUP_N ? n : WAKEUP_N;
 	struct wake w;
-	int i, f;
 
 	wake_init(&w, tl, wake_marker);
-	for (i = 0; i < n && i < WAKEUP_N; i++) {
-		f = create(tl, ++seqno);
+	for (i = 0; i < k; i++) {
+		f[i] = create(tl, ++seqno);
 		wake_begin(&w);
-		if (fb_poll(f, -1) != 1)
+		if (fb_poll(f[i], -1) != 1)
 			die("poll");
 		/* The waker's marker began this interval. */
 		marks++;
 		end(im->name, "wakeup", 1);
-		wake_end(&w);
-		close(f);
 	}
 	wake_fini(&w);
+	/* Closed after the last: their deferred frees run in no wake-up. */
+	for (i = 0; i < k; i++)
+		close(f[i]);
 }
 
 static void count_timeline(const struct impl *im, int *fds, long n)

@@ -70,6 +70,14 @@ EXPORTER_COSTS = [
      ("unmap_mapping_range", "unmap_mapping_pages", "unmap_mapping_range_tree",
       "mapping_rmap_tree_iter_first", "mapping_rmap_tree_iter_next", "down_read", "up_read")),
 ]
+# What fencebuf's timeline does that sw_sync's does not, likewise.
+TIMELINE_COSTS = [
+    ("each fence's own lock, taken inside the timeline's, where sw_sync's fences share "
+     "the timeline's",
+     ("_raw_spin_lock", "_raw_spin_unlock", "_raw_spin_lock_irq", "_raw_spin_unlock_irq",
+      "_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore")),
+]
+COSTS = {"vfio": EXPORTER_COSTS, "c": TIMELINE_COSTS}
 
 
 def times(r):
@@ -81,6 +89,17 @@ def times(r):
 def short(fn):
     """A Rust symbol without its module paths: <TimelineFile as NodeFile>::ioctl."""
     return re.sub(r"\b(?:[a-z_][a-z0-9_]*::)+(?=[A-Z])", "", fn)
+
+
+def terse(fn):
+    """short(), without generic arguments that are plain type names:
+    <Callbacks>::map_dma_buf."""
+    fn = short(fn).removeprefix("fencebuf: ")
+    while True:
+        t = re.sub(r"(?<=[A-Za-z])<[A-Za-z_0-9, ]+>", "", fn)
+        if t == fn:
+            return t
+        fn = t
 
 
 def symbols(system_map, module_ko, module_base):
@@ -111,38 +130,43 @@ def symbols(system_map, module_ko, module_base):
     return syms
 
 
-def own_code(ref, fb, skip=()):
-    """Each side's own code, per operation: the instructions of the
-    functions only it runs (fencebuf's module, the C sw_sync, VFIO's
-    exporter, and the kernel functions only one of them calls), but those
-    in `skip`; the rest is the code both share (system calls, files, the
-    slab allocator, ...)."""
-    own = {"ref": 0.0, "fencebuf": 0.0}
+def own_functions(ref, fb, skip=()):
+    """Each side's own code, per operation, by function: the functions only
+    it runs (fencebuf's module, the C sw_sync, VFIO's exporter, and the
+    kernel functions only one of them calls), but those in `skip`; the rest
+    is the code both share (system calls, files, the slab allocator, ...)."""
+    own = {"ref": {}, "fencebuf": {}}
     for fn in (set(ref) | set(fb)) - set(skip):
         r_, f_ = ref.get(fn, 0.0), fb.get(fn, 0.0)
         if r_ > 0.5 and f_ < 0.5:
-            own["ref"] += r_
+            own["ref"][fn] = r_
         elif f_ > 0.5 and r_ < 0.5:
-            own["fencebuf"] += f_
+            own["fencebuf"][fn] = f_
     return own
+
+
+def own_code(ref, fb, skip=()):
+    """Each side's own code, per operation, in all (own_functions())."""
+    return {side: sum(fns.values()) for side, fns in own_functions(ref, fb, skip).items()}
 
 
 def accounting(op, ref_fns, fb_fns, n):
     """Where fencebuf's instructions per operation differ from the
-    reference's: for exporter operations, what each cost of EXPORTER_COSTS
-    adds; then the own code of each side outside those costs, and the code
-    both run. The parts add up to the difference."""
+    reference's: what each of the reference's COSTS adds; then the own code
+    of each side outside those costs, by function, and the code both run.
+    The parts add up to the difference."""
     ref = {fn: v / n for fn, v in ref_fns.items()}
     fb = {fn: v / n for fn, v in fb_fns.items()}
     costs, grouped = {}, set()
-    if REFERENCE[op] == "vfio":
-        for what, fns in EXPORTER_COSTS:
-            costs[what] = sum(fb.get(fn, 0.0) - ref.get(fn, 0.0) for fn in fns)
-            grouped.update(fns)
-    own = own_code(ref, fb, grouped)
+    for what, fns in COSTS[REFERENCE[op]]:
+        costs[what] = sum(fb.get(fn, 0.0) - ref.get(fn, 0.0) for fn in fns)
+        grouped.update(fns)
+    by_fn = own_functions(ref, fb, grouped)
+    own = {side: sum(fns.values()) for side, fns in by_fn.items()}
     diff = sum(fb.values()) - sum(ref.values())
     shared = diff - sum(costs.values()) - (own["fencebuf"] - own["ref"])
-    return {"difference": diff, "costs": costs, "own": own, "shared": shared}
+    return {"difference": diff, "costs": costs, "own": own, "own_by_function": by_fn,
+            "shared": shared}
 
 
 def explain(row, indent):
@@ -162,6 +186,14 @@ def explain(row, indent):
     o = a["own"]
     lines.append(f"{indent}  {o['fencebuf'] - o['ref']:>+7,.0f}  own code: "
                  f"{o['fencebuf']:,.0f} against {o['ref']:,.0f}")
+    # Each side's own functions, largest first: what the own code does.
+    # Below 2 instructions per operation, a function is an interrupt's or
+    # the scheduler's that ran in one side's interval only.
+    for side, name in (("fencebuf", "fencebuf"), ("ref", row["reference"])):
+        fns = sorted(((terse(fn), v) for fn, v in a["own_by_function"][side].items()
+                      if v >= 2), key=lambda kv: -kv[1])
+        lines.append(f"{indent}{'':11}{name}: " +
+                     (", ".join(f"{fn} {v:,.0f}" for fn, v in fns) or "none"))
     lines.append(f"{indent}  {a['shared']:>+7,.0f}  code both run")
     return lines
 
