@@ -23,6 +23,7 @@ up; it fails otherwise.
 
 import bisect
 import collections
+import functools
 import json
 import os
 import re
@@ -91,10 +92,21 @@ def short(fn):
     return re.sub(r"\b(?:[a-z_][a-z0-9_]*::)+(?=[A-Z])", "", fn)
 
 
+@functools.cache
+def demangled(fn):
+    """A kernel crate function's name from System.map (Rust's v0 mangling,
+    "_R..."), as the module's names are, without crate hashes."""
+    if not fn.startswith("_R"):
+        return fn
+    out = subprocess.run(["c++filt", "-s", "rust", fn], capture_output=True, text=True)
+    name = out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else fn
+    return re.sub(r"\[[0-9a-f]+\]", "", name)
+
+
 def terse(fn):
     """short(), without generic arguments that are plain type names:
     <Callbacks>::map_dma_buf."""
-    fn = short(fn).removeprefix("fencebuf: ")
+    fn = short(demangled(fn)).removeprefix("fencebuf: ")
     while True:
         t = re.sub(r"(?<=[A-Za-z])<[A-Za-z_0-9, ]+>", "", fn)
         if t == fn:
@@ -184,7 +196,10 @@ def explain(row, indent):
         if what != LEAK and abs(d) >= 1:
             lines.append(f"{indent}  {d:>+7,.0f}  {what}")
     o = a["own"]
-    lines.append(f"{indent}  {o['fencebuf'] - o['ref']:>+7,.0f}  own code: "
+    # Own code outside the costs above: the table's own column, less the
+    # costs' functions that only one side ran.
+    lines.append(f"{indent}  {o['fencebuf'] - o['ref']:>+7,.0f}  own code"
+                 f"{' outside those' if len(lines) > 1 else ''}: "
                  f"{o['fencebuf']:,.0f} against {o['ref']:,.0f}")
     # Each side's own functions, largest first: what the own code does.
     # Below 2 instructions per operation, a function is an interrupt's or
@@ -394,16 +409,16 @@ def main(argv):
              "idle interval of the same settling sleep",
              "the wake-up: one interval per wake-up, from the INC to poll() returning, "
              "the median of each side's intervals (n = 1)"]
-    head = f"{'operation':<38}{'n':>6}{'ref insns':>10}{'fencebuf':>10}{'ratio':>7}" \
-           f"{'ref blks':>10}{'fencebuf':>10}{'ratio':>7}{'ref own':>9}{'fencebuf':>10}"
+    head = f"{'operation':<42}{'n':>6}{'ref insns':>10}{'fencebuf':>10}{'ratio':>8}" \
+           f"{'ref blks':>10}{'fencebuf':>10}{'ratio':>8}{'ref own':>9}{'fencebuf':>10}"
     for ref, title in (("c", "timeline: reference = the kernel's C sw_sync"),
                        ("vfio", "exporter: reference = VFIO's dma-buf export")):
         lines += ["", title, head, "-" * len(head)]
         for r in (r for r in rows if r["reference"] == ref):
-            lines.append(f"{r['label']:<38}{r['n']:>6}{r['insns']['ref']:>10,.0f}"
-                         f"{r['insns']['fencebuf']:>10,.0f}{ratio(r['insns']):>6.2f}x"
+            lines.append(f"{r['label']:<42}{r['n']:>6}{r['insns']['ref']:>10,.0f}"
+                         f"{r['insns']['fencebuf']:>10,.0f}{times(ratio(r['insns'])):>8}"
                          f"{r['blocks']['ref']:>10,.0f}{r['blocks']['fencebuf']:>10,.0f}"
-                         f"{ratio(r['blocks']):>6.2f}x"
+                         f"{times(ratio(r['blocks'])):>8}"
                          f"{r['own_insns']['ref']:>9,.0f}{r['own_insns']['fencebuf']:>10,.0f}")
     lines += ["", "own: instructions in functions only that side runs (its own code, and "
               "kernel code only it calls); the rest is code both run",
