@@ -139,8 +139,14 @@ impl<T> Buffer<T> {
 
     /// Revokes or restores access to the buffer. Only the revoke protocol
     /// calls this, with the buffer's reservation lock held.
-    pub(super) fn set_revoked(&self, revoked: bool) {
-        self.access.lock().revoked = revoked;
+    ///
+    /// Returns whether mappings or kernel mappings were out as it did. No
+    /// new one can be made while access stays revoked, so a revoke that
+    /// found none out need not [wait](Self::wait_unmapped) for any.
+    pub(super) fn set_revoked(&self, revoked: bool) -> bool {
+        let mut access = self.access.lock();
+        access.revoked = revoked;
+        access.maps + access.vmaps != 0
     }
 
     /// Waits, until `deadline` at most, until importers have unmapped every

@@ -13,9 +13,10 @@
 //!    dentry is dying is skipped, never waited for: it has no file left,
 //!    so no importer and no CPU mapping.
 //! 2. Without the device lock, for each pinned buffer: wait for its fences,
-//!    zap its CPU mappings, and wait until importers have unmapped. Every
-//!    wait of every buffer shares one deadline, so a revoke takes at most
-//!    about one timeout, however many buffers it has.
+//!    zap its CPU mappings, and, if importers or the kernel had it mapped
+//!    when it was marked, wait until they have unmapped. Every wait of
+//!    every buffer shares one deadline, so a revoke takes at most about one
+//!    timeout, however many buffers it has.
 //!
 //! Nothing here reaches a buffer's file, which may already be freed while
 //! the buffer lives (see `dma_buf`): the buffer, its reservation object
@@ -162,10 +163,10 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
         let mut guard = self.guard;
         guard.set_revoked(true);
         for listed in guard.buffers() {
-            mark(&listed, true);
+            let mapped = mark(&listed, true);
             // A buffer whose dentry is dying has no file, so no importer
             // and no CPU mapping left: nothing to finish.
-            if let Some(pinned) = PinnedBuffer::new(&listed) {
+            if let Some(pinned) = PinnedBuffer::new(&listed, mapped) {
                 // Cannot fail: there is room for every buffer on the list,
                 // and the list cannot grow while the device lock is held.
                 let _ = pins.push_within_capacity(pinned);
@@ -178,7 +179,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
             finish(
                 pin.object(),
                 || pin.zap_cpu_mappings(),
-                pinned.buffer(),
+                pinned.mapped.then(|| pinned.buffer()),
                 &deadline,
                 &mut outcome,
             );
@@ -196,12 +197,12 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
         guard.set_revoked(true);
         let mut outcome = RevokeOutcome::default();
         for listed in guard.buffers() {
-            mark(&listed, true);
+            let mapped = mark(&listed, true);
             let object = listed.object();
             finish(
                 object,
                 || object.zap_cpu_mappings(),
-                listed.buffer(),
+                mapped.then(|| listed.buffer()),
                 &deadline,
                 &mut outcome,
             );
@@ -228,6 +229,8 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
 struct PinnedBuffer<T> {
     pin: DmaBufPin,
     buffer: NonNull<Buffer<T>>,
+    /// Whether mappings were out when the buffer was marked revoked.
+    mapped: bool,
 }
 
 // SAFETY: It hands out `&Buffer<T>` and its pin, both usable from any
@@ -238,8 +241,9 @@ unsafe impl<T: Send + Sync> Sync for PinnedBuffer<T> {}
 
 impl<T> PinnedBuffer<T> {
     /// `listed`, pinned to outlive the device lock, unless its last dentry
-    /// reference is gone and it is being released.
-    fn new(listed: &ListedBuffer<'_, T>) -> Option<Self> {
+    /// reference is gone and it is being released; `mapped` as [`mark`]
+    /// returned it.
+    fn new(listed: &ListedBuffer<'_, T>, mapped: bool) -> Option<Self> {
         let pin = listed.object().try_pin()?;
         // INVARIANT: The pin keeps the buffer's dentry, so its `release`,
         // which frees the `BufPriv` this buffer is in, cannot run while the
@@ -247,6 +251,7 @@ impl<T> PinnedBuffer<T> {
         Some(Self {
             pin,
             buffer: NonNull::from(listed.buffer()),
+            mapped,
         })
     }
 
@@ -259,23 +264,26 @@ impl<T> PinnedBuffer<T> {
 }
 
 /// Marks one buffer revoked (or not) and invalidates its importers'
-/// mappings, under its reservation lock.
+/// mappings, under its reservation lock: whether mappings were out as it
+/// was marked (see [`Buffer::set_revoked`]).
 // Inline: it is restore's whole loop body (counted by `make bench`).
 #[inline]
-fn mark<T>(listed: &ListedBuffer<'_, T>, revoked: bool) {
+fn mark<T>(listed: &ListedBuffer<'_, T>, revoked: bool) -> bool {
     let locked = listed.object().lock();
-    listed.buffer().set_revoked(revoked);
+    let mapped = listed.buffer().set_revoked(revoked);
     locked.invalidate_mappings();
+    mapped
 }
 
 /// The second half of a buffer's revoke: wait for its fences, zap its CPU
 /// mappings (`zap`: through a pin where there is one, which needs no
-/// reference to the inode), wait until importers have unmapped; no wait
-/// past `deadline`.
+/// reference to the inode), and wait until importers have unmapped if
+/// mappings were out when it was marked (`mapped`, the buffer then); no
+/// wait past `deadline`.
 fn finish<T>(
     object: DmaBufObject<'_>,
     zap: impl FnOnce(),
-    buffer: &Buffer<T>,
+    mapped: Option<&Buffer<T>>,
     deadline: &Deadline,
     outcome: &mut RevokeOutcome,
 ) {
@@ -284,7 +292,7 @@ fn finish<T>(
         outcome.fences_pending += 1;
     }
     zap();
-    if !buffer.wait_unmapped(deadline) {
+    if mapped.is_some_and(|buffer| !buffer.wait_unmapped(deadline)) {
         outcome.still_mapped += 1;
     }
 }
