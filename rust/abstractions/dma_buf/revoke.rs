@@ -179,7 +179,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
             finish(
                 pin.object(),
                 || pin.zap_cpu_mappings(),
-                pinned.mapped.then(|| pinned.buffer()),
+                pinned.mapped(),
                 &deadline,
                 &mut outcome,
             );
@@ -225,12 +225,13 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
 ///
 /// # Invariants
 ///
-/// `buffer` is the buffer of `pin`'s dma-buf, alive while `pin` is.
+/// `mapped`, if set, is the buffer of `pin`'s dma-buf, alive while `pin`
+/// is.
 struct PinnedBuffer<T> {
     pin: DmaBufPin,
-    buffer: NonNull<Buffer<T>>,
-    /// Whether mappings were out when the buffer was marked revoked.
-    mapped: bool,
+    /// The buffer, if mappings were out when it was marked revoked: the
+    /// only thing the second pass needs of it is to wait for them.
+    mapped: Option<NonNull<Buffer<T>>>,
 }
 
 // SAFETY: It hands out `&Buffer<T>` and its pin, both usable from any
@@ -250,16 +251,16 @@ impl<T> PinnedBuffer<T> {
         // pin lives.
         Some(Self {
             pin,
-            buffer: NonNull::from(listed.buffer()),
-            mapped,
+            mapped: mapped.then(|| NonNull::from(listed.buffer())),
         })
     }
 
-    /// The buffer, with its access gate.
-    fn buffer(&self) -> &Buffer<T> {
+    /// The buffer, with its access gate, if mappings were out when it was
+    /// marked revoked.
+    fn mapped(&self) -> Option<&Buffer<T>> {
         // SAFETY: Alive while the pin is (type invariant), and `self`
         // borrows the pin.
-        unsafe { self.buffer.as_ref() }
+        self.mapped.map(|buffer| unsafe { buffer.as_ref() })
     }
 }
 
