@@ -18,7 +18,7 @@ use crate::abstractions::{
         IoPfn,
         IoRange, //
     },
-    pci::P2pProvider,
+    pci::BarRanges,
     vma::{
         Fault,
         FaultResult, //
@@ -29,88 +29,6 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*, //
 };
-
-/// Ranges of one BAR, checked against it: what a buffer maps.
-///
-/// # Invariants
-///
-/// Every range is non-empty, page aligned and inside the BAR (the
-/// provider checked that); `size` is their total length, at most
-/// `isize::MAX`.
-#[derive(PartialEq)]
-pub(crate) struct BarRanges {
-    region: u32,
-    /// Physical addresses, in the order userspace gave the ranges.
-    ranges: Ranges,
-    size: usize,
-}
-
-/// One range inline (what most buffers are: no allocation), or several.
-/// A list is never built for one range, so equal lists compare equal.
-#[derive(PartialEq)]
-enum Ranges {
-    One(IoRange),
-    Many(KVec<IoRange>),
-}
-
-impl Ranges {
-    fn as_slice(&self) -> &[IoRange] {
-        match self {
-            Ranges::One(range) => core::slice::from_ref(range),
-            Ranges::Many(ranges) => ranges,
-        }
-    }
-}
-
-impl BarRanges {
-    /// VFIO's `validate_dmabuf_input`, plus bounds: `n` (at least one)
-    /// non-empty, page aligned ranges inside BAR `region`, whose provider is
-    /// `bar`, each `(offset, length)` given by `next`, no overflow.
-    pub(crate) fn check(
-        region: u32,
-        bar: &P2pProvider,
-        n: usize,
-        mut next: impl FnMut() -> Result<(u64, u64)>,
-    ) -> Result<Self> {
-        if n == 0 {
-            return Err(EINVAL);
-        }
-        let mut size: usize = 0;
-        let mut range = || -> Result<IoRange> {
-            let (offset, length) = next()?;
-            check_pages(offset, length)?;
-            let range = bar.range(offset, length)?;
-            size = size.checked_add(range.len()).ok_or(EOVERFLOW)?;
-            Ok(range)
-        };
-        let ranges = if n == 1 {
-            Ranges::One(range()?)
-        } else {
-            let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
-            for _ in 0..n {
-                ranges.push(range()?, GFP_KERNEL)?;
-            }
-            Ranges::Many(ranges)
-        };
-        // dma-buf sizes and DMA IOVA ranges are limited to what fits below
-        // the sign bit (the core warns on larger IOVA requests).
-        // CAST: `isize::MAX` is positive.
-        if size > isize::MAX as usize {
-            return Err(EOVERFLOW);
-        }
-        // INVARIANT: checked above.
-        Ok(Self {
-            region,
-            ranges,
-            size,
-        })
-    }
-
-    /// The BAR.
-    pub(crate) fn region(&self) -> u32 {
-        self.region
-    }
-}
 
 /// Checks that a range of `length` bytes at `offset` is whole pages, and
 /// not empty: `EINVAL` otherwise (VFIO's `validate_dmabuf_input`).
@@ -128,7 +46,9 @@ pub(crate) fn check_pages(offset: u64, length: u64) -> Result {
 pub(crate) struct BufferKey {
     /// File flags of the dma-buf: a reuse must not widen access.
     pub(crate) open_flags: u32,
-    /// The BAR and the ranges of it, compared by physical address.
+    /// The BAR.
+    pub(crate) region: u32,
+    /// The ranges of it, compared by physical address.
     pub(crate) ranges: BarRanges,
 }
 
@@ -136,17 +56,12 @@ pub(crate) struct BufferKey {
 pub(crate) struct MmioBuffer {
     key: BufferKey,
     write_combine: bool,
-    provider: P2pProvider,
 }
 
 impl MmioBuffer {
     /// A buffer over the ranges of `key`.
-    pub(crate) fn new(key: BufferKey, write_combine: bool, provider: P2pProvider) -> Self {
-        Self {
-            key,
-            write_combine,
-            provider,
-        }
+    pub(crate) fn new(key: BufferKey, write_combine: bool) -> Self {
+        Self { key, write_combine }
     }
 
     /// What identifies the buffer.
@@ -156,13 +71,13 @@ impl MmioBuffer {
 
     /// Size in bytes.
     pub(crate) fn size(&self) -> usize {
-        self.key.ranges.size
+        self.key.ranges.size()
     }
 
     /// The page frame that holds byte `offset` of the buffer.
     fn pfn(&self, mut offset: usize) -> Option<IoPfn> {
         // At most `max_ranges` steps, never more.
-        for r in self.key.ranges.ranges.as_slice() {
+        for r in self.key.ranges.as_slice() {
             if offset < r.len() {
                 return r.pfn(offset);
             }
@@ -181,8 +96,7 @@ impl DmaBufOps for MmioBuffer {
     }
 
     fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
-        self.provider
-            .map(attach, self.key.ranges.ranges.as_slice(), dir)
+        self.key.ranges.map(attach, dir)
     }
 
     fn cpu_write_combine(&self) -> bool {
@@ -201,9 +115,6 @@ impl DmaBufOps for MmioBuffer {
 
     fn io_range(&self) -> Option<IoRange> {
         // One kernel mapping must be virtually contiguous: one range.
-        match self.key.ranges.ranges {
-            Ranges::One(range) => Some(range),
-            Ranges::Many(_) => None,
-        }
+        self.key.ranges.single()
     }
 }

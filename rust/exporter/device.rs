@@ -15,7 +15,7 @@
 //! `BufferList::inner` and `Buffer::access`).
 
 use super::buffer::{
-    BarRanges,
+    check_pages,
     BufferKey,
     MmioBuffer, //
 };
@@ -29,6 +29,7 @@ use crate::abstractions::{
         memory_decode,
         set_memory_decode,
         BarKind,
+        BarRanges,
         P2pProvider,
         NUM_BARS, //
     }, //
@@ -135,18 +136,23 @@ impl MmioDevice {
     }
 
     /// Checks `n` ranges of BAR `region`, each `(offset, length)` given by
-    /// `next`: `ENODEV` if the BAR is not exportable, then as
-    /// [`BarRanges::check`].
+    /// `next`: `ENODEV` if the BAR is not exportable, `EINVAL` if a range is
+    /// not whole pages (VFIO's `validate_dmabuf_input`), then as
+    /// [`BarRanges::new`].
     pub(crate) fn bar_ranges(
         &self,
         region: u32,
         n: usize,
-        next: impl FnMut() -> Result<(u64, u64)>,
+        mut next: impl FnMut() -> Result<(u64, u64)>,
     ) -> Result<BarRanges> {
         // CAST: `u32` to `usize` is lossless.
         let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
         let provider = bar.provider.as_ref().ok_or(ENODEV)?;
-        BarRanges::check(region, provider, n, next)
+        BarRanges::new(provider, n, || {
+            let (offset, length) = next()?;
+            check_pages(offset, length)?;
+            Ok((offset, length))
+        })
     }
 
     /// Exports the ranges of `req`: a new buffer, or with `reuse` one with
@@ -157,9 +163,8 @@ impl MmioDevice {
         let region = self
             .regions
             // CAST: `u32` to `usize` is lossless.
-            .get(key.ranges.region() as usize)
+            .get(key.region as usize)
             .ok_or(ENODEV)?;
-        let provider = region.provider.as_ref().ok_or(ENODEV)?;
 
         let mut guard = self.buffers.lock();
         if guard.state().gone {
@@ -173,7 +178,7 @@ impl MmioDevice {
             }
         }
         let open_flags = key.open_flags;
-        let buffer = MmioBuffer::new(key, region.kind.prefetch, provider.clone());
+        let buffer = MmioBuffer::new(key, region.kind.prefetch);
         let size = buffer.size();
         guard.export(buffer, size, open_flags)
     }

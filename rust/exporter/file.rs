@@ -155,6 +155,7 @@ impl ExporterFile {
         let buf = self.dev.export(ExportRequest {
             key: BufferKey {
                 open_flags: req.open_flags & !flags::O_CLOEXEC,
+                region: req.region,
                 ranges,
             },
             reuse: req.flags & FENCEBUF_EXPORT_REUSE != 0,

@@ -38,14 +38,20 @@ extern "C" {
 pub(super) fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
     // `From<DataDirection>` exists for both 7.2's `dma_data_direction` (an
     // integer) and 7.3's (a newtype enum); their constants are spelt apart.
-    [
-        DataDirection::Bidirectional,
-        DataDirection::ToDevice,
-        DataDirection::FromDevice,
-        DataDirection::None,
-    ]
-    .into_iter()
-    .find(|&d| bindings::dma_data_direction::from(d) == dir)
+    // Compared one by one, most common first: a search of an array of them
+    // builds the array on the stack at every map and unmap.
+    let is = |d: DataDirection| bindings::dma_data_direction::from(d) == dir;
+    if is(DataDirection::Bidirectional) {
+        Some(DataDirection::Bidirectional)
+    } else if is(DataDirection::ToDevice) {
+        Some(DataDirection::ToDevice)
+    } else if is(DataDirection::FromDevice) {
+        Some(DataDirection::FromDevice)
+    } else if is(DataDirection::None) {
+        Some(DataDirection::None)
+    } else {
+        None
+    }
 }
 
 /// A scatterlist mapping MMIO ranges for one attachment; freed on drop.

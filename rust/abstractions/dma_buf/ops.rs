@@ -44,7 +44,7 @@ use kernel::{
 ///     }
 ///
 ///     fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
-///         self.provider.map(attach, self.ranges(), dir)
+///         self.ranges.map(attach, dir)
 ///     }
 ///
 ///     fn cpu_write_combine(&self) -> bool {

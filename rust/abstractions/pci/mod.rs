@@ -27,6 +27,7 @@ pub(crate) use command::{
 #[cfg(all(fencebuf_kunit, CONFIG_KUNIT = "y"))]
 pub(crate) use p2pdma::range_within;
 pub(crate) use p2pdma::{
+    BarRanges,
     P2pProvider,
     ProviderOwner, //
 };

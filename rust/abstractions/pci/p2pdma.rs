@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Peer-to-peer DMA to a PCI BAR: the provider of a BAR, and mapping ranges
-//! of it for an importer.
+//! Peer-to-peer DMA to a PCI BAR: the provider of a BAR, and ranges of it,
+//! checked against it once, that an importer maps.
 //!
 //! C header: [`include/linux/pci-p2pdma.h`](srctree/include/linux/pci-p2pdma.h).
 //!
@@ -107,42 +107,124 @@ impl Drop for ProviderOwner<'_> {
 impl P2pProvider {
     /// The `len` bytes at `offset` into the BAR: `EINVAL` if empty or not
     /// inside it, `EOVERFLOW` if the end overflows.
-    pub(crate) fn range(&self, offset: u64, len: u64) -> Result<IoRange> {
+    fn range(&self, offset: u64, len: u64) -> Result<IoRange> {
         let len = range_within(self.bar.len(), offset, len)?;
         // SAFETY: Non-empty and inside the BAR (just checked), a memory BAR
         // (`P2pProvider`'s invariant).
         Ok(unsafe { IoRange::new(PhysRange::new(self.bar.addr() + offset, len)) })
     }
+}
 
-    /// Maps `ranges` of the provider's BAR, concatenated, for the importer of
-    /// `attach`. The reservation lock of the buffer must be held (the core
-    /// holds it around `map_dma_buf`).
-    ///
-    /// Fails with `ENODEV` once the device was unbound, `EINVAL` if a range
-    /// is not in this BAR or the importer cannot reach the BAR peer to peer.
-    pub(crate) fn map(
-        &self,
-        attach: &Attachment,
-        ranges: &[IoRange],
-        dir: DataDirection,
-    ) -> Result<SgTable> {
-        let mut size: usize = 0;
-        for r in ranges {
-            let inside = r.addr() >= self.bar.addr()
-                // CAST: `usize` to `u64` is lossless.
-                && r.addr() + r.len() as u64 <= self.bar.addr() + self.bar.len() as u64;
-            if !inside {
-                return Err(EINVAL);
-            }
-            size = size.checked_add(r.len()).ok_or(EOVERFLOW)?;
+/// Ranges of one provider's BAR, in the order given: what a buffer maps.
+///
+/// The ranges are checked against the BAR once, here, and kept with the
+/// provider they were checked against: mapping them needs no second check.
+///
+/// # Invariants
+///
+/// Every range is non-empty and inside `provider`'s BAR; `size` is their
+/// total length, at most `isize::MAX`.
+pub(crate) struct BarRanges {
+    provider: P2pProvider,
+    ranges: Ranges,
+    size: usize,
+}
+
+/// One range inline (what most buffers are: no allocation), or several.
+/// A list is never built for one range, so equal lists compare equal.
+#[derive(PartialEq)]
+enum Ranges {
+    One(IoRange),
+    Many(KVec<IoRange>),
+}
+
+impl BarRanges {
+    /// `n` (at least one) ranges of `provider`'s BAR, each `(offset,
+    /// length)` given by `next`: `EINVAL` if there are none or one is empty
+    /// or not inside the BAR, `EOVERFLOW` if an end or the total overflows.
+    pub(crate) fn new(
+        provider: &P2pProvider,
+        n: usize,
+        mut next: impl FnMut() -> Result<(u64, u64)>,
+    ) -> Result<Self> {
+        if n == 0 {
+            return Err(EINVAL);
         }
-        let slot = self.slot.lock();
+        let mut size: usize = 0;
+        let mut range = || -> Result<IoRange> {
+            let (offset, length) = next()?;
+            let range = provider.range(offset, length)?;
+            size = size.checked_add(range.len()).ok_or(EOVERFLOW)?;
+            Ok(range)
+        };
+        let ranges = if n == 1 {
+            Ranges::One(range()?)
+        } else {
+            let mut ranges = KVec::with_capacity(n, GFP_KERNEL)?;
+            for _ in 0..n {
+                ranges.push(range()?, GFP_KERNEL)?;
+            }
+            Ranges::Many(ranges)
+        };
+        // dma-buf sizes and DMA IOVA ranges are limited to what fits below
+        // the sign bit (the core warns on larger IOVA requests).
+        // CAST: `isize::MAX` is positive.
+        if size > isize::MAX as usize {
+            return Err(EOVERFLOW);
+        }
+        // INVARIANT: each range came from `provider.range()`; `size` is
+        // their total, checked above.
+        Ok(Self {
+            provider: provider.clone(),
+            ranges,
+            size,
+        })
+    }
+
+    /// The ranges, in the order given.
+    pub(crate) fn as_slice(&self) -> &[IoRange] {
+        match &self.ranges {
+            Ranges::One(range) => core::slice::from_ref(range),
+            Ranges::Many(ranges) => ranges,
+        }
+    }
+
+    /// Their total length in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The range, if there is only one.
+    pub(crate) fn single(&self) -> Option<IoRange> {
+        match self.ranges {
+            Ranges::One(range) => Some(range),
+            Ranges::Many(_) => None,
+        }
+    }
+
+    /// Maps the ranges, concatenated, for the importer of `attach`. The
+    /// reservation lock of the buffer must be held (the core holds it
+    /// around `map_dma_buf`).
+    ///
+    /// Fails with `ENODEV` once the device was unbound, `EINVAL` if the
+    /// importer cannot reach the BAR peer to peer.
+    pub(crate) fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
+        let slot = self.provider.slot.lock();
         let provider = slot.as_ref().ok_or(ENODEV)?;
+        let ranges = IoRange::as_phys(self.as_slice());
         // SAFETY: The provider is valid while the slot holds it, and the
-        // slot's lock is held; the ranges are inside the provider's BAR
-        // (checked above) and `size` is their total; the reservation lock is
+        // slot's lock is held; the ranges are inside the provider's BAR and
+        // `size` is their total (type invariant); the reservation lock is
         // held (caller's contract, asserted by the callee).
-        unsafe { SgTable::map_phys(attach, provider.0, IoRange::as_phys(ranges), size, dir) }
+        unsafe { SgTable::map_phys(attach, provider.0, ranges, self.size, dir) }
+    }
+}
+
+/// Ranges compare by physical address: equal ranges are of the same BAR,
+/// so of the same provider.
+impl PartialEq for BarRanges {
+    fn eq(&self, other: &Self) -> bool {
+        self.ranges == other.ranges
     }
 }
 
