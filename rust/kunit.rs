@@ -21,9 +21,11 @@ mod tests {
                 FenceSignaller,
                 PendingFences, //
             },
-            pci::range_within,
+            pci::{
+                check_pages,
+                range_within, //
+            },
         },
-        exporter::check_pages,
         params::{
             is_group_name,
             is_node_mode, //

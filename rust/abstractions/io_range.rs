@@ -55,8 +55,9 @@ impl PartialEq for PhysRange {
 ///
 /// # Invariants
 ///
-/// `[addr, addr + len)` is inside one memory BAR of a PCI device: I/O
-/// memory, not RAM.
+/// `[addr, addr + len)` is whole pages inside one memory BAR of a PCI
+/// device: I/O memory, not RAM, and so is every page that holds a byte of
+/// it ([`IoPfn`]).
 #[repr(transparent)]
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) struct IoRange(PhysRange);
@@ -64,7 +65,8 @@ pub(crate) struct IoRange(PhysRange);
 impl IoRange {
     /// # Safety
     ///
-    /// `range` is non-empty and inside one memory BAR of a PCI device.
+    /// `range` is non-empty, whole pages (page-aligned start and length)
+    /// and inside one memory BAR of a PCI device.
     pub(crate) unsafe fn new(range: PhysRange) -> Self {
         // INVARIANT: the caller's guarantee.
         Self(range)

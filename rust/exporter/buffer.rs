@@ -30,17 +30,6 @@ use kernel::{
     prelude::*, //
 };
 
-/// Checks that a range of `length` bytes at `offset` is whole pages, and
-/// not empty: `EINVAL` otherwise (VFIO's `validate_dmabuf_input`).
-pub(crate) fn check_pages(offset: u64, length: u64) -> Result {
-    // CAST: `usize` to `u64` is lossless.
-    let page = PAGE_SIZE as u64;
-    if length == 0 || offset % page != 0 || length % page != 0 {
-        return Err(EINVAL);
-    }
-    Ok(())
-}
-
 /// What makes two buffers the same, for EXPORT's reuse flag.
 #[derive(PartialEq)]
 pub(crate) struct BufferKey {

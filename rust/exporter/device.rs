@@ -15,7 +15,6 @@
 //! `BufferList::inner` and `Buffer::access`).
 
 use super::buffer::{
-    check_pages,
     BufferKey,
     MmioBuffer, //
 };
@@ -136,23 +135,18 @@ impl MmioDevice {
     }
 
     /// Checks `n` ranges of BAR `region`, each `(offset, length)` given by
-    /// `next`: `ENODEV` if the BAR is not exportable, `EINVAL` if a range is
-    /// not whole pages (VFIO's `validate_dmabuf_input`), then as
+    /// `next`: `ENODEV` if the BAR is not exportable, then as
     /// [`BarRanges::new`].
     pub(crate) fn bar_ranges(
         &self,
         region: u32,
         n: usize,
-        mut next: impl FnMut() -> Result<(u64, u64)>,
+        next: impl FnMut() -> Result<(u64, u64)>,
     ) -> Result<BarRanges> {
         // CAST: `u32` to `usize` is lossless.
         let bar = self.regions.get(region as usize).ok_or(ENODEV)?;
         let provider = bar.provider.as_ref().ok_or(ENODEV)?;
-        BarRanges::new(provider, n, || {
-            let (offset, length) = next()?;
-            check_pages(offset, length)?;
-            Ok((offset, length))
-        })
+        BarRanges::new(provider, n, next)
     }
 
     /// Exports the ranges of `req`: a new buffer, or with `reuse` one with

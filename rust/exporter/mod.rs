@@ -12,6 +12,3 @@ mod file;
 mod pci;
 
 pub(crate) use pci::FencebufPci;
-
-#[cfg(all(fencebuf_kunit, CONFIG_KUNIT = "y"))]
-pub(crate) use buffer::check_pages;

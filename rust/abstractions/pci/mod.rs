@@ -25,7 +25,10 @@ pub(crate) use command::{
     MemEnabled, //
 };
 #[cfg(all(fencebuf_kunit, CONFIG_KUNIT = "y"))]
-pub(crate) use p2pdma::range_within;
+pub(crate) use p2pdma::{
+    check_pages,
+    range_within, //
+};
 pub(crate) use p2pdma::{
     BarRanges,
     P2pProvider,

@@ -29,6 +29,7 @@ use kernel::{
     dma::DataDirection,
     error::to_result,
     new_mutex,
+    page::PAGE_SIZE,
     pci,
     prelude::*,
     sync::{
@@ -105,12 +106,17 @@ impl Drop for ProviderOwner<'_> {
 }
 
 impl P2pProvider {
-    /// The `len` bytes at `offset` into the BAR: `EINVAL` if empty or not
-    /// inside it, `EOVERFLOW` if the end overflows.
+    /// The `len` bytes at `offset` into the BAR: `EINVAL` if empty, not
+    /// whole pages or not inside it, `EOVERFLOW` if the end overflows.
     fn range(&self, offset: u64, len: u64) -> Result<IoRange> {
+        // Whole pages: a CPU mapping maps a range's pages whole, and the
+        // page that holds the end of a range that ends mid-page holds what
+        // comes after it, past a BAR smaller than a page.
+        check_pages(offset, len)?;
         let len = range_within(self.bar.len(), offset, len)?;
-        // SAFETY: Non-empty and inside the BAR (just checked), a memory BAR
-        // (`P2pProvider`'s invariant).
+        // SAFETY: Non-empty, whole pages and inside the BAR (just checked),
+        // a memory BAR (`P2pProvider`'s invariant); a BAR that holds a page
+        // is aligned to its size, so its pages are whole pages too.
         Ok(unsafe { IoRange::new(PhysRange::new(self.bar.addr() + offset, len)) })
     }
 }
@@ -122,8 +128,8 @@ impl P2pProvider {
 ///
 /// # Invariants
 ///
-/// Every range is non-empty and inside `provider`'s BAR; `size` is their
-/// total length, at most `isize::MAX`.
+/// Every range is non-empty, whole pages and inside `provider`'s BAR;
+/// `size` is their total length, at most `isize::MAX`.
 pub(crate) struct BarRanges {
     provider: P2pProvider,
     ranges: Ranges,
@@ -140,8 +146,9 @@ enum Ranges {
 
 impl BarRanges {
     /// `n` (at least one) ranges of `provider`'s BAR, each `(offset,
-    /// length)` given by `next`: `EINVAL` if there are none or one is empty
-    /// or not inside the BAR, `EOVERFLOW` if an end or the total overflows.
+    /// length)` given by `next`: `EINVAL` if there are none or one is
+    /// empty, not whole pages or not inside the BAR, `EOVERFLOW` if an end
+    /// or the total overflows.
     pub(crate) fn new(
         provider: &P2pProvider,
         n: usize,
@@ -226,6 +233,17 @@ impl PartialEq for BarRanges {
     fn eq(&self, other: &Self) -> bool {
         self.ranges == other.ranges
     }
+}
+
+/// Checks that a range of `length` bytes at `offset` is whole pages, and
+/// not empty: `EINVAL` otherwise (VFIO's `validate_dmabuf_input`).
+pub(crate) fn check_pages(offset: u64, length: u64) -> Result {
+    // CAST: `usize` to `u64` is lossless.
+    let page = PAGE_SIZE as u64;
+    if length == 0 || offset % page != 0 || length % page != 0 {
+        return Err(EINVAL);
+    }
+    Ok(())
 }
 
 /// The length of the `len` bytes at `offset` into a BAR of `bar_len` bytes:
