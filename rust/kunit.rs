@@ -19,7 +19,8 @@ mod tests {
                 FenceContext,
                 FenceData,
                 FenceSignaller,
-                PendingFences, //
+                PendingFences,
+                Refused, //
             },
             pci::{
                 check_pages,
@@ -35,7 +36,8 @@ mod tests {
     use kernel::{
         page::PAGE_SIZE,
         prelude::*,
-        str::CStr, //
+        str::CStr,
+        sync::aref::ARef, //
     };
 
     /// sw_sync's rule: a fence is pending while `(s32)(seqno - value) > 0`.
@@ -124,44 +126,44 @@ mod tests {
         }
     }
 
-    /// The seqno of the next fence `pop` gives, if any.
-    fn popped(pop: Option<FenceSignaller<TestData>>) -> Option<u64> {
-        pop.map(|fence| {
-            let seqno = fence.fence().seqno();
-            fence.signal(Ok(()));
-            seqno
-        })
-    }
-
-    /// The pending set gives fences back in key order, whatever the order
-    /// they came in, and refuses a key twice.
+    /// The pending set signals its fences in key order, whatever the order
+    /// they came in, the rest when it goes, and refuses a key twice and a
+    /// fence of another context.
     #[test]
     fn pending_set_order() -> Result {
         let ctx = FenceContext::new(TestData)?;
-        let mut set = PendingFences::new();
+        let mut set = PendingFences::new(&ctx);
+        let mut fences = KVec::new();
         for seqno in [5, 1, 4, 2, 3] {
             let fence = FenceSignaller::new(&ctx, seqno)?;
+            fences.push(ARef::from(fence.fence()), GFP_KERNEL)?;
             if set.insert(seqno.into(), fence).is_err() {
                 return Err(EINVAL);
             }
         }
-        assert_eq!(set.len(), 5);
         let again = FenceSignaller::new(&ctx, 4)?;
         match set.insert(4, again) {
-            Ok(()) => return Err(EINVAL),
-            Err((again, taken)) => {
+            Err(Refused::KeyTaken(again, taken)) => {
                 assert_eq!(taken.seqno(), 4);
                 again.signal(Ok(()));
             }
+            _ => return Err(EINVAL),
         }
-        assert_eq!(popped(set.pop_first_upto(3)), Some(1));
-        assert_eq!(popped(set.pop_first_upto(3)), Some(2));
-        assert_eq!(popped(set.pop_first_upto(3)), Some(3));
-        assert_eq!(popped(set.pop_first_upto(3)), None);
-        assert_eq!(popped(set.pop_first()), Some(4));
-        assert_eq!(popped(set.pop_first()), Some(5));
-        assert_eq!(popped(set.pop_first()), None);
-        assert_eq!(set.len(), 0);
+        let other = FenceContext::new(TestData)?;
+        match set.insert(6, FenceSignaller::new(&other, 6)?) {
+            Err(Refused::OtherContext(stranger)) => stranger.signal(Ok(())),
+            _ => return Err(EINVAL),
+        }
+        assert_eq!(set.len(), 5);
+        for upto in 1..=3 {
+            set.signal_upto(upto, Err(EIO));
+            for fence in &fences {
+                assert_eq!(fence.is_signaled(), fence.seqno() <= upto);
+            }
+        }
+        assert_eq!(set.len(), 2);
+        drop(set);
+        assert!(fences.iter().all(|fence| fence.is_signaled()));
         Ok(())
     }
 }

@@ -5,7 +5,6 @@
  */
 
 #include <linux/dma-fence.h>
-#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "helpers.h"
@@ -87,13 +86,4 @@ __fencebuf_helper void *fencebuf_fence_alloc(size_t size)
 	if (size <= 256)
 		return kmalloc(256, FENCEBUF_FENCE_GFP);
 	return kmalloc(size, FENCEBUF_FENCE_GFP);
-}
-
-/*
- * Puts @i counts of a fence context's shared state at once (a batch of
- * signalled fences, rust/abstractions/dma_fence/signal.rs SignalBatch).
- */
-__fencebuf_helper bool fencebuf_refcount_sub_and_test(int i, refcount_t *r)
-{
-	return refcount_sub_and_test(i, r);
 }

@@ -10,7 +10,6 @@
 #define FENCEBUF_HELPERS_H
 
 #include <linux/compiler_types.h>
-#include <linux/refcount_types.h>
 #include <linux/types.h>
 
 /*
@@ -46,7 +45,6 @@ void fencebuf_dma_fence_signal(struct dma_fence *fence, int error,
 bool fencebuf_dma_fence_begin_signalling(void);
 void fencebuf_dma_fence_end_signalling(bool cookie);
 void *fencebuf_fence_alloc(size_t size);
-bool fencebuf_refcount_sub_and_test(int i, refcount_t *r);
 
 /* fault_inject.c */
 void fencebuf_fault_inject_init(void);

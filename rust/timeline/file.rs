@@ -38,9 +38,7 @@ use crate::abstractions::{
         FenceData,
         FenceSignaller,
         PendingFences,
-        SignalBatch,
-        SignalTime,
-        SignallingSection, //
+        Refused, //
     },
     node_file::NodeFile,
     sync_file::{
@@ -113,11 +111,7 @@ impl Drop for Timeline {
     fn drop(&mut self) {
         // Closing a timeline fails every fence it still owed, as sw_sync
         // does. (Dropping the set would signal -ECANCELED instead.)
-        let _section = SignallingSection::begin();
-        let mut batch = SignalBatch::new(Err(ENOENT), SignalTime::now());
-        while let Some(fence) = self.pending.pop_first() {
-            batch.signal(fence);
-        }
+        self.pending.signal_upto(u64::MAX, Err(ENOENT));
     }
 }
 
@@ -141,29 +135,9 @@ impl Timeline {
         if result.is_ok() {
             ctx.set_reached(self.value32());
         }
-        if let Some(first) = self.pending.pop_first_upto(self.value) {
-            self.signal_reached(first, result);
-        }
+        self.pending.signal_upto(self.value, result);
         if result.is_err() {
             ctx.set_reached(self.value32());
-        }
-    }
-
-    /// Signals `first` and then every other fence the timeline has reached,
-    /// in order, with `result`.
-    ///
-    /// Out of line, so that an INC that reaches no fence does not pay for
-    /// this loop's registers (counted: `make bench`).
-    #[inline(never)]
-    fn signal_reached(&mut self, first: FenceSignaller<TimelineFenceData>, result: Result) {
-        // Every fence this step reaches signals at the same moment: one
-        // clock read for all, none when it reaches none (sw_sync reads the
-        // clock once per fence).
-        let _section = SignallingSection::begin();
-        let mut batch = SignalBatch::new(result, SignalTime::now());
-        batch.signal(first);
-        while let Some(fence) = self.pending.pop_first_upto(self.value) {
-            batch.signal(fence);
         }
     }
 }
@@ -185,17 +159,19 @@ impl NodeFile for TimelineFile {
     type Data = ();
 
     fn open(&(): &()) -> Result<Pin<KBox<Self>>> {
+        // Named after the opening task, as sw_sync's timelines are.
+        let context = FenceContext::new(TimelineFenceData {
+            name: task::current_comm(),
+        })?;
+        let pending = PendingFences::new(&context);
         KBox::try_pin_init(
             try_pin_init!(TimelineFile {
-                // Named after the opening task, as sw_sync's timelines are.
-                context: FenceContext::new(TimelineFenceData {
-                    name: task::current_comm(),
-                })?,
+                context,
                 max_pending: crate::params::max_pending(),
                 timeline <- new_spinlock!(
                     Timeline {
                         value: 0,
-                        pending: PendingFences::new(),
+                        pending,
                     },
                     "fencebuf_timeline"
                 ),
@@ -260,7 +236,14 @@ impl TimelineFile {
                     match tl.pending.insert(key, new) {
                         Ok(()) => (None, None),
                         // Same seqno as a pending fence: that fence, as sw_sync.
-                        Err((new, existing)) => (Some(new), Some(ARef::from(&**existing))),
+                        Err(Refused::KeyTaken(new, existing)) => {
+                            (Some(new), Some(ARef::from(&**existing)))
+                        }
+                        Err(Refused::OtherContext(new)) => {
+                            // Not reached: `new` is of this timeline's context.
+                            new.signal(Err(EINVAL));
+                            return Err(EINVAL);
+                        }
                     }
                 }
             }

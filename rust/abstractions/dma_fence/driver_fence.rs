@@ -66,7 +66,7 @@ pub(crate) struct DriverFence<T: FenceData> {
     has_deadline: AtomicBool,
     pub(super) link: Opaque<bindings::rb_node>,
     pub(super) key: Opaque<u64>,
-    // Not counted: the fence's signaller holds the count.
+    // Not counted: the fence's signaller, or its pending set, holds the count.
     state: NonNull<ContextState<T>>,
 }
 
@@ -165,7 +165,8 @@ impl<T: FenceData> DriverFence<T> {
         unsafe { &*node.byte_sub(offset_of!(Self, link)).cast::<Self>() }
     }
 
-    /// The state of the fence's context, which its signaller counts.
+    /// The state of the fence's context, which its signaller, or the pending
+    /// set that took it over, counts.
     pub(super) fn state(&self) -> NonNull<ContextState<T>> {
         self.state
     }
@@ -175,8 +176,9 @@ impl<T: FenceData> DriverFence<T> {
     /// # Safety
     ///
     /// Called by an op that the core entered under RCU with `ops` set: the
-    /// fence was unsignalled then, so its signaller held a count on the
-    /// state, and the state is freed no earlier than one grace period after.
+    /// fence was unsignalled then, so its signaller or its pending set held a
+    /// count on the state, and the state is freed no earlier than one grace
+    /// period after.
     unsafe fn state_in_op(&self) -> &ContextState<T> {
         // SAFETY: See above.
         unsafe { self.state.as_ref() }

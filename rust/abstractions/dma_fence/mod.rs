@@ -15,8 +15,8 @@
 //!   [`DriverFence<T>`]. Signalling consumes it, with a mandatory result;
 //!   dropping it unsignalled signals `-ECANCELED`, so no fence is ever left
 //!   pending forever.
-//! - [`PendingFences<T>`]: an ordered set of pending fences that owns their
-//!   signallers.
+//! - [`PendingFences<T>`]: an ordered set of pending fences of one context
+//!   that owns them and their duty to signal, and signals them in order.
 //!
 //! Fences are created with their own inline lock (external fence locks are
 //! deprecated) and with ops that have neither `.release` nor `.wait`: on
@@ -28,8 +28,8 @@
 //! the value the context has reached, which lets a waiter see the fence done
 //! before its signaller gets to it (the `.signaled` peek, as in sw_sync).
 //! That state is not the context itself: it is reference-counted by the
-//! context and by every unsignalled fence's signaller, and freed with
-//! `kfree_rcu()` after the last. The core calls ops only under RCU and only
+//! context, by every unsignalled fence's signaller and by every pending set
+//! (for all its fences at once), and freed with `kfree_rcu()` after the last. The core calls ops only under RCU and only
 //! while `ops` is set, so an op entered before its fence signalled finishes
 //! before the state is freed. A fence thus never points at anything that
 //! can go away under it, whatever the order in which timeline and fences die
@@ -37,8 +37,8 @@
 //! during fence signal" follow-up, Jun 2024).
 //!
 //! Each type has a file of its own; what the files share (the fence's tree
-//! link, the state's counts, raw conversions of a signaller) is visible in
-//! this module only.
+//! link, the state's counts, a signaller's parts, signalling a fence whose
+//! signaller is gone) is visible in this module only.
 //!
 //! [`DriverFence<T>`]: driver_fence::DriverFence
 
@@ -51,12 +51,12 @@ mod state;
 
 pub(crate) use context::FenceContext;
 pub(crate) use fence::Fence;
-pub(crate) use pending::PendingFences;
+pub(crate) use pending::{
+    PendingFences,
+    Refused, //
+};
 pub(crate) use signal::{
     fence_error,
-    FenceSignaller,
-    SignalBatch,
-    SignalTime,
-    SignallingSection, //
+    FenceSignaller, //
 };
 pub(crate) use state::FenceData;

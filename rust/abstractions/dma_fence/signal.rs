@@ -12,7 +12,6 @@ use super::{
         StateRef, //
     }, //
 };
-use core::ptr::NonNull;
 use kernel::{
     bindings,
     prelude::*,
@@ -28,11 +27,6 @@ extern "C" {
     fn fencebuf_dma_fence_begin_signalling() -> bool;
     fn fencebuf_dma_fence_end_signalling(cookie: bool);
 }
-
-/// Most counts a [`SignalBatch`] holds before it puts them: a `refcount_t`
-/// holds at most `INT_MAX / 2` before it saturates (`REFCOUNT_SATURATED`), so
-/// no more can be owed to one, and `1 + extra` cannot overflow.
-const BATCH_MAX: i32 = i32::MAX / 2;
 
 /// The error of a fence signalled with `errno`: a negative errno no lower
 /// than `-MAX_ERRNO`, as `dma_fence_set_error()` requires; `None` otherwise.
@@ -89,36 +83,25 @@ impl<T: FenceData> FenceSignaller<T> {
     /// Signals the fence with `result`: `Ok` for success, or the error its
     /// waiters will see as the fence status.
     pub(crate) fn signal(self, result: Result) {
-        SignalBatch::new(result, SignalTime::now()).signal(self);
+        // SAFETY: `_state` is dropped after the fence has signalled.
+        let (fence, _state) = unsafe { self.into_parts() };
+        SignalBatch::new(result, SignalTime::now()).signal_owned(fence);
     }
 
-    /// Signals the fence with `error`, 0 for success.
-    #[inline]
-    fn do_signal(&self, error: i32, at: SignalTime) {
-        // SAFETY: The fence is alive, one of ours, so initialised with its
-        // inline lock; `error` is 0 or a negative errno, as
-        // `dma_fence_set_error` wants; any CLOCK_MONOTONIC time is a valid
-        // timestamp. Signalling twice (after a waiter's peek) is a no-op.
-        unsafe { fencebuf_dma_fence_signal(self.fence.as_raw(), error, at.0) };
-    }
-
-    pub(super) fn into_raw(self) -> NonNull<DriverFence<T>> {
-        let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; the fence reference
-        // moves out with the pointer, and the state count, never dropped,
-        // with it (`from_raw` finds the state through the fence).
-        ARef::into_raw(unsafe { core::ptr::read(&this.fence) })
-    }
-
+    /// Splits the signaller into the fence, whose duty to signal passes to
+    /// the caller, and the count on its state.
+    ///
     /// # Safety
     ///
-    /// `ptr` comes from [`Self::into_raw`] and is used only once.
-    pub(super) unsafe fn from_raw(ptr: NonNull<DriverFence<T>>) -> Self {
-        // SAFETY: `into_raw` gave up exactly this reference.
-        let fence = unsafe { ARef::from_raw(ptr) };
-        // SAFETY: `into_raw` gave up the count on the fence's state too.
-        let state = unsafe { StateRef::from_raw(fence.state()) };
-        Self { fence, state }
+    /// Until it has signalled the fence, the caller keeps the count, or
+    /// another on the same state: the fence's ops read the state while it
+    /// is pending.
+    #[inline]
+    pub(super) unsafe fn into_parts(self) -> (ARef<DriverFence<T>>, StateRef<T>) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; each field is moved
+        // out exactly once.
+        unsafe { (core::ptr::read(&this.fence), core::ptr::read(&this.state)) }
     }
 }
 
@@ -127,81 +110,50 @@ impl<T: FenceData> Drop for FenceSignaller<T> {
         // The duty to signal does not go away with the handle. (The state's
         // count goes after this, with the fields.)
         if !self.fence.is_signaled() {
-            self.do_signal(
-                crate::abstractions::compat::ecanceled().to_errno(),
-                SignalTime::now(),
-            );
+            let error = crate::abstractions::compat::ecanceled().to_errno();
+            signal_with(&self.fence, error, SignalTime::now());
         }
     }
 }
 
-/// Signals the fences one event reaches, with one result and one time, and
-/// puts their signallers' counts on the context state at once: a timeline
-/// step that signals n fences makes one atomic operation on the state, not n.
+/// Signals `fence` with `error` (0 for success) at `at`.
 ///
-/// Its methods, and those of the signaller it uses, are `#[inline]`: they are
-/// INC's inner loop, where each call left out of line showed as a few
-/// percent of an INC that signals one fence (counted under TCG, `make bench`).
-///
-/// # Invariants
-///
-/// `state`, if any, and the `extra` further counts on the same state are
-/// owned by the batch; they are counts of fences already signalled.
-pub(crate) struct SignalBatch<T: FenceData> {
+/// Inlined: it is INC's inner loop, where each call left out of line
+/// showed as a few percent of an INC that signals one fence (counted under
+/// TCG, `make bench`).
+#[inline]
+fn signal_with<T: FenceData>(fence: &DriverFence<T>, error: i32, at: SignalTime) {
+    // SAFETY: The fence is alive, one of ours, so initialised with its inline
+    // lock; `error` is 0 or a negative errno, as `dma_fence_set_error` wants;
+    // any CLOCK_MONOTONIC time is a valid timestamp. Signalling twice (after
+    // a waiter's peek) is a no-op.
+    unsafe { fencebuf_dma_fence_signal(fence.as_raw(), error, at.0) };
+}
+
+/// Signals fences that one event reaches with one result and one time.
+pub(super) struct SignalBatch {
     /// The result as the fence status: 0, or a negative errno (computed
     /// once, not per fence).
     error: i32,
     at: SignalTime,
-    state: Option<StateRef<T>>,
-    extra: i32,
 }
 
-impl<T: FenceData> SignalBatch<T> {
+impl SignalBatch {
     /// A batch that signals with `result` at `at`.
-    pub(crate) fn new(result: Result, at: SignalTime) -> Self {
+    #[inline]
+    pub(super) fn new(result: Result, at: SignalTime) -> Self {
         Self {
             error: result.err().map_or(0, Error::to_errno),
             at,
-            state: None,
-            extra: 0,
         }
     }
 
-    /// Signals `fence`; its count on the state is put with the batch.
+    /// Signals `fence`, whose duty to signal the caller owns (a pending set
+    /// that took it over from the fence's signaller), and drops the
+    /// reference.
     #[inline]
-    pub(crate) fn signal(&mut self, fence: FenceSignaller<T>) {
-        fence.do_signal(self.error, self.at);
-        let this = core::mem::ManuallyDrop::new(fence);
-        // SAFETY: `this` is never used or dropped again; each field is moved
-        // out exactly once.
-        let (fence, state) =
-            unsafe { (core::ptr::read(&this.fence), core::ptr::read(&this.state)) };
-        drop(fence);
-        match &self.state {
-            Some(held) if held.as_ptr() == state.as_ptr() && self.extra < BATCH_MAX => {
-                // INVARIANT: The signalled fence's count joins the batch's.
-                core::mem::forget(state);
-                self.extra += 1;
-            }
-            _ => {
-                self.flush();
-                self.state = Some(state);
-            }
-        }
-    }
-
-    #[inline]
-    fn flush(&mut self) {
-        if let Some(state) = self.state.take() {
-            state.put_with(core::mem::take(&mut self.extra));
-        }
-    }
-}
-
-impl<T: FenceData> Drop for SignalBatch<T> {
-    #[inline]
-    fn drop(&mut self) {
-        self.flush();
+    pub(super) fn signal_owned<T: FenceData>(&self, fence: ARef<DriverFence<T>>) {
+        signal_with(&fence, self.error, self.at);
     }
 }
 
@@ -211,12 +163,12 @@ impl<T: FenceData> Drop for SignalBatch<T> {
 /// `Instant`'s `ktime_t` outside the kernel crate (`as_nanos` is
 /// `pub(crate)`), and the signalling functions take one.
 #[derive(Clone, Copy)]
-pub(crate) struct SignalTime(bindings::ktime_t);
+pub(super) struct SignalTime(bindings::ktime_t);
 
 impl SignalTime {
     /// Now.
     #[inline]
-    pub(crate) fn now() -> Self {
+    pub(super) fn now() -> Self {
         // SAFETY: Always safe to call.
         Self(unsafe { bindings::ktime_get() })
     }
@@ -224,11 +176,11 @@ impl SignalTime {
 
 /// A `dma_fence` signalling critical section, for lockdep: inside it, code
 /// must not wait for fences nor allocate memory that could wait for them.
-pub(crate) struct SignallingSection(bool);
+pub(super) struct SignallingSection(bool);
 
 impl SignallingSection {
     /// Enters the section; it ends when the guard drops.
-    pub(crate) fn begin() -> Self {
+    pub(super) fn begin() -> Self {
         // SAFETY: Always safe to call; the cookie is returned on drop.
         Self(unsafe { fencebuf_dma_fence_begin_signalling() })
     }

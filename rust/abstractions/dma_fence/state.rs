@@ -2,8 +2,8 @@
 
 //! What a context's pending fences read: the driver data of their fence
 //! type and the value the context has reached, in a state counted by the
-//! context and by every unsignalled fence's signaller, freed with
-//! `kfree_rcu()` after the last.
+//! context, by every unsignalled fence's signaller and by every pending set
+//! of the context's fences, freed with `kfree_rcu()` after the last.
 
 use core::{
     ptr::NonNull,
@@ -15,10 +15,6 @@ use kernel::{
     sync::Refcount,
     types::Opaque, //
 };
-
-extern "C" {
-    fn fencebuf_refcount_sub_and_test(i: i32, r: *mut bindings::refcount_t) -> bool;
-}
 
 /// The driver data of a fence type of this module, kept by its context.
 ///
@@ -43,10 +39,10 @@ pub(crate) trait FenceData: Send + Sync + Sized + 'static {
 /// # Invariants
 ///
 /// - Allocated by [`FenceContext::new`](super::FenceContext::new) with `KBox`; `refs` counts the
-///   [`StateRef`]s (and the counts a [`SignalBatch`](super::SignalBatch) holds); freed only when
-///   the last count is put, with `kvfree_call_rcu()` on `rcu`.
+///   [`StateRef`]s; freed only when the last count is put, with `kvfree_call_rcu()` on `rcu`.
 /// - Every `DriverFence<T>` pointing here is signalled, or has a
-///   [`FenceSignaller`](super::FenceSignaller) holding a count.
+///   [`FenceSignaller`](super::FenceSignaller) holding a count, or is in a
+///   [`PendingFences`](super::PendingFences) holding one.
 #[repr(C)]
 pub(super) struct ContextState<T: FenceData> {
     pub(super) rcu: Opaque<crate::abstractions::compat::KvfreeRcuHead>,
@@ -86,21 +82,6 @@ impl<T: FenceData> StateRef<T> {
     pub(super) fn get(&self) -> &ContextState<T> {
         // SAFETY: Live while the count is held, by the type invariant.
         unsafe { self.0.as_ref() }
-    }
-
-    /// Puts this count and `extra` more counts the caller owns, at once.
-    #[inline]
-    pub(super) fn put_with(self, extra: i32) {
-        let this = core::mem::ManuallyDrop::new(self);
-        let refs = core::ptr::from_ref(&this.get().refs).cast_mut();
-        // `Refcount` has no `sub_and_test`: it wraps a `refcount_t`
-        // (`repr(transparent)` over an `Opaque`, so writable through `&`).
-        // SAFETY: The state is live (this count); the caller owns `extra`
-        // more, and all `1 + extra` are given up here (`this` is not dropped).
-        if unsafe { fencebuf_refcount_sub_and_test(1 + extra, refs.cast()) } {
-            // SAFETY: That was the last count.
-            unsafe { Self::free(this.0) };
-        }
     }
 
     /// # Safety
