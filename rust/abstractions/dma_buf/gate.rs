@@ -16,6 +16,10 @@ use crate::abstractions::{
     deadline::Deadline,
     io_range::IoRange, //
 };
+use core::sync::atomic::{
+    AtomicBool,
+    Ordering, //
+};
 use kernel::{
     new_condvar,
     new_mutex,
@@ -31,9 +35,8 @@ use kernel::{
     }, //
 };
 
-/// What the access gate of a buffer protects.
+/// What the access gate of a buffer protects, besides `Buffer::revoked`.
 struct Access {
-    revoked: bool,
     /// Importer mappings (`map_dma_buf`) not yet unmapped.
     maps: usize,
     /// Kernel mappings (`vmap`) not yet unmapped.
@@ -69,6 +72,11 @@ pub(super) struct Buffer<T> {
     /// What `vmap` maps: [`DmaBufOps::io_range`] at export, with the ops
     /// that offer `vmap`.
     io_range: Option<IoRange>,
+    /// Whether access is revoked. Written only with `access` locked, so
+    /// that a check under the lock and what it lets through (a mapping, a
+    /// fault's page) are one step for a revoke; read without the lock only
+    /// for a snapshot, which needs no lock round trip.
+    revoked: AtomicBool,
     #[pin]
     access: Mutex<Access>,
     #[pin]
@@ -82,8 +90,8 @@ impl<T: DmaBufOps> Buffer<T> {
         pin_init!(Buffer {
             data,
             io_range,
+            revoked: AtomicBool::new(revoked),
             access <- new_mutex!(Access {
-                revoked,
                 maps: 0,
                 vmaps: 0,
                 waiters: 0,
@@ -107,20 +115,22 @@ impl<T> Buffer<T> {
     /// Whether access is revoked (a snapshot: use [`Self::access`] to act
     /// on it).
     pub(super) fn is_revoked(&self) -> bool {
-        self.access.lock().revoked
+        self.revoked.load(Ordering::Relaxed)
     }
 
     /// Runs `f` with the gate held, unless access is revoked (`None`).
     pub(super) fn access<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
-        let access = self.access.lock();
-        (!access.revoked).then(|| f(&self.data))
+        let _access = self.access.lock();
+        // Relaxed: written under the lock we hold.
+        (!self.revoked.load(Ordering::Relaxed)).then(|| f(&self.data))
     }
 
     /// Makes a mapping of `kind` with `f`, with the gate held: `ENODEV` if
     /// access is revoked; the mapping is counted if `f` succeeds.
     pub(super) fn map<M>(&self, kind: Mapping, f: impl FnOnce(&T) -> Result<M>) -> Result<M> {
         let mut access = self.access.lock();
-        if access.revoked {
+        // Relaxed: written under the lock we hold.
+        if self.revoked.load(Ordering::Relaxed) {
             return Err(ENODEV);
         }
         let mapping = f(&self.data)?;
@@ -144,8 +154,8 @@ impl<T> Buffer<T> {
     /// new one can be made while access stays revoked, so a revoke that
     /// found none out need not [wait](Self::wait_unmapped) for any.
     pub(super) fn set_revoked(&self, revoked: bool) -> bool {
-        let mut access = self.access.lock();
-        access.revoked = revoked;
+        let access = self.access.lock();
+        self.revoked.store(revoked, Ordering::Relaxed);
         access.maps + access.vmaps != 0
     }
 
