@@ -12,8 +12,9 @@
 //!   no pointer to a fence without a reference, so no fence is ever revived
 //!   from a zero count (the C sw_sync kref 0->1 race, Jun 2024).
 //! - A pending fence refers to nothing of the timeline but the state it
-//!   shares with it (name and reached value), which the fence's signaller
-//!   keeps alive; once signalled the fence is detached from this module.
+//!   shares with it (name and reached value), which the pending set (or,
+//!   before the fence joins it, the fence's signaller) keeps alive; once
+//!   signalled the fence is detached from this module.
 //!   Signalled fences outlive the timeline, and the module.
 //! - One spinlock protects the value and the pending set. Fences are
 //!   allocated before it is taken; under it, fences are looked up, inserted,

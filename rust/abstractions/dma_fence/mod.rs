@@ -29,12 +29,13 @@
 //! before its signaller gets to it (the `.signaled` peek, as in sw_sync).
 //! That state is not the context itself: it is reference-counted by the
 //! context, by every unsignalled fence's signaller and by every pending set
-//! (for all its fences at once), and freed with `kfree_rcu()` after the last. The core calls ops only under RCU and only
-//! while `ops` is set, so an op entered before its fence signalled finishes
-//! before the state is freed. A fence thus never points at anything that
-//! can go away under it, whatever the order in which timeline and fences die
-//! (the sw_sync kref 0->1 race, "dma-buf/sw_sync: Avoid recursive lock
-//! during fence signal" follow-up, Jun 2024).
+//! (for all its fences at once), and freed with `kfree_rcu()` after the
+//! last. The core calls ops only under RCU and only while `ops` is set, so
+//! an op entered before its fence signalled finishes before the state is
+//! freed. A fence thus never points at anything that can go away under it,
+//! whatever the order in which timeline and fences die (the sw_sync kref
+//! 0->1 race, "dma-buf/sw_sync: Avoid recursive lock during fence signal"
+//! follow-up, Jun 2024).
 //!
 //! Each type has a file of its own; what the files share (the fence's tree
 //! link, the state's counts, a signaller's parts, signalling a fence whose
