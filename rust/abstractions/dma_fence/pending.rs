@@ -141,8 +141,8 @@ impl<T: FenceData> PendingFences<T> {
     }
 
     /// Adds a fence of the set's context under `key`, in one walk down the
-    /// tree. If `key` is taken, gives `signaller` back with the fence that
-    /// has the key.
+    /// tree. Gives `signaller` back if `key` is taken (with the fence that
+    /// has it) or its fence is of another context.
     pub(crate) fn insert(
         &mut self,
         key: u64,
