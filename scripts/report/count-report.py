@@ -66,7 +66,8 @@ EXPORTER_COSTS = [
     ("the dentry pin, where VFIO takes a file reference that may be freed",
      ("lockref_get_not_dead", "fast_dput", "lockref_put_return", "dput",
       "get_file_active", "__get_file_rcu", "fput")),
-    ("the access gate's lock, and in map the BAR provider's",
+    ("the access gate's lock, in revoke (a fault checks the revoke under it), and in map "
+     "the BAR provider's slot lock (unbind frees the provider)",
      ("mutex_lock", "mutex_unlock")),
     (ZAP, ("unmap_mapping_range", "unmap_mapping_pages", "unmap_mapping_range_tree",
            "mapping_rmap_tree_iter_first", "mapping_rmap_tree_iter_next", "down_read", "up_read")),

@@ -7,10 +7,7 @@
 
 use super::{
     attachment::Attachment,
-    gate::{
-        Buffer,
-        Mapping, //
-    },
+    gate::Buffer,
     list::{
         BufferList,
         BufferListGuard, //
@@ -212,7 +209,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> Callbacks<T, S> {
         let Some(dir) = direction(dir) else {
             return EINVAL.to_ptr();
         };
-        match buffer.map(Mapping::Importer, |data| data.map(attach, dir)) {
+        match buffer.map(|data| data.map(attach, dir)) {
             Ok(sgt) => sgt.into_raw(),
             Err(e) => e.to_ptr(),
         }
@@ -238,7 +235,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> Callbacks<T, S> {
         drop(unsafe { SgTable::from_raw(sgt, attach, dir) });
         // SAFETY: As in `map_dma_buf`.
         let buffer = unsafe { Self::buffer(attach.dmabuf_raw()) };
-        buffer.unmapped(Mapping::Importer);
+        buffer.unmapped();
     }
 
     /// # Safety
@@ -301,9 +298,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> Callbacks<T, S> {
         from_result(|| {
             // Only buffers with a range have the ops with `vmap`.
             let range = buffer.io_range().ok_or(EINVAL)?;
-            let mapping = buffer.map(Mapping::Kernel, |data| {
-                IoMapping::new(range, data.cpu_write_combine())
-            })?;
+            let mapping = buffer.map(|data| IoMapping::new(range, data.cpu_write_combine()))?;
             // SAFETY: `map` is the core's, to fill in: an I/O memory address.
             unsafe {
                 (*map).is_iomem = true;
@@ -327,6 +322,6 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> Callbacks<T, S> {
             )
         };
         drop(mapping);
-        buffer.unmapped(Mapping::Kernel);
+        buffer.unmapped();
     }
 }

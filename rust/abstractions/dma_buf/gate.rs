@@ -3,9 +3,14 @@
 //! An exported buffer and its access gate: whether access is revoked, and
 //! how many mappings are out.
 //!
-//! The callbacks map only through the gate, which checks and counts under
-//! one lock: a revoke cannot slip between the check and the new mapping,
-//! and waits until the count falls to zero.
+//! A revoke marks a buffer revoked under its reservation lock, then waits
+//! until the mappings made before are gone; no new one can be made while
+//! the mark stays. Importer and kernel mappings are made and unmapped
+//! under that lock already (the core holds it around `map_dma_buf`,
+//! `unmap_dma_buf`, `vmap` and `vunmap`), so checking the mark and
+//! counting take no lock of their own. Faults run without it: they check
+//! the mark under the gate's mutex, which the mark is also written under,
+//! so that a revoke cannot slip between a fault's check and its page.
 //!
 //! Not `kernel::revocable`: its access runs under the RCU read lock, and
 //! `map_dma_buf`, `vmap` and faults sleep while they hold access; and a
@@ -16,15 +21,16 @@ use crate::abstractions::{
     deadline::Deadline,
     io_range::IoRange, //
 };
-use core::sync::atomic::{
-    AtomicBool,
-    Ordering, //
-};
 use kernel::{
     new_condvar,
     new_mutex,
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
         CondVar,
         CondVarTimeoutResult,
         Mutex, //
@@ -35,36 +41,6 @@ use kernel::{
     }, //
 };
 
-/// What the access gate of a buffer protects, besides `Buffer::revoked`.
-struct Access {
-    /// Importer mappings (`map_dma_buf`) not yet unmapped.
-    maps: usize,
-    /// Kernel mappings (`vmap`) not yet unmapped.
-    vmaps: usize,
-    /// Revokes waiting for the mappings to go: the last unmap wakes them,
-    /// and only then (importers usually unmap inside `invalidate_mappings`,
-    /// before revoke waits, and outside revoke nobody waits).
-    waiters: usize,
-}
-
-impl Access {
-    fn count(&mut self, kind: Mapping) -> &mut usize {
-        match kind {
-            Mapping::Importer => &mut self.maps,
-            Mapping::Kernel => &mut self.vmaps,
-        }
-    }
-}
-
-/// The two kinds of mapping a revoke waits for.
-#[derive(Clone, Copy)]
-pub(super) enum Mapping {
-    /// An importer's (`map_dma_buf`).
-    Importer,
-    /// A kernel mapping (`vmap`).
-    Kernel,
-}
-
 /// An exported buffer: the driver's data and its access gate.
 #[pin_data]
 pub(super) struct Buffer<T> {
@@ -72,13 +48,20 @@ pub(super) struct Buffer<T> {
     /// What `vmap` maps: [`DmaBufOps::io_range`] at export, with the ops
     /// that offer `vmap`.
     io_range: Option<IoRange>,
-    /// Whether access is revoked. Written only with `access` locked, so
-    /// that a check under the lock and what it lets through (a mapping, a
-    /// fault's page) are one step for a revoke; read without the lock only
-    /// for a snapshot, which needs no lock round trip.
-    revoked: AtomicBool,
+    /// Whether access is revoked. Written only with both the reservation
+    /// lock and `access` held: a check under either lock is one step, for
+    /// a revoke, with what it lets through (a mapping, a fault's page).
+    revoked: Atomic<bool>,
+    /// Importer and kernel mappings not yet unmapped. Changed only under
+    /// the reservation lock; read without it by a revoke's wait.
+    mapped: Atomic<usize>,
+    /// Revokes waiting for `mapped` to fall to zero; changed only with
+    /// `access` held. The last unmap wakes them, and only then (importers
+    /// usually unmap inside `invalidate_mappings`, before a revoke would
+    /// wait, and outside a revoke nobody waits).
+    waiters: Atomic<usize>,
     #[pin]
-    access: Mutex<Access>,
+    access: Mutex<()>,
     #[pin]
     unmapped: CondVar,
 }
@@ -90,12 +73,10 @@ impl<T: DmaBufOps> Buffer<T> {
         pin_init!(Buffer {
             data,
             io_range,
-            revoked: AtomicBool::new(revoked),
-            access <- new_mutex!(Access {
-                maps: 0,
-                vmaps: 0,
-                waiters: 0,
-            }, "Buffer::access"),
+            revoked: Atomic::new(revoked),
+            mapped: Atomic::new(0),
+            waiters: Atomic::new(0),
+            access <- new_mutex!((), "Buffer::access"),
             unmapped <- new_condvar!("Buffer::unmapped"),
         })
     }
@@ -112,51 +93,59 @@ impl<T> Buffer<T> {
         self.io_range
     }
 
-    /// Whether access is revoked (a snapshot: use [`Self::access`] to act
-    /// on it).
+    /// Whether access is revoked (a snapshot, unless the reservation lock
+    /// is held: use [`Self::access`] or [`Self::map`] to act on it).
     pub(super) fn is_revoked(&self) -> bool {
-        self.revoked.load(Ordering::Relaxed)
+        self.revoked.load(Relaxed)
     }
 
     /// Runs `f` with the gate held, unless access is revoked (`None`).
     pub(super) fn access<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let _access = self.access.lock();
         // Relaxed: written under the lock we hold.
-        (!self.revoked.load(Ordering::Relaxed)).then(|| f(&self.data))
+        (!self.revoked.load(Relaxed)).then(|| f(&self.data))
     }
 
-    /// Makes a mapping of `kind` with `f`, with the gate held: `ENODEV` if
-    /// access is revoked; the mapping is counted if `f` succeeds.
-    pub(super) fn map<M>(&self, kind: Mapping, f: impl FnOnce(&T) -> Result<M>) -> Result<M> {
-        let mut access = self.access.lock();
-        // Relaxed: written under the lock we hold.
-        if self.revoked.load(Ordering::Relaxed) {
+    /// Makes a mapping with `f`: `ENODEV` if access is revoked; the mapping
+    /// is counted if `f` succeeds. Called with the buffer's reservation
+    /// lock held, as the core holds it around `map_dma_buf` and `vmap`.
+    pub(super) fn map<M>(&self, f: impl FnOnce(&T) -> Result<M>) -> Result<M> {
+        // Relaxed: written under the reservation lock we hold.
+        if self.revoked.load(Relaxed) {
             return Err(ENODEV);
         }
         let mapping = f(&self.data)?;
-        *access.count(kind) += 1;
+        self.mapped.add(1, Relaxed);
         Ok(mapping)
     }
 
-    /// A mapping of `kind` is gone; wakes a waiting revoke at the last one.
-    pub(super) fn unmapped(&self, kind: Mapping) {
-        let mut access = self.access.lock();
-        *access.count(kind) -= 1;
-        if access.maps + access.vmaps == 0 && access.waiters != 0 {
+    /// A mapping is gone; wakes a waiting revoke at the last one. Called
+    /// with the buffer's reservation lock held, as the core holds it
+    /// around `unmap_dma_buf` and `vunmap`.
+    pub(super) fn unmapped(&self) {
+        // Full: the fall is seen before the check of `waiters`, as a
+        // waiter's count is seen before its check of `mapped`; either this
+        // sees the waiter, or the waiter sees no mapping left.
+        if self.mapped.fetch_sub(1, Full) == 1 && self.waiters.load(Relaxed) != 0 {
+            // Under the lock, the waiter is asleep on `unmapped` or has not
+            // checked `mapped` yet.
+            let _access = self.access.lock();
             self.unmapped.notify_all();
         }
     }
 
+    /// Whether importer or kernel mappings are out. Exact with the
+    /// reservation lock held; while access is revoked, once `false`, it
+    /// stays `false`.
+    pub(super) fn is_mapped(&self) -> bool {
+        self.mapped.load(Relaxed) != 0
+    }
+
     /// Revokes or restores access to the buffer. Only the revoke protocol
     /// calls this, with the buffer's reservation lock held.
-    ///
-    /// Returns whether mappings or kernel mappings were out as it did. No
-    /// new one can be made while access stays revoked, so a revoke that
-    /// found none out need not [wait](Self::wait_unmapped) for any.
-    pub(super) fn set_revoked(&self, revoked: bool) -> bool {
-        let access = self.access.lock();
-        self.revoked.store(revoked, Ordering::Relaxed);
-        access.maps + access.vmaps != 0
+    pub(super) fn set_revoked(&self, revoked: bool) {
+        let _access = self.access.lock();
+        self.revoked.store(revoked, Relaxed);
     }
 
     /// Waits, until `deadline` at most, until importers have unmapped every
@@ -168,19 +157,22 @@ impl<T> Buffer<T> {
     /// the wait polls instead, a millisecond at a time, until the deadline.
     pub(super) fn wait_unmapped(&self, deadline: &Deadline) -> bool {
         loop {
-            let mut access = self.access.lock();
-            if access.maps + access.vmaps == 0 {
+            if !self.is_mapped() {
                 return true;
             }
             let left = deadline.remaining();
             if left == 0 {
                 return false;
             }
-            access.waiters += 1;
-            let woken = self.unmapped.wait_interruptible_timeout(&mut access, left);
-            access.waiters -= 1;
+            let mut access = self.access.lock();
+            // Full: see `unmapped`.
+            self.waiters.fetch_add(1, Full);
+            let woken = self
+                .is_mapped()
+                .then(|| self.unmapped.wait_interruptible_timeout(&mut access, left));
+            self.waiters.fetch_sub(1, Relaxed);
             drop(access);
-            if let CondVarTimeoutResult::Signal { .. } = woken {
+            if let Some(CondVarTimeoutResult::Signal { .. }) = woken {
                 fsleep(Delta::from_millis(1));
             }
         }

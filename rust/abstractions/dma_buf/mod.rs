@@ -59,9 +59,10 @@
 //! device lock ([`BufferList::lock`]), a task's mmap lock (the fault path
 //! holds it), a buffer's reservation lock (`dma_resv`; the core primes
 //! mmap_lock -> dma_resv at boot, so nothing may fault or take the mmap lock
-//! under it), and a buffer's access gate, the innermost. `map_dma_buf` and
-//! `vmap` run under the reservation lock (taken by the core) and take the
-//! gate; a fault runs under the mmap lock and takes the gate; `release`
+//! under it), and a buffer's access gate, the innermost. `map_dma_buf`,
+//! `vmap` and their unmaps run under the reservation lock (taken by the
+//! core) and take no lock of ours; a fault runs under the mmap lock and
+//! takes the gate; revoke takes the gate under the reservation lock; `release`
 //! takes only the device lock, and runs from the last `fput()` of the
 //! buffer's file, which is always deferred.
 //!

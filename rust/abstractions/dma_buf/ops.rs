@@ -23,10 +23,11 @@ use kernel::{
 ///
 /// Each method runs with the buffer alive. `map` and `fault` run, and `vmap`
 /// maps [`DmaBufOps::io_range`], only while its access is not revoked: the
-/// abstraction checks that first, under the buffer's access gate, and holds
-/// the gate across them, so a revoke cannot slip between the check and the
-/// new mapping. (`attach` runs first; the abstraction then refuses a
-/// revoked buffer with `ENODEV`.)
+/// abstraction checks that first and holds, across them, a lock that revoke
+/// needs to mark the buffer (the reservation lock, which the core holds
+/// around `map` and `vmap`; the access gate's, for `fault`), so a revoke
+/// cannot slip between the check and the new mapping. (`attach` runs
+/// first; the abstraction then refuses a revoked buffer with `ENODEV`.)
 ///
 /// # Examples
 ///

@@ -13,10 +13,10 @@
 //!    dentry is dying is skipped, never waited for: it has no file left,
 //!    so no importer and no CPU mapping.
 //! 2. Without the device lock, for each pinned buffer: wait for its fences,
-//!    zap its CPU mappings, and, if importers or the kernel had it mapped
-//!    when it was marked, wait until they have unmapped. Every wait of
-//!    every buffer shares one deadline, so a revoke takes at most about one
-//!    timeout, however many buffers it has.
+//!    zap its CPU mappings, and, if importers or the kernel still had it
+//!    mapped after the invalidation, wait until they have unmapped. Every
+//!    wait of every buffer shares one deadline, so a revoke takes at most
+//!    about one timeout, however many buffers it has.
 //!
 //! Nothing here reaches a buffer's file, which may already be freed while
 //! the buffer lives (see `dma_buf`): the buffer, its reservation object
@@ -229,7 +229,7 @@ impl<T: DmaBufOps, S: Send + Unpin + 'static> TransitionGuard<'_, T, S> {
 /// is.
 struct PinnedBuffer<T> {
     pin: DmaBufPin,
-    /// The buffer, if mappings were out when it was marked revoked: the
+    /// The buffer, if mappings were still out after it was marked: the
     /// only thing the second pass needs of it is to wait for them.
     mapped: Option<NonNull<Buffer<T>>>,
 }
@@ -255,8 +255,8 @@ impl<T> PinnedBuffer<T> {
         })
     }
 
-    /// The buffer, with its access gate, if mappings were out when it was
-    /// marked revoked.
+    /// The buffer, with its access gate, if mappings were still out after
+    /// it was marked revoked.
     fn mapped(&self) -> Option<&Buffer<T>> {
         // SAFETY: Alive while the pin is (type invariant), and `self`
         // borrows the pin.
@@ -265,22 +265,24 @@ impl<T> PinnedBuffer<T> {
 }
 
 /// Marks one buffer revoked (or not) and invalidates its importers'
-/// mappings, under its reservation lock: whether mappings were out as it
-/// was marked (see [`Buffer::set_revoked`]).
+/// mappings, under its reservation lock: whether mappings are still out
+/// after that. Most importers unmap inside the invalidation; while the
+/// buffer stays revoked, none can map again, so a buffer found with none
+/// out needs no [wait](Buffer::wait_unmapped).
 // Inline: it is restore's whole loop body (counted by `make bench`).
 #[inline]
 fn mark<T>(listed: &ListedBuffer<'_, T>, revoked: bool) -> bool {
     let locked = listed.object().lock();
-    let mapped = listed.buffer().set_revoked(revoked);
+    listed.buffer().set_revoked(revoked);
     locked.invalidate_mappings();
-    mapped
+    listed.buffer().is_mapped()
 }
 
 /// The second half of a buffer's revoke: wait for its fences, zap its CPU
 /// mappings (`zap`: through a pin where there is one, which needs no
 /// reference to the inode), and wait until importers have unmapped if
-/// mappings were out when it was marked (`mapped`, the buffer then); no
-/// wait past `deadline`.
+/// mappings were still out after it was marked (`mapped`, the buffer
+/// then); no wait past `deadline`.
 fn finish<T>(
     object: DmaBufObject<'_>,
     zap: impl FnOnce(),
