@@ -73,8 +73,6 @@ impl Resv {
 
     /// Whether every fence of the object (all usages) has signalled. Never
     /// sleeps and takes no lock.
-    // Used by the sample importer's MMU notifier, which shares this file.
-    #[allow(dead_code)]
     pub(crate) fn fences_signaled(&self) -> bool {
         // SAFETY: The object is initialised (type invariant); the test reads
         // the fences under RCU.

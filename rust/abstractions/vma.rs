@@ -139,27 +139,39 @@ impl Fault {
     }
 }
 
-/// Zaps every page that any VMA maps of the address space `mapping`: the
-/// next access faults.
+/// Whether any VMA maps the address space `mapping`: C's
+/// `mapping_mapped()`, one load without the `i_mmap` lock, as in the
+/// kernel's own truncation paths.
 ///
-/// A file no VMA maps costs one load (C's `mapping_mapped()` test, without
-/// the `i_mmap` lock), as in the kernel's own truncation paths. A mapping
-/// linked into `i_mmap` concurrently is missed only if none of its faults
-/// happened before the caller's last synchronisation with the fault path:
-/// the caller first makes every later fault fail (fencebuf's revoke marks
-/// the buffer under the lock its fault handler takes), so such a mapping
-/// has nothing to zap. Any VMA that did fault was linked before its fault,
-/// under the mmap lock, and that ordering reaches the caller through the
-/// lock.
+/// A mapping linked into `i_mmap` concurrently is missed only if none of
+/// its faults happened before the caller's last synchronisation with the
+/// fault path: a caller that first makes every later fault fail
+/// (fencebuf's revoke marks the buffer under the lock its fault handler
+/// takes) misses only mappings with no page to zap. Any VMA that did fault
+/// was linked before its fault, under the mmap lock, and that ordering
+/// reaches the caller through the lock.
+///
+/// # Safety
+///
+/// `mapping` is valid memory for the call (an inode's, while the inode is,
+/// or until an RCU grace period after it was put).
+pub(crate) unsafe fn mapping_mapped(mapping: *const bindings::address_space) -> bool {
+    // SAFETY: `mapping` is valid (caller's guarantee); a racy read of a
+    // pointer, `READ_ONCE()` as in C's `RB_EMPTY_ROOT()`.
+    let root = unsafe { core::ptr::read_volatile(&raw const (*mapping).i_mmap.rb_root.rb_node) };
+    !root.is_null()
+}
+
+/// Zaps every page that any VMA maps of the address space `mapping`: the
+/// next access faults. A file no VMA maps costs one load (see
+/// [`mapping_mapped`], which says which concurrent mappings it misses).
 ///
 /// # Safety
 ///
 /// `mapping` is alive for the call (an inode's, while the inode is).
 pub(crate) unsafe fn zap_mappings(mapping: *mut bindings::address_space) {
-    // SAFETY: `mapping` is alive (caller's guarantee); a racy read of a
-    // pointer, `READ_ONCE()` as in C's `RB_EMPTY_ROOT()`.
-    let root = unsafe { core::ptr::read_volatile(&raw const (*mapping).i_mmap.rb_root.rb_node) };
-    if root.is_null() {
+    // SAFETY: `mapping` is alive (caller's guarantee).
+    if !unsafe { mapping_mapped(mapping) } {
         return;
     }
     // SAFETY: As above. Holes of length 0 mean "to the end"; `even_cows`

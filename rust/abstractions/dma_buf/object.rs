@@ -16,7 +16,10 @@ use crate::abstractions::{
         Resv,
         ResvGuard, //
     },
-    vma::zap_mappings, //
+    vma::{
+        mapping_mapped,
+        zap_mappings, //
+    }, //
 };
 use core::{
     marker::PhantomData,
@@ -24,7 +27,8 @@ use core::{
 };
 use kernel::{
     bindings,
-    ffi::c_void, //
+    ffi::c_void,
+    sync::rcu, //
 };
 
 // `void *`: bindgen's `struct dentry` and `struct inode` are not FFI-safe
@@ -101,6 +105,24 @@ impl<'a> DmaBufObject<'a> {
             dmabuf: self.dmabuf,
             _resv: self.resv().lock(),
         }
+    }
+
+    /// Whether a VMA maps the buffer; without a lock or a reference, so
+    /// it may miss a VMA being set up concurrently (see
+    /// [`mapping_mapped`]). `false` once the dentry has let go of its
+    /// inode: it is being killed, so it has no file, so no mapping.
+    pub(super) fn cpu_mapped(&self) -> bool {
+        // A killed dentry drops its inode before the buffer's `release`
+        // runs; inodes are freed an RCU grace period after their last
+        // reference (`destroy_inode()`), so under the read lock the inode
+        // read here stays valid memory, put or not.
+        let _rcu = rcu::read_lock();
+        // SAFETY: The dentry is alive (type invariant); a racy read of a
+        // pointer, `READ_ONCE()` as in C's `d_inode_rcu()`.
+        let inode = unsafe { core::ptr::read_volatile(&raw const (*self.dentry.as_ptr()).d_inode) };
+        // SAFETY: Under the RCU read lock, the inode and the mapping it
+        // embeds are valid memory (above).
+        !inode.is_null() && unsafe { mapping_mapped((*inode).i_mapping) }
     }
 
     /// Zaps every CPU mapping of the buffer: the next access faults.
