@@ -122,6 +122,7 @@ impl<T> Buffer<T> {
     /// A mapping is gone; wakes a waiting revoke at the last one. Called
     /// with the buffer's reservation lock held, as the core holds it
     /// around `unmap_dma_buf` and `vunmap`.
+    #[inline]
     pub(super) fn unmapped(&self) {
         // Full: the fall is seen before the check of `waiters`, as a
         // waiter's count is seen before its check of `mapped`; either this

@@ -76,6 +76,7 @@ impl SgTable {
     /// `provider` is a valid P2P provider for the duration of the call, the
     /// ranges are inside its memory, and the reservation lock of the
     /// attachment's buffer is held.
+    #[inline]
     pub(in crate::abstractions) unsafe fn map_phys(
         attach: &Attachment,
         provider: NonNull<bindings::p2pdma_provider>,

@@ -215,6 +215,7 @@ impl BarRanges {
     ///
     /// Fails with `ENODEV` once the device was unbound, `EINVAL` if the
     /// importer cannot reach the BAR peer to peer.
+    #[inline]
     pub(crate) fn map(&self, attach: &Attachment, dir: DataDirection) -> Result<SgTable> {
         let slot = self.provider.slot.lock();
         let provider = slot.as_ref().ok_or(ENODEV)?;
