@@ -190,9 +190,10 @@ static void count_timeline(const struct impl *im, int *fds, long n)
 /*
  * The exporter operations of the benchmark on fencebuf's exporter and on
  * VFIO's (fencebuf_vfio.h), n times each: EXPORT + close, importer attach +
- * map + unmap + detach, first touch of a page of a CPU mapping, and revoke
- * and restore of n buffers attached and mapped by importers, then of n
- * buffers mapped by the CPU, then of n buffers only exported (per buffer).
+ * map + unmap + detach, first touch of a page of a CPU mapping, revoke and
+ * restore with no buffer (their fixed cost), and revoke and restore of n
+ * buffers attached and mapped by importers, then of n buffers mapped by the
+ * CPU, then of n buffers only exported (per buffer).
  */
 static void count_exporter(struct exporter *e, long n)
 {
@@ -233,6 +234,14 @@ static void count_exporter(struct exporter *e, long n)
 	end(e->name, "first_touch", pages);
 	munmap((void *)p, pages * FB_PAGE);
 	close(fd);
+
+	/* A revoke's and a restore's fixed cost: no buffer to visit. */
+	begin();
+	set_memory(e, 0);
+	end(e->name, "revoke_none", 1);
+	begin();
+	set_memory(e, 1);
+	end(e->name, "restore_none", 1);
 
 	for (how = ATTACHED; how <= BARE; how++) {
 		hold_buffers(&h, e, n, how);

@@ -72,6 +72,14 @@ COUNTED = {
     "revoke_bare": "revoke_bare",
     "restore_bare": "restore_bare",
 }
+# The counted operation of a revoke or restore with no buffer: its fixed
+# cost, under the rows of few buffers.
+FIXED = {"revoke": "revoke_none", "revoke_cpu": "revoke_none", "revoke_bare": "revoke_none",
+         "restore": "restore_none", "restore_cpu": "restore_none",
+         "restore_bare": "restore_none"}
+# Below this many buffers, a revoke's or restore's time is mostly not its
+# kernel code (fixed_cost()).
+FEW = 1000
 SECTIONS = (
     ("timeline: reference = the kernel's C sw_sync, same boot", "c"),
     ("exporter: reference = VFIO's dma-buf export (vfio-pci), same boot", "vfio"),
@@ -127,9 +135,42 @@ def per_added_buffer(name, values):
     return n1, n2, statistics.median(slopes["fencebuf"]), statistics.median(slopes["reference"])
 
 
-def breakdown(values):
+def fixed_cost(name, n, values, counted):
+    """For a revoke or restore of few buffers: the guest kernel code the
+    counted run found for it (the no-buffer operation plus n times the
+    per-buffer one), each side's, in microseconds at the rate the same
+    operation runs per added buffer at the largest n, against the time
+    measured. What that code does not take, the vCPU spent outside the
+    guest kernel: in the emulator. Lines, or [] without the figures."""
+    slope = per_added_buffer(name, values)
+    fixed, per = counted.get(FIXED.get(name)), counted.get(COUNTED.get(name))
+    timed = {side: [run[(name, n)][side] for run in values if (name, n) in run]
+             for side in ("fencebuf", "reference")}
+    if not slope or not fixed or not per or not timed["fencebuf"] or not timed["reference"]:
+        return []
+    lines = []
+    for side, key, label, slope_us in (("fencebuf", "fencebuf", "fencebuf", slope[2]),
+                                       ("reference", "ref", "VFIO", slope[3])):
+        f, b = fixed["insns"][key], per["insns"][key]
+        took = statistics.median(timed[side])
+        if slope_us <= 0:
+            return []
+        rate = b / slope_us
+        code = (f + n * b) / rate
+        lines.append(f"      {label}: {f:,.0f} + {n} x {b:,.0f} instructions, about "
+                     f"{code:,.1f} us (at {rate:,.0f} per us); measured {took:,.0f} us: "
+                     f"{100 * (1 - code / took):.1f}% outside the guest kernel")
+    return [f"    n={n}: the kernel code counted for it (the no-buffer operation + n x per "
+            "buffer), in time at the rate the side runs it per added buffer, against the "
+            "time measured (medians of the runs):"] + lines
+
+
+def breakdown(values, counted):
     """Revoke's time per added buffer by what the buffers hold: exported
-    only, then what an importer's attachment and a CPU mapping add to that."""
+    only, then what an importer's attachment and a CPU mapping add to that;
+    with the counted run, the instructions per buffer each side executes,
+    and how many it executes per microsecond: a side slowed by more than
+    its instructions (by the memory it touches, say) runs fewer."""
     got = {name: per_added_buffer(name, values)
            for name in ("revoke_bare", "revoke", "revoke_cpu")}
     if not all(got.values()):
@@ -137,17 +178,26 @@ def breakdown(values):
     n1, n2 = got["revoke_bare"][:2]
     _, _, bare_fb, bare_ref = got["revoke_bare"]
     head = f"{'':<44}{'fencebuf':>10}{'VFIO':>10}{'speed':>8}"
+    if counted:
+        head += f"{'insns: fencebuf':>17}{'VFIO':>7}{'per us: fencebuf':>18}{'VFIO':>7}"
     lines = ["", f"revoke: time per buffer added from n={n1} to n={n2} (us, medians of the runs), "
-             "by what the buffers hold", head, "-" * len(head)]
+             "by what the buffers hold" + ("; the counted run's instructions per buffer, and "
+                                           "those over the time" if counted else ""),
+             head, "-" * len(head)]
 
-    def row(label, fb, ref):
+    def row(label, fb, ref, op=None):
         sp = f"{ref / fb:.2f}x" if fb > 0 and ref > 0 else "-"
-        lines.append(f"{label:<44}{fb:>10.2f}{ref:>10.2f}{sp:>8}")
-    row("exported only", bare_fb, bare_ref)
+        line = f"{label:<44}{fb:>10.2f}{ref:>10.2f}{sp:>8}"
+        if op in counted and fb > 0 and ref > 0:
+            i = counted[op]["insns"]
+            line += f"{i['fencebuf']:>17,.0f}{i['ref']:>7,.0f}" \
+                    f"{i['fencebuf'] / fb:>18,.0f}{i['ref'] / ref:>7,.0f}"
+        lines.append(line)
+    row("exported only", bare_fb, bare_ref, COUNTED["revoke_bare"])
     for name, what in (("revoke", "attached + mapped by an importer"),
                        ("revoke_cpu", "CPU-mapped")):
         _, _, fb, ref = got[name]
-        row(what, fb, ref)
+        row(what, fb, ref, COUNTED[name])
         row("  of which the " + ("attachment" if name == "revoke" else "CPU mapping"),
             fb - bare_fb, ref - bare_ref)
     return lines
@@ -221,6 +271,9 @@ def runs(paths):
             lines.append(f"    {'n=' + str(k[1]) + ': ' if k[1] else ''}{times(medians[k])} "
                          f"(runs: {', '.join(times(v) for v in got)})"
                          + (f": at or above 1.0x in {above} of {len(got)} runs" if above else ""))
+        for k in sorted(below[name], key=lambda k: k[1]):
+            if name in FIXED and k[1] and k[1] < FEW:
+                lines += fixed_cost(name, k[1], values, counted)
         slope = per_added_buffer(name, values) if name.startswith(("revoke", "restore")) else None
         if slope and slope[0] is not None:
             n1, n2, fb, ref = slope
@@ -230,7 +283,7 @@ def runs(paths):
             lines += ["      " + line for line in counted[COUNTED[name]]["explanation"]]
         elif counted:
             lines.append("      (no counted operation)")
-    lines += breakdown(values)
+    lines += breakdown(values, counted)
     print("\n".join(lines))
     return 0
 

@@ -13,12 +13,16 @@ C sw_sync for timeline operations and VFIO's exporter for exporter ones.
 Usage: count-report.py COUNTS RESULTS_LOG SYSTEM_MAP MODULE_KO OUTDIR
        count-report.py --compare BEFORE.json AFTER.json
        count-report.py --smoke COUNTS RESULTS_LOG
+       count-report.py --costs COUNT_JSON PATCH_DIR COSTS_DIR
 The second form compares two runs' count.json (two builds of fencebuf, say):
 fencebuf's instructions per operation before and after, and per operation
 the functions whose instructions changed most. The third checks make
 check's short counted run: every operation was counted on both
 implementations, every interval executed kernel code, and the plugin kept
-up; it fails otherwise.
+up; it fails otherwise. The fourth says what each safety property costs
+(scripts/test/bench-costs.sh): COUNT_JSON is this build's count.json,
+PATCH_DIR/NAME.patch takes one property out, and COSTS_DIR/NAME/count.json
+(and COSTS_DIR/all/count.json, all of them out) is the count of that build.
 """
 
 import bisect
@@ -41,6 +45,8 @@ OPS = {
     "export_close": "EXPORT + close",
     "attach_map": "attach + map + unmap + detach",
     "first_touch": "first touch of a mapped page",
+    "revoke_none": "revoke of no buffer",
+    "restore_none": "restore of no buffer",
     "revoke": "revoke, per attached buffer",
     "restore": "restore, per attached buffer",
     "revoke_cpu": "revoke, per CPU-mapped buffer",
@@ -51,8 +57,8 @@ OPS = {
 # Timeline operations whose intervals end without the settling sleep.
 UNSETTLED = {"wakeup"}
 # Each operation's reference implementation.
-EXPORTER_OPS = {"export_close", "attach_map", "first_touch", "revoke", "restore", "revoke_cpu",
-                "restore_cpu", "revoke_bare", "restore_bare"}
+EXPORTER_OPS = {"export_close", "attach_map", "first_touch", "revoke_none", "restore_none",
+                "revoke", "restore", "revoke_cpu", "restore_cpu", "revoke_bare", "restore_bare"}
 REFERENCE = {op: "vfio" if op in EXPORTER_OPS else "c" for op in OPS}
 SHOWN = 8
 # What fencebuf's exporter does that VFIO's does not, by the kernel
@@ -258,6 +264,66 @@ def compare(before_json, after_json):
     return 0
 
 
+def costs(base_json, patch_dir, costs_dir):
+    """Print what each property that a patch in patch_dir takes out costs,
+    per operation the patch names: this build's instructions less those of
+    the build without it; then what is left without all of them."""
+    def load(path):
+        with open(path) as f:
+            return {r["op"]: r for r in json.load(f)}
+    base = load(base_json)
+    names = sorted(f[:-len(".patch")] for f in os.listdir(patch_dir) if f.endswith(".patch"))
+    about, problems = {}, []
+    for name in names:
+        head = {}
+        with open(os.path.join(patch_dir, name + ".patch")) as f:
+            for line in f:
+                m = re.match(r"^# (cost|ops): *(.*)$", line)
+                if not m:
+                    break
+                head[m.group(1)] = m.group(2).strip()
+        ops = [op for op in head.get("ops", "").split(",") if op]
+        if "cost" not in head or not ops or any(op not in OPS for op in ops):
+            problems.append(f"{name}.patch: its first lines must be '# cost: what it takes out' "
+                            f"and '# ops: a,b' of {', '.join(OPS)}")
+            continue
+        about[name] = (head["cost"], ops)
+    runs = {}
+    for name in list(about) + (["all"] if len(about) > 1 else []):
+        path = os.path.join(costs_dir, name, "count.json")
+        if os.path.exists(path):
+            runs[name] = load(path)
+        else:
+            problems.append(f"no count without {name}: {path}")
+    for p in problems:
+        print("count-report --costs: " + p, file=sys.stderr)
+    if problems:
+        return 1
+    lines = ["", "what the safety properties cost, counted: fencebuf built without each "
+             "(selftests/costs/NAME.patch) and counted as above; cost = this build's "
+             "instructions per operation less that build's"]
+    for op in OPS:
+        names_op = [n for n in about if op in about[n][1]]
+        if not names_op or op not in base:
+            continue
+        b = base[op]["insns"]
+        lines.append(f"  {OPS[op]}: {b['fencebuf']:,.0f} against {base[op]['reference']}'s "
+                     f"{b['ref']:,.0f} ({times(b['ref'] / b['fencebuf'])})")
+        for name in names_op:
+            d = b["fencebuf"] - runs[name][op]["insns"]["fencebuf"]
+            lines.append(f"    {d:>+7,.0f}  {name}: {about[name][0]}")
+        if "all" in runs and len(names_op) > 1:
+            a = runs["all"][op]
+            # Against the reference as counted in the same run.
+            r = a["insns"]
+            lines.append(f"    without all {len(names_op)}: {r['fencebuf']:,.0f} against "
+                         f"{r['ref']:,.0f} ({times(r['ref'] / r['fencebuf'])}); where the rest "
+                         f"of the difference ({r['fencebuf'] - r['ref']:+,.0f}) is:")
+            lines += explain(a, "    ")[1:]
+    print("\n".join(lines))
+    return 0
+
+
 def read_results(results):
     """The guest's intervals by number, and the module's load address."""
     intervals, module_base = {}, None
@@ -320,6 +386,8 @@ def main(argv):
         return compare(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "--smoke":
         return smoke(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "--costs":
+        return costs(argv[2], argv[3], argv[4])
     if len(argv) != 6:
         print(__doc__, file=sys.stderr)
         return 2

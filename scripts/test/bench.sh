@@ -8,6 +8,8 @@
 # the tables benchmarks.rst shows (Documentation/fencebuf/bench/).
 #   FENCEBUF_BENCH_ARGS   arguments for the guest program (default "-r 9")
 #   FENCEBUF_BENCH_RUNS   timed boots (default 3); runs.txt has each row's median
+#   FENCEBUF_BENCH_COSTS  0: no counted runs of the builds without a safety
+#                         property (scripts/test/bench-costs.sh)
 . "$(dirname "$0")/../lib.sh"
 
 build=$FENCEBUF_ROOT/build
@@ -55,6 +57,15 @@ counted=$out/count-logs
 python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$counted/console.log" || rc=1
 python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
 	"$kdir/System.map" "$out/module/fencebuf.ko" "$out" || rc=1
+# What each safety property costs, counted the same way without it
+# (selftests/costs); FENCEBUF_BENCH_COSTS=0 skips it (about 2 minutes each).
+if [ "${FENCEBUF_BENCH_COSTS:-1}" != 0 ]; then
+	if "$FENCEBUF_ROOT/scripts/test/bench-costs.sh" "$kdir" "$out"; then
+		tee -a "$out/count.txt" <"$out/costs/costs.txt"
+	else
+		rc=1
+	fi
+fi
 
 # The last boot's full table (values and ratios), every boot's ratios, and
 # for each row below 1.0x the counted run's accounting of the operation.
