@@ -174,7 +174,8 @@ pub(crate) unsafe fn zap_mappings(mapping: *mut bindings::address_space) {
     if !unsafe { mapping_mapped(mapping) } {
         return;
     }
-    // SAFETY: As above. Holes of length 0 mean "to the end"; `even_cows`
-    // zaps private copies too.
-    unsafe { bindings::unmap_mapping_range(mapping, 0, 0, 1) };
+    // SAFETY: As above. Zero pages means "to the end"; `even_cows` zaps
+    // private copies too. Not `unmap_mapping_range()`, which only turns
+    // bytes into these pages (one call per buffer of a revoke).
+    unsafe { bindings::unmap_mapping_pages(mapping, 0, 0, true) };
 }

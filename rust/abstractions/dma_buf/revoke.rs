@@ -24,7 +24,7 @@
 //! the buffer lives (see `dma_buf`): the buffer, its reservation object
 //! and its inode's mappings are enough.
 //!
-//! The zap (`unmap_mapping_range`) runs the MMU notifiers of every range
+//! The zap (`unmap_mapping_pages`) runs the MMU notifiers of every range
 //! mirrored over a zapped mapping, for example an importer's userptr object
 //! aliased over it with MAP_FIXED. They run under the transition lock only,
 //! never the device lock: a notifier that waits on a fence signalled after
