@@ -133,6 +133,21 @@ run_one_suite() {
 	grep -q "^@@fencebuf suite-end $suite rc=0" <(tr -d '\r' <"$logs/results.log")
 }
 
+# patched_tree DEST PATCH...: the project's files as the work tree has them
+# (tracked and new, not ignored), copied to DEST, with each PATCH applied:
+# what make mutants and make bench's cost runs build. Dies if one does not
+# apply.
+patched_tree() {
+	local dest=$1 p
+	shift
+	mkdir -p "$dest"
+	(cd "$FENCEBUF_ROOT" && git ls-files --cached --others --exclude-standard -z |
+		xargs -0 cp --parents -t "$dest")
+	for p in "$@"; do
+		patch -s -d "$dest" -p1 <"$p" || die "$p does not apply"
+	done
+}
+
 # The guest suites, from their one table (selftests/suites).
 # suite_list debug|q35|stock|stress: make check's default list for the
 # debug kernel's first boot, or for its q35 boot, or the stock kernel's (in

@@ -230,13 +230,16 @@ def explain(row, indent):
     return lines
 
 
+def load_rows(path):
+    """A count.json's rows, by operation."""
+    with open(path) as f:
+        return {r["op"]: r for r in json.load(f)}
+
+
 def compare(before_json, after_json):
     """Print fencebuf's instructions per operation in two runs, and the
     functions behind the change."""
-    def load(path):
-        with open(path) as f:
-            return {r["op"]: r for r in json.load(f)}
-    before, after = load(before_json), load(after_json)
+    before, after = load_rows(before_json), load_rows(after_json)
     ops = [op for op in OPS if op in before and op in after]
     head = f"{'operation':<38}{'before':>9}{'after':>9}{'change':>8}" \
            f"{'ratio before':>14}{'after':>7}"
@@ -268,10 +271,7 @@ def costs(base_json, patch_dir, costs_dir):
     """Print what each property that a patch in patch_dir takes out costs,
     per operation the patch names: this build's instructions less those of
     the build without it; then what is left without all of them."""
-    def load(path):
-        with open(path) as f:
-            return {r["op"]: r for r in json.load(f)}
-    base = load(base_json)
+    base = load_rows(base_json)
     names = sorted(f[:-len(".patch")] for f in os.listdir(patch_dir) if f.endswith(".patch"))
     about, problems = {}, []
     for name in names:
@@ -292,7 +292,7 @@ def costs(base_json, patch_dir, costs_dir):
     for name in list(about) + (["all"] if len(about) > 1 else []):
         path = os.path.join(costs_dir, name, "count.json")
         if os.path.exists(path):
-            runs[name] = load(path)
+            runs[name] = load_rows(path)
         else:
             problems.append(f"no count without {name}: {path}")
     for p in problems:

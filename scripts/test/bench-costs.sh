@@ -23,12 +23,7 @@ for p in "${patches[@]}"; do names+=("$(basename "$p" .patch)"); done
 count() {
 	local name=$1 dir=$costs/$1
 	shift
-	mkdir -p "$dir/src"
-	(cd "$FENCEBUF_ROOT" && git ls-files --cached --others --exclude-standard -z |
-		xargs -0 cp --parents -t "$dir/src")
-	for p in "$@"; do
-		patch -s -d "$dir/src" -p1 <"$p" || die "$p does not apply"
-	done
+	patched_tree "$dir/src" "$@"
 	logged "building fencebuf without $name" "$dir/module-build.log" \
 		make -C "$dir/src" --no-print-directory KDIR="$kdir" PINNED=1 \
 		MODULE_OUT="$dir/module" IMPORTER_OUT="$dir/importer" modules ||

@@ -58,7 +58,7 @@ python3 "$FENCEBUF_ROOT/scripts/report/report.py" --splats-only --console "$coun
 python3 "$FENCEBUF_ROOT/scripts/report/count-report.py" "$counted/tb-count.txt" "$counted/results.log" \
 	"$kdir/System.map" "$out/module/fencebuf.ko" "$out" || rc=1
 # What each safety property costs, counted the same way without it
-# (selftests/costs); FENCEBUF_BENCH_COSTS=0 skips it (about 2 minutes each).
+# (selftests/costs); FENCEBUF_BENCH_COSTS=0 skips it (about 90 s each).
 if [ "${FENCEBUF_BENCH_COSTS:-1}" != 0 ]; then
 	if "$FENCEBUF_ROOT/scripts/test/bench-costs.sh" "$kdir" "$out"; then
 		tee -a "$out/count.txt" <"$out/costs/costs.txt"

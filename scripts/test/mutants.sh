@@ -41,10 +41,7 @@ for p in "${patches[@]}"; do
 	[ -n "$suites" ] || die "$p: first line must be '# suites: a,b'"
 	n=$((n + 1))
 	tree=$build/$name/src
-	mkdir -p "$tree"
-	(cd "$FENCEBUF_ROOT" && git ls-files --cached --others --exclude-standard -z |
-		xargs -0 cp --parents -t "$tree")
-	patch -s -d "$tree" -p1 <"$p" || die "$name: patch does not apply"
+	patched_tree "$tree" "$p"
 	say "mutant $name: running $suites"
 	rc=0
 	# stock:NAME suites run on the newest stock kernel, the others on the
